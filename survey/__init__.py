@@ -1,0 +1,102 @@
+"""SIPAS: citizen satisfaction surveys at one-stop counters. ``create_app`` builds the Flask app."""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+from flask import Flask
+from werkzeug.middleware.proxy_fix import ProxyFix
+
+from survey.config import ConfigError, settings_from_env
+
+ROOT = Path(__file__).resolve().parent.parent
+
+__all__ = ["ConfigError", "create_app"]
+
+
+def create_app(overrides: dict[str, Any] | None = None, environ: dict[str, str] | None = None) -> Flask:
+    """Build the app from the environment (or ``environ``), then apply ``overrides`` (tests)."""
+    app = Flask(
+        __name__,
+        instance_path=str(ROOT / "instance"),
+        template_folder=str(ROOT / "templates"),
+        static_folder=str(ROOT / "static"),
+    )
+    app.config.update(settings_from_env(os.environ if environ is None else environ, Path(app.instance_path)))
+    if overrides:
+        app.config.update(overrides)
+    configure_logging(app)
+    register_extensions(app)
+    register_blueprints(app)
+    register_error_handlers(app)
+    register_security(app)
+    register_template_helpers(app)
+    register_commands(app)
+    if app.config["PROXY_HOPS"]:
+        hops = app.config["PROXY_HOPS"]
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)  # type: ignore[method-assign]
+    return app
+
+
+def configure_logging(app: Flask) -> None:
+    """Log to stdout with %-style arguments; no IP addresses or free text (see README, Privacy)."""
+    handler = logging.StreamHandler(sys.stdout)
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    logger = logging.getLogger("survey")
+    logger.handlers[:] = [handler]
+    logger.setLevel(app.config["LOG_LEVEL"])
+    logger.propagate = False
+
+
+def register_extensions(app: Flask) -> None:
+    from survey.db import db
+    from survey.extensions import babel, csrf, limiter, login_manager, select_locale
+
+    db.init_app(app)
+    csrf.init_app(app)
+    babel.init_app(app, locale_selector=select_locale, default_translation_directories=str(ROOT / "translations"))
+    limiter.init_app(app)
+    login_manager.init_app(app)
+
+    @login_manager.user_loader
+    def load_user(user_id: str) -> Any:
+        from survey.models import User
+
+        user = db.session.get(User, int(user_id)) if user_id.isdigit() else None
+        return user if user is not None and user.active else None
+
+
+def register_blueprints(app: Flask) -> None:
+    from survey.public import bp as public_bp
+    from survey.status import bp as status_bp
+
+    app.register_blueprint(public_bp)
+    app.register_blueprint(status_bp)
+
+
+def register_error_handlers(app: Flask) -> None:
+    from survey.errors import init_error_handlers
+
+    init_error_handlers(app)
+
+
+def register_security(app: Flask) -> None:
+    from survey.security import init_security
+
+    init_security(app)
+
+
+def register_template_helpers(app: Flask) -> None:
+    from survey.templating import init_templating
+
+    init_templating(app)
+
+
+def register_commands(app: Flask) -> None:
+    from survey.cli import register
+
+    register(app)

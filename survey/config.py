@@ -1,0 +1,174 @@
+"""Configuration from the environment.
+
+Every setting comes from an environment variable (see the README table). A wrong or missing value
+raises :class:`ConfigError` with one line naming the variable and the reason, so start-up stops
+before anything is served.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+ENVIRONMENTS = ("development", "production", "test")
+LOCALES = ("vi", "en")
+SECRET_KEY_FILE = "secret_key"  # noqa: S105  (a file name, not a secret)
+MIN_SECRET_KEY_LENGTH = 32
+
+
+class ConfigError(RuntimeError):
+    """A configuration variable is missing or wrong; the message names it."""
+
+
+def _flag(env: Mapping[str, str], name: str, default: bool) -> bool:
+    raw = env.get(name)
+    if raw is None or raw == "":
+        return default
+    value = raw.strip().lower()
+    if value in ("1", "true", "yes", "on"):
+        return True
+    if value in ("0", "false", "no", "off"):
+        return False
+    raise ConfigError(f"{name}: expected true or false, got {raw!r}")
+
+
+def _int(env: Mapping[str, str], name: str, default: int, minimum: int = 0) -> int:
+    raw = env.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ConfigError(f"{name}: expected a whole number, got {raw!r}") from None
+    if value < minimum:
+        raise ConfigError(f"{name}: must be at least {minimum}, got {value}")
+    return value
+
+
+def database_url(raw: str, name: str = "SIPAS_DATABASE_URL") -> str:
+    """Validate a database URL and pin PostgreSQL to the psycopg 3 driver."""
+    scheme = raw.split("://", 1)[0] if "://" in raw else ""
+    if scheme in ("postgres", "postgresql", "postgresql+psycopg"):
+        rest = raw.split("://", 1)[1]
+        if not rest or rest.startswith("/"):
+            raise ConfigError(f"{name}: a PostgreSQL URL needs a host, e.g. postgresql://user@127.0.0.1:5432/sipas")
+        return "postgresql+psycopg://" + rest
+    if scheme == "sqlite":
+        if raw in ("sqlite://", "sqlite:///:memory:"):
+            raise ConfigError(f"{name}: an in-memory SQLite database loses every response; give a file path")
+        if not raw.startswith("sqlite:///"):
+            raise ConfigError(f"{name}: SQLite URLs look like sqlite:////absolute/path/sipas.db")
+        return raw
+    raise ConfigError(f"{name}: unsupported database {raw.split('://', 1)[0]!r}; use sqlite:/// or postgresql://")
+
+
+def _base_url(raw: str, production: bool) -> str:
+    parts = urlsplit(raw)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise ConfigError(
+            f"SIPAS_BASE_URL: expected an absolute http(s) URL such as https://khaosat.example.vn, got {raw!r}"
+        )
+    if parts.query or parts.fragment:
+        raise ConfigError("SIPAS_BASE_URL: must not carry a query string or fragment")
+    if production and parts.scheme != "https":
+        raise ConfigError("SIPAS_BASE_URL: production QR codes must use https")
+    return raw.rstrip("/")
+
+
+def _secret_key(env: Mapping[str, str], environment: str, instance_path: Path) -> str:
+    key = env.get("SECRET_KEY", "")
+    if key:
+        if len(key) < MIN_SECRET_KEY_LENGTH:
+            raise ConfigError(f"SECRET_KEY: must be at least {MIN_SECRET_KEY_LENGTH} characters long")
+        return key
+    if environment == "production":
+        raise ConfigError(
+            "SECRET_KEY: required in production "
+            "(generate one with: python -c 'import secrets; print(secrets.token_urlsafe(48))')"
+        )
+    if environment == "test":
+        return secrets.token_urlsafe(48)
+    # Development: generate once, keep it under instance/ so sessions survive restarts.
+    path = instance_path / SECRET_KEY_FILE
+    if path.exists():
+        return path.read_text(encoding="ascii").strip()
+    instance_path.mkdir(parents=True, exist_ok=True)
+    key = secrets.token_urlsafe(48)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w", encoding="ascii") as fh:
+        fh.write(key + "\n")
+    return key
+
+
+def settings_from_env(env: Mapping[str, str], instance_path: Path) -> dict[str, Any]:
+    """Build the Flask config mapping from environment variables; raise ConfigError on bad input."""
+    environment = env.get("SIPAS_ENV", "development").strip().lower() or "development"
+    if environment not in ENVIRONMENTS:
+        raise ConfigError(f"SIPAS_ENV: expected one of {', '.join(ENVIRONMENTS)}, got {environment!r}")
+    production = environment == "production"
+
+    raw_db = env.get("SIPAS_DATABASE_URL", "")
+    if raw_db:
+        db_url = database_url(raw_db)
+    elif production:
+        raise ConfigError("SIPAS_DATABASE_URL: required in production (e.g. postgresql://sipas@db-host/sipas)")
+    else:
+        db_url = f"sqlite:///{instance_path / 'sipas.db'}"
+
+    default_base = "" if production else f"http://127.0.0.1:{env.get('PORT', '8000')}"
+    raw_base = env.get("SIPAS_BASE_URL", default_base)
+    if not raw_base:
+        raise ConfigError("SIPAS_BASE_URL: required in production; it is the address printed in every QR code")
+    base_url = _base_url(raw_base, production)
+
+    redis_url = env.get("SIPAS_REDIS_URL", "").strip() or None
+    if redis_url and urlsplit(redis_url).scheme not in ("redis", "rediss", "unix"):
+        raise ConfigError(f"SIPAS_REDIS_URL: expected redis://host:port/db, got {redis_url!r}")
+
+    locale = env.get("SIPAS_DEFAULT_LOCALE", "vi").strip()
+    if locale not in LOCALES:
+        raise ConfigError(f"SIPAS_DEFAULT_LOCALE: expected one of {', '.join(LOCALES)}, got {locale!r}")
+
+    tz_name = env.get("SIPAS_TIMEZONE", "Asia/Ho_Chi_Minh").strip()
+    try:
+        ZoneInfo(tz_name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ConfigError(f"SIPAS_TIMEZONE: unknown time zone {tz_name!r}") from None
+
+    secure_cookies = urlsplit(base_url).scheme == "https"
+    return {
+        "ENV_NAME": environment,
+        "TESTING": environment == "test",
+        "SECRET_KEY": _secret_key(env, environment, instance_path),
+        "DATABASE_URL": db_url,
+        "BASE_URL": base_url,
+        "REDIS_URL": redis_url,
+        "DEFAULT_LOCALE": locale,
+        "TIMEZONE": tz_name,
+        "PROXY_HOPS": _int(env, "SIPAS_PROXY_HOPS", 0),
+        "LOG_LEVEL": env.get("SIPAS_LOG_LEVEL", "INFO").upper(),
+        "SHOW_COUNTER_DIRECTORY": _flag(env, "SIPAS_SHOW_COUNTER_DIRECTORY", default=not production),
+        "SUBMIT_RATE_LIMIT": env.get("SIPAS_SUBMIT_RATE_LIMIT", "30 per minute"),
+        # Flask and extension settings derived from the above.
+        "BABEL_DEFAULT_LOCALE": locale,
+        "BABEL_DEFAULT_TIMEZONE": tz_name,
+        "SESSION_COOKIE_NAME": "sipas_session",
+        "SESSION_COOKIE_HTTPONLY": True,
+        "SESSION_COOKIE_SECURE": secure_cookies,
+        "SESSION_COOKIE_SAMESITE": "Lax",
+        "PERMANENT_SESSION_LIFETIME": 60 * 60 * 8,
+        "REMEMBER_COOKIE_SECURE": secure_cookies,
+        "REMEMBER_COOKIE_HTTPONLY": True,
+        # A phone left open at the counter must not lose its answers to an expired token.
+        "WTF_CSRF_TIME_LIMIT": None,
+        "WTF_CSRF_ENABLED": True,
+        "MAX_CONTENT_LENGTH": 64 * 1024,
+        "RATELIMIT_STORAGE_URI": redis_url or "memory://",
+        "RATELIMIT_HEADERS_ENABLED": True,
+        "RATELIMIT_ENABLED": True,
+    }
