@@ -1,0 +1,7 @@
+"""The citizens' side: the landing page and the survey behind each counter's QR code."""
+
+from flask import Blueprint
+
+bp = Blueprint("public", __name__)
+
+from survey.public import views  # noqa: E402, F401  (routes register on bp)

@@ -1,0 +1,1 @@
+"""All queries and writes. Each write service owns its transaction (``db.write()``)."""

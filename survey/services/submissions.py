@@ -1,0 +1,106 @@
+"""Store a citizen's submission: one response row and its answers in one transaction, exactly once."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from dataclasses import dataclass, field
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+
+from survey.db import db, utcnow
+from survey.models import Answer, Counter, ProcedureField, Response
+from survey.services.scrub import clean_comment
+
+
+@dataclass(frozen=True)
+class Submission:
+    """A validated form, in codes. ``answers`` maps item code → score 1–5, or None for "not applicable"."""
+
+    submission_id: uuid.UUID
+    answers: dict[str, int | None]
+    respondent_type: str = "person"
+    field_code: str | None = None
+    gender: str | None = None
+    age_band: str | None = None
+    education: str | None = None
+    occupation: str | None = None
+    comment: str | None = None
+    extra: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class StoredSubmission:
+    response_id: int
+    created: bool
+
+
+class SubmissionError(ValueError):
+    """The submission does not fit the counter's instrument (a forged or stale form)."""
+
+
+def find_response(submission_id: uuid.UUID) -> Response | None:
+    return db.session.scalar(select(Response).where(Response.submission_id == submission_id))
+
+
+def store_submission(
+    counter: Counter, data: Submission, timezone: str, now: dt.datetime | None = None
+) -> StoredSubmission:
+    """Write the response and its answers atomically; a repeated submission id stores nothing new."""
+    existing = find_response(data.submission_id)
+    if existing is not None:
+        return StoredSubmission(existing.id, created=False)
+
+    instrument = counter.instrument
+    items = {item.code: item for item in instrument.items}
+    unknown = set(data.answers) - set(items)
+    if unknown:
+        raise SubmissionError(f"unknown item {sorted(unknown)[0]!r} for {instrument.label}")
+    for code, item in items.items():
+        score = data.answers.get(code, "missing")
+        if score == "missing":
+            if not item.optional:
+                raise SubmissionError(f"item {code!r} is required")
+        elif score is None and not item.allows_na:
+            raise SubmissionError(f"item {code!r} does not allow 'not applicable'")
+        elif score is not None and not 1 <= score <= len(instrument.scale["levels"]):
+            raise SubmissionError(f"item {code!r}: score {score} is outside the scale")
+
+    received_at = now or utcnow()
+    field_id = None
+    if data.field_code:
+        field_id = db.session.scalar(select(ProcedureField.id).where(ProcedureField.code == data.field_code))
+        if field_id is None:
+            raise SubmissionError(f"unknown field of procedure {data.field_code!r}")
+
+    response = Response(
+        submission_id=data.submission_id,
+        agency_id=counter.agency_id,
+        counter_id=counter.id,
+        instrument_id=instrument.id,
+        received_at=received_at,
+        received_on=received_at.astimezone(ZoneInfo(timezone)).date(),
+        channel="in_person",
+        collection_mode="qr",
+        respondent_type=data.respondent_type,
+        field_id=field_id,
+        gender=data.gender,
+        age_band=data.age_band,
+        education=data.education,
+        occupation=data.occupation,
+        comment=clean_comment(data.comment),
+        status="valid",
+    )
+    response.answers = [Answer(item_id=items[code].id, score=score) for code, score in data.answers.items()]
+    try:
+        with db.write() as session:
+            session.add(response)
+    except IntegrityError:
+        # Two identical submissions raced; the other one won and is the stored copy.
+        existing = find_response(data.submission_id)
+        if existing is None:
+            raise
+        return StoredSubmission(existing.id, created=False)
+    return StoredSubmission(response.id, created=True)

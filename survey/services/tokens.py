@@ -1,0 +1,44 @@
+"""Signed counter tokens for QR codes: ``/s/<token>`` carries (counter id, key version).
+
+The signature makes tokens unguessable and tamper-evident; the key version lets an agency revoke
+every printed poster of a counter at once by rotating it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from itsdangerous import BadSignature, URLSafeSerializer
+
+SALT = "sipas.counter-token.v1"
+
+
+@dataclass(frozen=True)
+class CounterToken:
+    counter_id: int
+    key_version: int
+
+
+def _serializer(secret_key: str) -> URLSafeSerializer:
+    return URLSafeSerializer(secret_key, salt=SALT)
+
+
+def sign_counter(secret_key: str, counter_id: int, key_version: int) -> str:
+    return str(_serializer(secret_key).dumps([counter_id, key_version]))
+
+
+def read_counter_token(secret_key: str, token: str) -> CounterToken | None:
+    """The token's payload, or None when it was not signed by us or is malformed."""
+    if len(token) > 200:
+        return None
+    try:
+        payload = _serializer(secret_key).loads(token)
+    except BadSignature:
+        return None
+    if (
+        not isinstance(payload, list)
+        or len(payload) != 2
+        or not all(isinstance(v, int) and not isinstance(v, bool) and v > 0 for v in payload)
+    ):
+        return None
+    return CounterToken(counter_id=payload[0], key_version=payload[1])

@@ -1,0 +1,43 @@
+"""Template globals and filters: locale, CSP nonce, QR codes, Vietnamese number formats."""
+
+from __future__ import annotations
+
+from flask import Flask, request, url_for
+from flask_babel import get_locale
+from markupsafe import Markup
+
+from survey.qr import qr_svg
+from survey.security import csp_nonce
+
+
+def current_locale() -> str:
+    return str(get_locale() or "vi")
+
+
+def switch_language_url(target: str) -> str:
+    args = dict(request.view_args or {})
+    args.update({k: v for k, v in request.args.items() if k != "lang"})
+    return url_for(request.endpoint or "public.index", **args, lang=target)
+
+
+def init_templating(app: Flask) -> None:
+    app.jinja_env.globals.update(
+        csp_nonce=csp_nonce,
+        current_locale=current_locale,
+        switch_language_url=switch_language_url,
+        qr_svg=lambda url: Markup(qr_svg(url)),  # noqa: S704  (qrcode's own SVG output, no user text)
+    )
+
+    @app.after_request
+    def remember_language(response):  # type: ignore[no-untyped-def]
+        asked = request.args.get("lang")
+        if asked in ("vi", "en"):
+            response.set_cookie(
+                "sipas_lang",
+                asked,
+                max_age=365 * 24 * 3600,
+                samesite="Lax",
+                secure=app.config["SESSION_COOKIE_SECURE"],
+                httponly=True,
+            )
+        return response

@@ -1,0 +1,153 @@
+"""Shared fixtures: a database built by running the migrations, one app per test, CSRF on.
+
+``TEST_DATABASE_URL`` (e.g. ``postgresql://postgres@127.0.0.1:5432/postgres``) runs the suite on a
+fresh PostgreSQL database created for this run and dropped after it; without it, a SQLite file.
+If it is set and the server cannot be reached, the run fails: it never silently skips.
+Each test runs inside an outer transaction that is rolled back, so services may commit freely.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import secrets
+import uuid
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import psycopg
+import pytest
+from babel.messages.mofile import write_mo
+from babel.messages.pofile import read_po
+from flask import Flask
+from flask.testing import FlaskClient
+from sqlalchemy import Engine, make_url
+
+from survey import create_app
+from survey.db import db, make_engine
+from survey.migrate import upgrade
+
+ROOT = Path(__file__).resolve().parent.parent
+TEST_DATABASE_URL = os.environ.get("TEST_DATABASE_URL", "")
+
+
+def _compile_translations() -> None:
+    """Tests check Vietnamese output, so compile the catalogs from the .po files they ship."""
+    for po_path in (ROOT / "translations").glob("*/LC_MESSAGES/messages.po"):
+        with po_path.open("rb") as fh:
+            catalog = read_po(fh)
+        with po_path.with_suffix(".mo").open("wb") as fh:
+            write_mo(fh, catalog)
+
+
+def _admin_conninfo(url: str) -> str:
+    parsed = make_url(url).set(drivername="postgresql", database="postgres")
+    return parsed.render_as_string(hide_password=False)
+
+
+@pytest.fixture(scope="session")
+def database_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    _compile_translations()
+    if not TEST_DATABASE_URL:
+        yield f"sqlite:///{tmp_path_factory.mktemp('db') / 'test.db'}"
+        return
+    name = f"sipas_test_{os.getpid()}_{secrets.token_hex(3)}"
+    try:
+        admin = psycopg.connect(_admin_conninfo(TEST_DATABASE_URL), autocommit=True, connect_timeout=5)
+    except psycopg.OperationalError as exc:
+        pytest.exit(f"TEST_DATABASE_URL is set but PostgreSQL is unreachable: {exc}", returncode=3)
+    with admin:
+        admin.execute(f'CREATE DATABASE "{name}"')
+    url = make_url(TEST_DATABASE_URL).set(drivername="postgresql+psycopg", database=name)
+    yield url.render_as_string(hide_password=False)
+    with psycopg.connect(_admin_conninfo(TEST_DATABASE_URL), autocommit=True) as admin:
+        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture(scope="session")
+def migrated_engine(database_url: str) -> Iterator[Engine]:
+    engine = make_engine(database_url)
+    upgrade(engine)
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def dialect(migrated_engine: Engine) -> str:
+    return migrated_engine.dialect.name
+
+
+def environ_for(database_url: str, **extra: str) -> dict[str, str]:
+    environ = {
+        "SIPAS_ENV": "test",
+        "SIPAS_DATABASE_URL": database_url,
+        "SIPAS_BASE_URL": "https://khaosat.example.vn",
+        "SIPAS_DEFAULT_LOCALE": "vi",
+    }
+    environ.update(extra)
+    return environ
+
+
+@pytest.fixture
+def app(migrated_engine: Engine, database_url: str) -> Iterator[Flask]:
+    """An app whose session lives inside a transaction rolled back after the test."""
+    app = create_app(overrides={"RATELIMIT_ENABLED": False}, environ=environ_for(database_url))
+    connection = migrated_engine.connect()
+    outer = connection.begin()
+    db.session_factory.configure(bind=connection, join_transaction_mode="create_savepoint")
+    with app.app_context():
+        yield app
+    db.session.remove()
+    outer.rollback()
+    connection.close()
+    assert db.engine is not None
+    db.engine.dispose()
+
+
+@pytest.fixture
+def client(app: Flask) -> FlaskClient:
+    return app.test_client()
+
+
+@pytest.fixture
+def runner(app: Flask):  # type: ignore[no-untyped-def]
+    return app.test_cli_runner()
+
+
+@pytest.fixture
+def demo(app: Flask):  # type: ignore[no-untyped-def]
+    """A small seeded demo province (structure, users, 300 responses)."""
+    import datetime as dt
+
+    from survey.services.demo import seed_demo
+
+    return seed_demo(
+        db.session, 300, seed=7, append=False, end_month=dt.date(2026, 10, 1), timezone=app.config["TIMEZONE"]
+    )
+
+
+_HIDDEN = re.compile(r'<input[^>]*type="hidden"[^>]*>')
+_ATTR = re.compile(r'(name|value)="([^"]*)"')
+
+
+def hidden_fields(html: str) -> dict[str, str]:
+    """The hidden inputs of a page (CSRF token, submission id)."""
+    fields = {}
+    for tag in _HIDDEN.findall(html):
+        attrs = dict(_ATTR.findall(tag))
+        if "name" in attrs:
+            fields[attrs["name"]] = attrs.get("value", "")
+    return fields
+
+
+@pytest.fixture
+def survey_answers() -> Callable[..., dict[str, str]]:
+    """A complete, valid set of form values for an instrument (every item answered 4)."""
+
+    def build(instrument, score: str = "4", **extra: str) -> dict[str, str]:  # type: ignore[no-untyped-def]
+        data = {f"q_{item.code}": score for item in instrument.items}
+        data.update({"respondent_type": "person", "adult": "y", "submission_id": str(uuid.uuid4())})
+        data.update(extra)
+        return data
+
+    return build
