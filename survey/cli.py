@@ -1,0 +1,176 @@
+"""``flask --app wsgi …`` commands. Each command's first docstring line is its help; SQL lives in services."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import secrets
+import sys
+from pathlib import Path
+
+import click
+from flask import Flask, current_app
+from flask.cli import AppGroup
+
+from survey import migrate
+from survey.db import db
+from survey.services import directory
+from survey.services.demo import DemoError, last_complete_month, seed_demo
+from survey.services.instruments import (
+    InstrumentFileError,
+    InstrumentLockedError,
+    read_instrument_files,
+    sync_instruments,
+)
+from survey.services.links import counter_survey_url
+from survey.services.users import UserError, create_user
+
+DEMO_LOGINS_FILE = "demo-logins.txt"
+
+db_cli = AppGroup("db", help="Database schema: Alembic migrations.")
+
+
+def _engine():  # type: ignore[no-untyped-def]
+    assert db.engine is not None
+    return db.engine
+
+
+@db_cli.command("upgrade")
+@click.argument("revision", default="head")
+def db_upgrade(revision: str) -> None:
+    """Migrate the database schema to REVISION (default: the latest)."""
+    migrate.upgrade(_engine(), revision)
+    click.echo(f"Database at revision {migrate.current_revision(_engine())}.")
+
+
+@db_cli.command("downgrade")
+@click.argument("revision")
+def db_downgrade(revision: str) -> None:
+    """Migrate the database schema back to REVISION ('base' removes every table)."""
+    migrate.downgrade(_engine(), revision)
+    click.echo(f"Database at revision {migrate.current_revision(_engine())}.")
+
+
+@db_cli.command("current")
+def db_current() -> None:
+    """Print the schema revision of the database and the latest one available."""
+    click.echo(f"current: {migrate.current_revision(_engine())}  head: {migrate.head_revision()}")
+
+
+@click.command("load-instruments")
+def load_instruments() -> None:
+    """Load or update questionnaires from survey/instruments/*.toml (versions with responses are locked)."""
+    try:
+        specs = read_instrument_files()
+        with db.write() as session:
+            report = sync_instruments(session, specs)
+    except (InstrumentFileError, InstrumentLockedError) as exc:
+        raise click.ClickException(str(exc)) from None
+    for outcome, labels in report.items():
+        for label in labels:
+            click.echo(f"{outcome}: {label}")
+
+
+def _month(value: str | None) -> dt.date:
+    if value is None:
+        return last_complete_month(dt.date.today())
+    try:
+        return dt.datetime.strptime(value, "%Y-%m").date()
+    except ValueError:
+        raise click.BadParameter(f"expected YYYY-MM, got {value!r}", param_hint="--end-month") from None
+
+
+@click.command("seed-demo")
+@click.option(
+    "--responses",
+    "n_responses",
+    type=click.IntRange(min=0),
+    default=20_000,
+    show_default=True,
+    help="Number of synthetic responses to insert.",
+)
+@click.option("--seed", type=int, default=2026, show_default=True, help="Random seed; same seed, same data.")
+@click.option("--append", is_flag=True, help="Add responses to an already seeded demo province.")
+@click.option("--if-empty", is_flag=True, help="Do nothing (successfully) when the database already has agencies.")
+@click.option("--end-month", default=None, help="Last month of the 12 simulated (YYYY-MM; default: last complete).")
+def seed_demo_command(n_responses: int, seed: int, append: bool, if_empty: bool, end_month: str | None) -> None:
+    """Build a demo province (agencies, counters, instruments, 12 months of volumes, users) and responses."""
+    if if_empty and directory.agency_count():
+        click.echo("Database already has data; demo seeding skipped.")
+        return
+    end = _month(end_month)
+    with click.progressbar(length=n_responses, label="Inserting responses", file=sys.stderr) as bar:
+        try:
+            report = seed_demo(
+                db.session, n_responses, seed, append, end, current_app.config["TIMEZONE"], progress=bar.update
+            )
+        except DemoError as exc:
+            db.session.rollback()
+            raise click.ClickException(str(exc)) from None
+    click.echo(
+        f"Seeded {report.agencies} agencies, {report.counters} counters, {report.responses:,} responses "
+        f"({report.answers:,} answers) in {report.seconds:.1f} s."
+    )
+    if report.logins:
+        path = Path(current_app.instance_path) / DEMO_LOGINS_FILE
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            for login in report.logins:
+                fh.write(f"{login.email}\t{login.password}\t{login.role}\t{login.agency or '-'}\n")
+        click.echo(f"Demo logins written to instance/{DEMO_LOGINS_FILE} (readable by you only).")
+
+
+@click.command("list-counters")
+@click.option("--json", "as_json", is_flag=True, help="Print a JSON array instead of a table.")
+@click.option("--agency", "agency_code", default=None, help="Only this agency's counters (agency code).")
+def list_counters(as_json: bool, agency_code: str | None) -> None:
+    """List active counters with their survey URLs (the address in each QR code)."""
+    rows = [
+        {
+            "agency": counter.agency.code,
+            "agency_name": counter.agency.name_vi,
+            "counter": counter.code,
+            "counter_name": counter.name_vi,
+            "instrument": counter.instrument.label,
+            "url": counter_survey_url(current_app.config, counter),
+        }
+        for counter in directory.all_counters(agency_code)
+    ]
+    if agency_code and not rows:
+        raise click.ClickException(f"no active counters for agency {agency_code!r}")
+    if as_json:
+        click.echo(json.dumps(rows, ensure_ascii=False, indent=2))
+        return
+    for row in rows:
+        click.echo(f"{row['agency']:<28} {row['counter']:<10} {row['url']}")
+
+
+@click.command("create-user")
+@click.option("--email", required=True, help="Sign-in e-mail address.")
+@click.option("--name", "display_name", required=True, help="Name shown in the interface.")
+@click.option(
+    "--role",
+    required=True,
+    help="system_admin, province_admin, agency_manager, agency_viewer, statistician or auditor.",
+)
+@click.option("--agency", "agency_code", default=None, help="Agency code the role applies to (not for system_admin).")
+@click.option("--password-stdin", is_flag=True, help="Read the password from standard input instead of generating one.")
+def create_user_command(
+    email: str, display_name: str, role: str, agency_code: str | None, password_stdin: bool
+) -> None:
+    """Create a staff user with one role; prints a generated password once unless --password-stdin."""
+    password = sys.stdin.readline().rstrip("\n") if password_stdin else secrets.token_urlsafe(15)
+    try:
+        user = create_user(email, display_name, password, role, agency_code)
+    except UserError as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"Created user {user.email} ({role}{' of ' + agency_code if agency_code else ''}).")
+    if not password_stdin:
+        click.echo(f"Password (shown once): {password}")
+
+
+def register(app: Flask) -> None:
+    for command in (db_cli, load_instruments, seed_demo_command, list_counters, create_user_command):
+        app.cli.add_command(command)
