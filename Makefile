@@ -1,0 +1,74 @@
+# Two commands from a fresh clone: `make run` and `make test` (see README).
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+HOST ?= 127.0.0.1
+PORT ?= 8000
+WORKERS ?= 2
+DEMO_RESPONSES ?= 20000
+FLASK := $(BIN)/flask --app wsgi
+export PORT
+
+.PHONY: run test test-sqlite test-postgres lint format install translations messages benchmark-seed clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+
+$(VENV)/.installed: requirements.txt requirements-dev.txt | $(BIN)/python
+	$(BIN)/pip install --quiet -r requirements-dev.txt
+	touch $@
+
+install: $(VENV)/.installed
+
+translations: install
+	$(BIN)/pybabel compile --use-fuzzy=false -d translations >/dev/null 2>&1 || $(BIN)/pybabel compile -d translations
+
+## run: migrate, seed the demo province if the database is empty, serve on $(HOST):$(PORT)
+run: install translations
+	$(FLASK) db upgrade
+	$(FLASK) load-instruments
+	$(FLASK) seed-demo --if-empty --responses $(DEMO_RESPONSES)
+	@echo ""
+	@echo "SIPAS is starting on http://$(HOST):$(PORT)/"
+	@echo "  landing page with every counter's QR code: http://$(HOST):$(PORT)/"
+	@echo "  health check:                              http://$(HOST):$(PORT)/healthz"
+	@echo "  a survey link (all of them: $(FLASK) list-counters):"
+	@$(FLASK) list-counters | head -n 3 | sed 's/^/    /'
+	@echo "  demo logins (e-mail, password, role, agency) from instance/demo-logins.txt:"
+	@sed 's/^/    /' instance/demo-logins.txt 2>/dev/null || echo "    (none: this database was not seeded by make run)"
+	@echo ""
+	exec $(BIN)/gunicorn --bind $(HOST):$(PORT) --workers $(WORKERS) --access-logfile - \
+		--access-logformat '%(t)s "%(m)s %(U)s" %(s)s %(b)s %(M)sms' wsgi:app
+
+## test: the whole suite on SQLite, then again on PostgreSQL when TEST_DATABASE_URL is set
+test: install translations test-sqlite test-postgres
+
+test-sqlite: install
+	env -u TEST_DATABASE_URL $(BIN)/python -m pytest -q
+
+test-postgres: install
+	@if [ -n "$$TEST_DATABASE_URL" ]; then \
+		echo "== again on PostgreSQL ($$TEST_DATABASE_URL)"; \
+		$(BIN)/python -m pytest -q; \
+	else \
+		echo "TEST_DATABASE_URL not set: PostgreSQL run skipped (CI sets it)"; \
+	fi
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: install
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+## messages: re-extract translatable strings and merge them into the Vietnamese catalogue
+messages: install
+	$(BIN)/pybabel extract -F babel.cfg -k _l -k lazy_gettext -o translations/messages.pot .
+	$(BIN)/pybabel update -i translations/messages.pot -d translations --no-location --width 120
+
+benchmark-seed: install
+	$(BIN)/python benchmarks/seed_demo.py
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache
