@@ -1,0 +1,193 @@
+"""Command line: ``python -m analytics estimate DATA.csv --items q01,q02 --weight w ...``.
+
+Reads one row per response (blank cell = no answer) with the csv module, estimates every item, each
+group of ``--groups`` (definition A) and the overall index (equal-weight mean of the groups, or of the
+items without groups), for the whole sample and for each value of ``--by``, and prints JSON. Bad input
+exits with status 2 and one line on stderr naming the column, line or stratum.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import math
+import sys
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from .design import Design
+from .errors import AnalyticsError
+from .estimators import composite_specs, estimate_from_rows, kish
+from .intervals import SHARE_METHODS
+
+
+class CliError(Exception):
+    """Input problem reported as one line with exit status 2."""
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m analytics", description=__doc__.splitlines()[0])
+    sub = parser.add_subparsers(dest="command", required=True)
+    est = sub.add_parser("estimate", help="estimate shares and mean scores with design-based CIs")
+    est.add_argument("data", help="CSV file, one row per response")
+    est.add_argument("--items", required=True, help="comma-separated item columns (scores 1-5, blank = no answer)")
+    est.add_argument("--weight", required=True, help="weight column")
+    est.add_argument("--strata", help="stratum column (default: one stratum)")
+    est.add_argument("--psu", help="PSU column, nested in strata (default: each response is a PSU)")
+    est.add_argument("--fpc", help="column with the population number of PSUs of the stratum (or the fraction)")
+    est.add_argument("--groups", help="JSON file mapping group names to item lists")
+    est.add_argument("--by", help="column whose values define domains, besides the whole sample")
+    est.add_argument("--ci", choices=SHARE_METHODS, default="beta", help="CI for item shares (default beta = KG)")
+    est.add_argument("--r-compatible", action="store_true", help="reproduce R 4.1 svyciprop, NaN included")
+    est.add_argument("--level", type=float, default=0.95, help="confidence level (default 0.95)")
+    est.add_argument(
+        "--lonely-psu", choices=("fail", "certainty", "remove", "average"), default="fail", help="single-PSU strata"
+    )
+    return parser
+
+
+def _read(path: str, columns: Sequence[str]) -> tuple[dict[str, list[str]], int]:
+    try:
+        with open(path, newline="", encoding="utf-8-sig") as fh:
+            reader = csv.DictReader(fh)
+            header = reader.fieldnames or []
+            for col in columns:
+                if col not in header:
+                    raise CliError(f"column {col!r} not found in {path}")
+            data: dict[str, list[str]] = {c: [] for c in columns}
+            for row in reader:
+                for c in columns:
+                    data[c].append((row.get(c) or "").strip())
+    except OSError as exc:
+        raise CliError(f"cannot read {path}: {exc.strerror}") from None
+    n = len(next(iter(data.values()))) if data else 0
+    if n == 0:
+        raise CliError(f"{path} has no data rows")
+    return data, n
+
+
+def _number(value: str, column: str, line: int, what: str) -> float:
+    try:
+        x = float(value)
+    except ValueError:
+        raise CliError(f"{what} column {column!r}, line {line}: {value!r} is not a number") from None
+    if not math.isfinite(x):
+        raise CliError(f"{what} column {column!r}, line {line}: {value!r} is not a finite number")
+    return x
+
+
+def _load_groups(path: str, items: Sequence[str]) -> dict[str, list[str]]:
+    try:
+        with open(path, encoding="utf-8") as fh:
+            groups = json.load(fh)
+    except OSError as exc:
+        raise CliError(f"cannot read {path}: {exc.strerror}") from None
+    except json.JSONDecodeError as exc:
+        raise CliError(f"{path} is not valid JSON: {exc.msg} at line {exc.lineno}") from None
+    if not isinstance(groups, dict) or not all(isinstance(v, list) and v for v in groups.values()):
+        raise CliError(f"{path} must map group names to non-empty lists of items")
+    for name, members in groups.items():
+        for m in members:
+            if m not in items:
+                raise CliError(f"group {name!r} in {path} refers to item {m!r}, not in --items")
+    return groups
+
+
+def run_estimate(args: argparse.Namespace) -> dict[str, Any]:
+    items = [s.strip() for s in args.items.split(",") if s.strip()]
+    if not items:
+        raise CliError("--items is empty")
+    if len(set(items)) != len(items):
+        raise CliError("--items lists an item twice")
+    if not 0 < args.level < 1:
+        raise CliError("--level must be between 0 and 1")
+    extra = [c for c in (args.weight, args.strata, args.psu, args.fpc, args.by) if c]
+    data, n = _read(args.data, list(dict.fromkeys([*items, *extra])))
+    weights = np.array([_number(v, args.weight, i + 2, "weight") for i, v in enumerate(data[args.weight])])
+    bad = np.flatnonzero(weights < 0)
+    if len(bad):
+        raise CliError(f"weight column {args.weight!r}, line {int(bad[0]) + 2}: weights must not be negative")
+    scores = np.full((n, len(items)), np.nan)
+    for k, item in enumerate(items):
+        for i, v in enumerate(data[item]):
+            if v == "":
+                continue
+            x = _number(v, item, i + 2, "item")
+            if x not in (1.0, 2.0, 3.0, 4.0, 5.0):
+                raise CliError(f"item column {item!r}, line {i + 2}: score {v!r} is outside 1-5")
+            scores[i, k] = x
+    for col in (args.strata, args.psu, args.by):
+        if col:
+            blank = [i for i, v in enumerate(data[col]) if v == ""]
+            if blank:
+                raise CliError(f"column {col!r}, line {blank[0] + 2}: value is blank")
+    strata = np.array(data[args.strata], dtype=object) if args.strata else None
+    psu = np.array(data[args.psu], dtype=object) if args.psu else None
+    fpc = np.array([_number(v, args.fpc, i + 2, "fpc") for i, v in enumerate(data[args.fpc])]) if args.fpc else None
+    by = np.array(data[args.by], dtype=object) if args.by else None
+    groups = _load_groups(args.groups, items) if args.groups else None
+    if groups:
+        specs = composite_specs(groups)
+    else:
+        specs = composite_specs({"overall": items}, overall=None)
+    design = Design.from_rows(strata, psu, fpc, lonely_psu=args.lonely_psu, n_rows=n)
+    result = estimate_from_rows(
+        weights,
+        scores,
+        items,
+        strata=strata,
+        psu=psu,
+        by=by,
+        design=design,
+        composites=specs,
+        ci=args.ci,
+        r_compatible=args.r_compatible,
+        level=args.level,
+    )
+    k_neff, k_deff = kish(weights)
+    out_estimates = []
+    for e in result.estimates:
+        d = e.to_dict()
+        out_estimates.append(
+            {
+                "domain": {} if e.domain is None else {args.by: e.domain},
+                "target": e.target,
+                "kind": e.kind,
+                "definition": e.definition,
+                "estimate": d["estimate"],
+                "se": d["se"],
+                "df": e.df,
+                "n": e.n,
+                "ci": d["ci"],
+                "ci_method": e.ci_method,
+                "n_eff": d["n_eff"],
+                "deff": d["deff"],
+                "flags": d["flags"],
+            }
+        )
+    return {
+        "design": {
+            "n": n,
+            "strata": design.n_strata,
+            "psus": int(design.n_h.sum()),
+            "df": design.df,
+            "kish_n_eff": k_neff,
+            "kish_deff": k_deff,
+        },
+        "estimates": out_estimates,
+    }
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point; returns the exit status (0 success, 2 bad input)."""
+    args = _parser().parse_args(argv)
+    try:
+        result = run_estimate(args)
+    except (CliError, AnalyticsError) as exc:
+        sys.stderr.write(f"error: {exc}\n")
+        return 2
+    sys.stdout.write(json.dumps(result, ensure_ascii=False, indent=2, allow_nan=False) + "\n")
+    return 0

@@ -1,0 +1,206 @@
+"""Differences, trends and multiplicity adjustment (STATISTICS.md §11).
+
+Estimates from one :class:`~analytics.estimators.EstimateSet` share a design, so their covariance comes
+from the joint linearisation (positive for an agency against the national figure containing it; zero
+for agencies that are separate strata). Estimates from separately drawn samples (PSUs redefined each
+period) are compared with ``independent=True``: ``V = V_1 + V_2``.
+
+Degrees of freedom of a contrast: the full-design df (R ``svycontrast`` of ``svyby`` results).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from scipy import stats
+
+from .errors import EstimationError
+from .estimators import EstimateSet
+from .intervals import t_quantile
+
+Key = tuple[Any, str, str] | int
+MOVER_THRESHOLD = 0.95
+
+
+@dataclass(frozen=True)
+class Difference:
+    """``first - second`` with SE, CI, two-sided t p-value and the CI method (``wald-t`` or ``mover``)."""
+
+    first: Any
+    second: Any
+    estimate: float
+    se: float
+    df: int
+    ci: tuple[float, float]
+    p_value: float
+    ci_method: str
+    correlation: float
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "first": _plain(self.first),
+            "second": _plain(self.second),
+            "estimate": self.estimate,
+            "se": self.se,
+            "df": self.df,
+            "ci": list(self.ci),
+            "p_value": self.p_value,
+            "ci_method": self.ci_method,
+            "correlation": self.correlation,
+        }
+
+
+def _plain(key: Any) -> Any:
+    return list(key) if isinstance(key, tuple) else key
+
+
+def _p_value(stat: float, df: float) -> float:
+    if not math.isfinite(stat) or not df > 0:
+        return math.nan
+    return float(2 * stats.t.sf(abs(stat), df))
+
+
+def difference(
+    es: EstimateSet,
+    first: Key,
+    second: Key,
+    *,
+    level: float = 0.95,
+    independent: bool = False,
+    method: str = "auto",
+) -> Difference:
+    """Difference of two estimates (two domains, two periods, agency vs national) with covariance.
+
+    ``method="auto"`` uses MOVER/Newcombe (from the two single-share intervals and the linearised
+    correlation) when both are shares ≥ 0.95, else Wald with t(df); ``"wald"`` or ``"mover"`` force one.
+    """
+    if method not in ("auto", "wald", "mover"):
+        raise EstimationError("method must be 'auto', 'wald' or 'mover'")
+    i = first if isinstance(first, int) else es.index(*first)
+    j = second if isinstance(second, int) else es.index(*second)
+    a, b = es.estimates[i], es.estimates[j]
+    cov = es.influence.covariance([i, j])
+    if independent:
+        cov[0, 1] = cov[1, 0] = 0.0
+    var = float(cov[0, 0] + cov[1, 1] - 2 * cov[0, 1])
+    se = math.sqrt(var) if var > 0 else 0.0
+    denom = math.sqrt(cov[0, 0] * cov[1, 1])
+    r = float(cov[0, 1] / denom) if denom > 0 else 0.0
+    df = es.influence.design.df
+    delta = a.estimate - b.estimate
+    use_mover = method == "mover" or (
+        method == "auto" and a.kind == b.kind == "share" and min(a.estimate, b.estimate) >= MOVER_THRESHOLD
+    )
+    if use_mover:
+        if a.level != level or b.level != level:
+            raise EstimationError("MOVER needs the single-share intervals at the same level")
+        (l1, u1), (l2, u2) = a.ci, b.ci
+        p1, p2 = a.estimate, b.estimate
+        lo = delta - math.sqrt(max((p1 - l1) ** 2 + (u2 - p2) ** 2 - 2 * r * (p1 - l1) * (u2 - p2), 0.0))
+        hi = delta + math.sqrt(max((u1 - p1) ** 2 + (p2 - l2) ** 2 - 2 * r * (u1 - p1) * (p2 - l2), 0.0))
+        ci = (lo, hi)
+        label = "mover"
+    else:
+        t = float(t_quantile(df, level))
+        ci = (delta - t * se, delta + t * se)
+        label = "wald-t"
+    stat = delta / se if se > 0 else (0.0 if delta == 0 else math.inf)
+    return Difference(first, second, delta, se, df, ci, _p_value(stat, df), label, r)
+
+
+@dataclass(frozen=True)
+class Trend:
+    """Least-squares slope per period unit of a series of estimates, with joint covariance (§11)."""
+
+    keys: tuple[Any, ...]
+    times: tuple[float, ...]
+    slope: float
+    se: float
+    df: int
+    ci: tuple[float, float]
+    p_value: float
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "keys": [_plain(k) for k in self.keys],
+            "times": list(self.times),
+            "slope": self.slope,
+            "se": self.se,
+            "df": self.df,
+            "ci": list(self.ci),
+            "p_value": self.p_value,
+        }
+
+
+def trend(
+    es: EstimateSet,
+    keys: Sequence[Key],
+    times: Sequence[float] | None = None,
+    *,
+    level: float = 0.95,
+    independent: bool = False,
+) -> Trend:
+    """Slope ``β = Σ c_t θ_t``, ``c_t = (t - t̄)/Σ(t - t̄)²``, ``V = cᵀΣc`` (diagonal Σ if ``independent``)."""
+    if len(keys) < 2:
+        raise EstimationError("a trend needs at least two periods")
+    t_arr = np.arange(1, len(keys) + 1, dtype=float) if times is None else np.asarray(times, dtype=float)
+    if len(t_arr) != len(keys):
+        raise EstimationError("times and keys differ in length")
+    dev = t_arr - t_arr.mean()
+    if not np.any(dev):
+        raise EstimationError("times must not all be equal")
+    c = dev / np.sum(dev * dev)
+    idx = [k if isinstance(k, int) else es.index(*k) for k in keys]
+    theta = np.array([es.estimates[i].estimate for i in idx])
+    cov = es.influence.covariance(idx)
+    if independent:
+        cov = np.diag(np.diag(cov))
+    slope = float(c @ theta)
+    var = float(c @ cov @ c)
+    se = math.sqrt(var) if var > 0 else 0.0
+    df = es.influence.design.df
+    t = float(t_quantile(df, level))
+    stat = slope / se if se > 0 else (0.0 if slope == 0 else math.inf)
+    return Trend(
+        tuple(keys), tuple(float(x) for x in t_arr), slope, se, df, (slope - t * se, slope + t * se), _p_value(stat, df)
+    )
+
+
+def holm(p_values: Sequence[float]) -> np.ndarray:
+    """Holm step-down adjusted p-values (R ``p.adjust(method="holm")``)."""
+    p = np.asarray(p_values, dtype=float)
+    m = len(p)
+    if m == 0:
+        return p
+    order = np.argsort(p, kind="stable")
+    adj = np.minimum(1.0, np.maximum.accumulate((m - np.arange(m)) * p[order]))
+    out = np.empty(m)
+    out[order] = adj
+    return out
+
+
+def benjamini_hochberg(p_values: Sequence[float]) -> np.ndarray:
+    """Benjamini-Hochberg step-up adjusted p-values (R ``p.adjust(method="BH")``)."""
+    p = np.asarray(p_values, dtype=float)
+    m = len(p)
+    if m == 0:
+        return p
+    order = np.argsort(p, kind="stable")[::-1]
+    rank = np.arange(m, 0, -1)
+    adj = np.minimum(1.0, np.minimum.accumulate(m / rank * p[order]))
+    out = np.empty(m)
+    out[order] = adj
+    return out
+
+
+def adjust(p_values: Sequence[float], method: str = "holm") -> np.ndarray:
+    """Adjusted p-values by ``"holm"`` or ``"bh"``."""
+    if method == "holm":
+        return holm(p_values)
+    if method in ("bh", "BH", "fdr"):
+        return benjamini_hochberg(p_values)
+    raise EstimationError("multiplicity method must be 'holm' or 'bh'")

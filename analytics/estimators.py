@@ -1,0 +1,565 @@
+"""Item shares and mean scores, composites A/B/C and domains, from per-PSU sums (STATISTICS.md §3, §5, §6).
+
+Entry points:
+
+* :func:`estimate_from_sums` - the app's path: :class:`~analytics.sums.ItemSums` (SQL ``GROUP BY stratum,
+  psu, domain, item``) and optionally :class:`~analytics.sums.RespondentSums`, for any number of
+  domains at once, vectorised.
+* :func:`estimate_from_rows` - statisticians' path: row-level numpy arrays, aggregated by
+  :func:`~analytics.sums.aggregate_rows` and passed to the same code, so results are identical.
+
+Every estimate is a ratio ``R = X / Z`` of weighted sums or a linear combination of such ratios; its
+PSU totals ``u_hj = (SX_hj - R SZ_hj) / Z`` feed :class:`~analytics.design.Influence`, which applies the
+stratified with-replacement (or fpc) variance with implicit zero PSUs for domains (§5.1).
+
+Domains are domains of the full design: the df counts the PSUs that contain domain members minus the
+strata that contain them (R ``degf`` of ``subset()``, §5.3).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Hashable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from .design import Design, Influence, factorise
+from .errors import DataError, EstimationError
+from .flags import Flag, mean_flags, nchs_n_eff, share_flags
+from .intervals import SHARE_METHODS, korn_graubard, method_label, share_interval, wald_t_interval
+from .sums import ItemSums, RespondentSums, aggregate_rows
+
+DEFINITIONS = ("A", "B", "C")
+KINDS = ("share", "mean")
+
+
+@dataclass(frozen=True)
+class CompositeSpec:
+    """A composite index over items (§3): name, item coefficients ``a_k`` (summing to 1), definition.
+
+    ``A`` = Σ a_k p̂_k (mean of components); ``B`` = pooled ratio over the items with a_k > 0
+    (coefficients only select items); ``C`` = respondent composite c_i = Σ a_k s_ik / Σ a_k d_ik,
+    averaged with weights over respondents who answered at least one component (shares only).
+    """
+
+    name: str
+    coefficients: Mapping[Hashable, float]
+    definition: str = "A"
+
+    def __post_init__(self) -> None:
+        if self.definition not in DEFINITIONS:
+            raise EstimationError(f"composite definition must be A, B or C, not {self.definition!r}")
+        if not self.coefficients:
+            raise EstimationError(f"composite {self.name!r} has no items")
+        values = list(self.coefficients.values())
+        if any(not (v >= 0) for v in values) or sum(values) <= 0:
+            raise EstimationError(f"composite {self.name!r} needs non-negative coefficients with a positive sum")
+        if abs(sum(values) - 1.0) > 1e-9:
+            raise EstimationError(f"coefficients of composite {self.name!r} sum to {sum(values):g}, not 1")
+
+
+def composite_specs(
+    groups: Mapping[str, Sequence[Hashable] | Mapping[Hashable, float]],
+    *,
+    definition: str = "A",
+    group_coefficients: Mapping[str, float] | None = None,
+    overall: str | None = "overall",
+) -> list[CompositeSpec]:
+    """Element composites (one per group) and the nested overall index.
+
+    A group is a list of items (equal coefficients) or a mapping item → relative weight (normalised to
+    sum 1). The overall index weights groups by ``group_coefficients`` (equal by default, normalised)
+    and, being nested, multiplies coefficients: ``a_k = Σ_g b_g a_gk`` (§3, definition A). For B the
+    overall index is the pooled ratio over all items of all groups; for C the respondent composite with
+    the same multiplied coefficients.
+    """
+    specs: list[CompositeSpec] = []
+    nested: dict[Hashable, float] = {}
+    names = list(groups)
+    if not names:
+        return specs
+    b_raw = {g: float((group_coefficients or {}).get(g, 1.0 if group_coefficients is None else 0.0)) for g in names}
+    b_total = sum(b_raw.values())
+    if b_total <= 0 or any(v < 0 for v in b_raw.values()):
+        raise EstimationError("group coefficients must be non-negative with a positive sum")
+    for g in names:
+        members = groups[g]
+        raw = dict(members) if isinstance(members, Mapping) else dict.fromkeys(members, 1.0)
+        if not raw:
+            raise EstimationError(f"group {g!r} has no items")
+        total = float(sum(raw.values()))
+        if total <= 0 or any(v < 0 for v in raw.values()):
+            raise EstimationError(f"group {g!r} needs non-negative item weights with a positive sum")
+        coefs = {k: float(v) / total for k, v in raw.items()}
+        specs.append(CompositeSpec(g, coefs, definition))
+        for k, a in coefs.items():
+            nested[k] = nested.get(k, 0.0) + b_raw[g] / b_total * a
+    if overall is not None:
+        total = sum(nested.values())
+        specs.append(CompositeSpec(overall, {k: v / total for k, v in nested.items()}, definition))
+    return specs
+
+
+@dataclass(frozen=True)
+class Estimate:
+    """One published figure with its uncertainty and reliability flags (plain data, JSON-ready)."""
+
+    domain: Any
+    target: str
+    kind: str
+    definition: str
+    estimate: float
+    se: float
+    df: int
+    n: int
+    ci: tuple[float, float]
+    ci_method: str
+    level: float
+    n_eff: float | None
+    deff: float | None
+    deff_wr: float | None
+    kish_n_eff: float | None
+    flags: tuple[Flag, ...]
+
+    @property
+    def suppressed(self) -> bool:
+        return any(f.suppress for f in self.flags)
+
+    def to_dict(self) -> dict[str, Any]:
+        def num(x: float | None) -> float | None:
+            return None if x is None or not math.isfinite(x) else float(x)
+
+        return {
+            "domain": self.domain,
+            "target": self.target,
+            "kind": self.kind,
+            "definition": self.definition,
+            "estimate": num(self.estimate),
+            "se": num(self.se),
+            "df": self.df,
+            "n": self.n,
+            "ci": [num(self.ci[0]), num(self.ci[1])],
+            "ci_method": self.ci_method,
+            "level": self.level,
+            "n_eff": num(self.n_eff),
+            "deff": num(self.deff),
+            "deff_wr": num(self.deff_wr),
+            "kish_n_eff": num(self.kish_n_eff),
+            "suppressed": self.suppressed,
+            "flags": [f.to_dict() for f in self.flags],
+        }
+
+
+@dataclass(frozen=True, eq=False)
+class EstimateSet:
+    """Estimates plus their joint linearisation, so any covariance can be computed later (§11)."""
+
+    estimates: tuple[Estimate, ...]
+    influence: Influence
+    domain_df: Mapping[Any, int]
+    _index: dict[tuple[Any, str, str], int] = field(repr=False)
+
+    def __len__(self) -> int:
+        return len(self.estimates)
+
+    def __iter__(self):  # type: ignore[no-untyped-def]
+        return iter(self.estimates)
+
+    def index(self, domain: Any, target: str, kind: str = "share") -> int:
+        try:
+            return self._index[(domain, target, kind)]
+        except KeyError:
+            raise EstimationError(f"no {kind} estimate for target {target!r} in domain {domain!r}") from None
+
+    def get(self, domain: Any, target: str, kind: str = "share") -> Estimate:
+        """The estimate for (domain, target, kind); ``domain=None`` is the whole sample."""
+        return self.estimates[self.index(domain, target, kind)]
+
+    def covariance(self, keys: Sequence[tuple[Any, str, str] | int]) -> np.ndarray:
+        """Joint linearised covariance of estimates given by index or (domain, target, kind)."""
+        idx = [k if isinstance(k, int) else self.index(*k) for k in keys]
+        return self.influence.covariance(idx)
+
+    def to_dicts(self) -> list[dict[str, Any]]:
+        return [e.to_dict() for e in self.estimates]
+
+
+# ---------------------------------------------------------------------------------------------------
+# internals
+
+
+@dataclass
+class _Block:
+    """Estimates of one kind/target family, laid out domain-major (estimate id = d * T + t)."""
+
+    kind: str
+    definition: str
+    targets: list[str]
+    value: np.ndarray  # (D*T,)
+    n: np.ndarray
+    kish: np.ndarray
+    s2: np.ndarray  # unit variance s_w² (§6) for deff and the design-based n_eff of means; NaN if unknown
+    zhat: np.ndarray | None  # Ẑ = Σ w d, needed for the WOR deff; None: no deff (composites)
+    df: np.ndarray | None  # per-estimate df overriding the domain df (df_basis="answered")
+    est: np.ndarray  # influence rows
+    psu: np.ndarray
+    stratum: np.ndarray
+    u: np.ndarray
+
+
+def _safe_div(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    a = np.asarray(a, dtype=float)
+    b = np.asarray(b, dtype=float)
+    return np.divide(a, b, out=np.full(np.broadcast(a, b).shape, np.nan), where=b != 0)
+
+
+def _deffs(s2: np.ndarray, n: np.ndarray, zhat: np.ndarray, var: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """WOR and WR design effects as R ``svymean(deff=TRUE / "replace")`` (§6)."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        v_wr = s2 / n
+        v_wor = (zhat - n) / (zhat * n) * s2
+        deff_wr = np.where(v_wr > 0, var / v_wr, np.nan)
+        deff = np.where((v_wor > 0) & (zhat > n), var / v_wor, np.nan)
+    return deff, deff_wr
+
+
+def estimate_from_sums(
+    design: Design,
+    items: ItemSums,
+    respondents: RespondentSums | None = None,
+    *,
+    composites: Sequence[CompositeSpec] = (),
+    kinds: Sequence[str] = KINDS,
+    include_items: bool = True,
+    ci: str = "beta",
+    composite_ci: str = "xlogit",
+    r_compatible: bool = False,
+    level: float = 0.95,
+    mean_half_width: float = 0.25,
+    df_basis: str = "domain",
+) -> EstimateSet:
+    """Item, composite and domain estimates with variance, CI, deff and flags from per-PSU sums.
+
+    ``ci`` is the method for single-item shares (default Korn-Graubard, NCHS-adjusted);
+    ``composite_ci`` for composites (default ``xlogit``, §8); mean scores always use t(df) Wald.
+    ``r_compatible=True`` reproduces R 4.1 ``svyciprop`` (NaN where R gives NaN). Flags on item shares
+    always use the NCHS Korn-Graubard interval (§12), whatever ``ci`` is.
+
+    ``df_basis="domain"`` (default, §5.3): df = PSUs with domain members - their strata, as R's
+    ``degf(subset(des, domain))`` and ``svyratio``. ``"answered"``: for item estimates count only PSUs
+    with valid answers to the item, as R's ``svyciprop(~s, subset(des, domain & answered))``; the two
+    differ only when a PSU has domain members none of whom answered the item.
+    """
+    for k in kinds:
+        if k not in KINDS:
+            raise EstimationError(f"kind must be 'share' or 'mean', not {k!r}")
+    if ci not in SHARE_METHODS or composite_ci not in SHARE_METHODS:
+        raise EstimationError(f"CI method must be one of {', '.join(SHARE_METHODS)}")
+    if "mean" in kinds and items.swdy is None:
+        raise EstimationError("mean scores need the swdy column (Σ w·d·y)")
+    n_item_rows = len(items)
+    resp = respondents
+
+    # joint codes for domains and PSUs over both tables
+    d_code_all, d_labels = factorise(_stack(items.domain, resp.domain if resp is not None else None))
+    D = len(d_labels)
+    s_all = design.stratum_codes(_stack(items.stratum, resp.stratum if resp is not None else None))
+    p_code = factorise(_stack(items.psu, resp.psu if resp is not None else None))[0]
+    g_psu = factorise(s_all * (int(p_code.max(initial=0)) + 1) + p_code)[0]
+    d_item, d_resp = d_code_all[:n_item_rows], d_code_all[n_item_rows:]
+    s_item, s_resp = s_all[:n_item_rows], s_all[n_item_rows:]
+    g_item, g_resp = g_psu[:n_item_rows], g_psu[n_item_rows:]
+    k_item, k_labels = factorise(items.item)
+    K = len(k_labels)
+    H = design.n_strata
+    k_labels_str = [str(k) for k in k_labels]
+
+    # domain df: PSUs with members minus strata with members (§5.3)
+    if resp is not None:
+        pres = resp.n > 0
+        dd, gg, ss = d_resp[pres], g_resp[pres], s_resp[pres]
+    else:
+        pres = items.n > 0
+        dd, gg, ss = d_item[pres], g_item[pres], s_item[pres]
+    n_g = int(g_psu.max(initial=0)) + 1
+    psu_count = np.bincount(np.unique(dd * n_g + gg) // n_g, minlength=D)
+    str_count = np.bincount(np.unique(dd * H + ss) // H, minlength=D)
+    dom_df = psu_count - str_count
+
+    # domain-level respondent totals (composite n, Kish)
+    if resp is not None:
+        dom_n = np.bincount(d_resp, weights=resp.n, minlength=D)
+        dom_sw = np.bincount(d_resp, weights=resp.sw, minlength=D)
+        dom_sww = np.bincount(d_resp, weights=resp.sww, minlength=D)
+        dom_kish = _safe_div(dom_sw**2, dom_sww)
+    else:
+        dom_n = dom_kish = None
+
+    # per-item totals
+    est_item = d_item * K + k_item
+    E = D * K
+    item_df: np.ndarray | None = None
+    if df_basis == "answered":
+        ans = items.n > 0
+        e_a, g_a, s_a = est_item[ans], g_item[ans], s_item[ans]
+        item_df = np.bincount(np.unique(e_a * n_g + g_a) // n_g, minlength=E) - np.bincount(
+            np.unique(e_a * H + s_a) // H, minlength=E
+        )
+    elif df_basis != "domain":
+        raise EstimationError("df_basis must be 'domain' or 'answered'")
+    Z = np.bincount(est_item, weights=items.swd, minlength=E)
+    N = np.bincount(est_item, weights=items.n, minlength=E)
+    kish_item = (
+        _safe_div(Z**2, np.bincount(est_item, weights=items.swwd, minlength=E))
+        if items.swwd is not None
+        else np.full(E, np.nan)
+    )
+    zr = Z[est_item]
+    numer = {"share": items.sws, "mean": items.swdy}
+    blocks: list[_Block] = []
+    member = {spec.name: spec for spec in composites}
+    if len(member) != len(composites):
+        raise EstimationError("composite names must be unique")
+    for kind in kinds:
+        xr_rows = numer[kind]
+        X = np.bincount(est_item, weights=xr_rows, minlength=E)
+        R = _safe_div(X, Z)
+        u_rows = np.where(zr != 0, _safe_div(xr_rows - np.nan_to_num(R[est_item]) * items.swd, zr), 0.0)
+        if kind == "share":
+            with np.errstate(divide="ignore", invalid="ignore"):
+                s2 = np.where(N > 1, N / (N - 1) * R * (1 - R), np.nan)
+        elif items.swdyy is not None:
+            YY = np.bincount(est_item, weights=items.swdyy, minlength=E)
+            with np.errstate(divide="ignore", invalid="ignore"):
+                s2 = np.where(N > 1, N / (N - 1) * np.maximum(_safe_div(YY, Z) - R * R, 0.0), np.nan)
+        else:
+            s2 = np.full(E, np.nan)
+        if include_items:
+            blocks.append(
+                _Block(kind, "item", k_labels_str, R, N, kish_item, s2, Z, item_df, est_item, g_item, s_item, u_rows)
+            )
+        for spec in composites:
+            if spec.definition == "C" and kind == "mean":
+                continue
+            blocks.append(
+                _composite_block(
+                    spec, kind, k_labels, K, D, R, N, X, Z, est_item, d_item, k_item, g_item, s_item, u_rows,
+                    items, resp, d_resp, g_resp, s_resp, dom_n, dom_kish,
+                )
+            )  # fmt: skip
+
+    # assemble one influence over all blocks, domain-major order within the final list
+    offsets = np.cumsum([0] + [len(b.value) for b in blocks])
+    total = int(offsets[-1])
+    infl = Influence.build(
+        design,
+        total,
+        np.concatenate([b.est + off for b, off in zip(blocks, offsets[:-1], strict=True)]) if blocks else np.zeros(0),
+        np.concatenate([b.psu for b in blocks]) if blocks else np.zeros(0),
+        np.concatenate([b.stratum for b in blocks]) if blocks else np.zeros(0),
+        np.concatenate([b.u for b in blocks]) if blocks else np.zeros(0),
+    )
+    var = infl.variance()
+    estimates: list[Estimate] = []
+    order_keys: list[int] = []
+    for b, off in zip(blocks, offsets[:-1], strict=True):
+        T = len(b.targets)
+        v = var[off : off + len(b.value)]
+        with np.errstate(invalid="ignore"):
+            se = np.sqrt(np.where(v < 0, np.nan, v))
+        dom_of = np.repeat(np.arange(D), T)
+        df_int = dom_df[dom_of] if b.df is None else b.df
+        df = df_int.astype(float)
+        if b.zhat is not None:
+            deff, deff_wr = _deffs(b.s2, b.n, b.zhat, v)
+        else:
+            deff = deff_wr = np.full(len(v), np.nan)
+        b_est = b.value
+        if b.kind == "share":
+            method = ci if b.definition == "item" else composite_ci
+            lo, hi = share_interval(b_est, se, df, b.n, method, level, r_compatible)
+            if b.definition == "item" and (method != "beta" or r_compatible):
+                f_lo, f_hi = korn_graubard(b_est, v, b.n, df, level, False)
+            else:
+                f_lo, f_hi = lo, hi
+            label = method_label(method, r_compatible)
+        else:
+            lo, hi = wald_t_interval(b_est, se, df, level)
+            f_lo, f_hi = lo, hi
+            label = "t"
+        for j in range(len(b_est)):
+            d = int(dom_of[j])
+            p, s, dfj, nj = float(b_est[j]), float(se[j]), float(df[j]), float(b.n[j])
+            if b.kind == "share":
+                flags = share_flags(p, s, nj, dfj, float(f_lo[j]), float(f_hi[j]))
+                n_eff = nchs_n_eff(p, s, nj)
+            else:
+                flags = mean_flags(nj, dfj, p, s, float(f_lo[j]), float(f_hi[j]), mean_half_width)
+                n_eff = float(b.s2[j] / v[j]) if (math.isfinite(b.s2[j]) and v[j] > 0) else math.nan
+            estimates.append(
+                Estimate(
+                    domain=d_labels[d],
+                    target=b.targets[j % T],
+                    kind=b.kind,
+                    definition=b.definition,
+                    estimate=p,
+                    se=s,
+                    df=int(df_int[j]),
+                    n=int(round(nj)) if math.isfinite(nj) else 0,
+                    ci=(float(lo[j]), float(hi[j])),
+                    ci_method=label,
+                    level=level,
+                    n_eff=_opt(n_eff),
+                    deff=_opt(deff[j]),
+                    deff_wr=_opt(deff_wr[j]),
+                    kish_n_eff=_opt(b.kish[j]),
+                    flags=flags,
+                )
+            )
+            order_keys.append(d)
+    perm = np.argsort(np.asarray(order_keys, dtype=np.int64), kind="stable")
+    inv = np.empty_like(perm)
+    inv[perm] = np.arange(len(perm))
+    infl = Influence(design, total, inv[infl.est], infl.psu, infl.stratum, infl.u)
+    ordered = tuple(estimates[i] for i in perm)
+    index: dict[tuple[Any, str, str], int] = {}
+    for i, e in enumerate(ordered):
+        index[(e.domain, e.target, e.kind)] = i
+    return EstimateSet(ordered, infl, {d_labels[i]: int(dom_df[i]) for i in range(D)}, index)
+
+
+def _stack(a: np.ndarray, b: np.ndarray | None) -> np.ndarray:
+    """Concatenate label columns keeping a fast numpy dtype when both have one (object only if mixed)."""
+    if b is None:
+        return a
+    if a.dtype != object and b.dtype != object and a.dtype.kind == b.dtype.kind:
+        return np.concatenate([a, b])
+    return np.concatenate([a.astype(object), b.astype(object)])
+
+
+def _opt(x: float) -> float | None:
+    x = float(x)
+    return x if math.isfinite(x) else None
+
+
+def _composite_block(
+    spec: CompositeSpec,
+    kind: str,
+    k_labels: list[Any],
+    K: int,
+    D: int,
+    R: np.ndarray,
+    N: np.ndarray,
+    X: np.ndarray,
+    Z: np.ndarray,
+    est_item: np.ndarray,
+    d_item: np.ndarray,
+    k_item: np.ndarray,
+    g_item: np.ndarray,
+    s_item: np.ndarray,
+    u_rows: np.ndarray,
+    items: ItemSums,
+    resp: RespondentSums | None,
+    d_resp: np.ndarray,
+    g_resp: np.ndarray,
+    s_resp: np.ndarray,
+    dom_n: np.ndarray | None,
+    dom_kish: np.ndarray | None,
+) -> _Block:
+    """Value and influence rows of one composite for every domain (§3, §5.2)."""
+    pos = {k: i for i, k in enumerate(k_labels)}
+    a = np.zeros(K)
+    for k, v in spec.coefficients.items():
+        if k not in pos:
+            raise EstimationError(f"composite {spec.name!r} refers to item {k!r}, absent from the sums")
+        a[pos[k]] = v
+    used = a > 0
+    n_comp = N.reshape(D, K)[:, used].max(axis=1) if used.any() else np.zeros(D)
+    n_out = dom_n if dom_n is not None else n_comp
+    kish = dom_kish if dom_kish is not None else np.full(D, np.nan)
+    nan = np.full(D, np.nan)
+    if spec.definition == "A":
+        Rm = R.reshape(D, K)[:, used]
+        value = (Rm * a[used]).sum(axis=1)
+        coef_rows = a[k_item]
+        sel = coef_rows != 0
+        return _Block(
+            kind, "A", [spec.name], value, n_out, kish, nan, None, None,
+            d_item[sel], g_item[sel], s_item[sel], coef_rows[sel] * u_rows[sel],
+        )  # fmt: skip
+    if spec.definition == "B":
+        Xd = X.reshape(D, K)[:, used].sum(axis=1)
+        Zd = Z.reshape(D, K)[:, used].sum(axis=1)
+        value = _safe_div(Xd, Zd)
+        sel = used[k_item]
+        x_rows = (items.sws if kind == "share" else items.swdy)[sel]
+        dr = d_item[sel]
+        zr = Zd[dr]
+        u = np.where(zr != 0, _safe_div(x_rows - np.nan_to_num(value[dr]) * items.swd[sel], zr), 0.0)
+        return _Block(kind, "B", [spec.name], value, n_out, kish, nan, None, None, dr, g_item[sel], s_item[sel], u)
+    # definition C: needs Σ w c_i and Σ w e_i per PSU (respondent-level data)
+    if resp is None or spec.name not in resp.c_sums:
+        raise EstimationError(
+            f"composite C {spec.name!r} needs per-PSU sums of w*c_i and w*e_i (RespondentSums.c_sums); "
+            "use definition A or B from item sums, or estimate_from_rows"
+        )
+    swc, swe = resp.c_sums[spec.name]
+    Xd = np.bincount(d_resp, weights=swc, minlength=D)
+    Zd = np.bincount(d_resp, weights=swe, minlength=D)
+    value = _safe_div(Xd, Zd)
+    zr = Zd[d_resp]
+    u = np.where(zr != 0, _safe_div(swc - np.nan_to_num(value[d_resp]) * swe, zr), 0.0)
+    n_c = np.bincount(d_resp, weights=resp.n * (swe > 0), minlength=D) if dom_n is None else dom_n
+    return _Block(kind, "C", [spec.name], value, n_c, kish, nan, None, None, d_resp, g_resp, s_resp, u)
+
+
+def kish(weights: Sequence[float] | np.ndarray) -> tuple[float, float]:
+    """Kish effective sample size and design effect of weighting: ``(Σw)²/Σw²`` and ``nΣw²/(Σw)²`` (§6)."""
+    w = np.asarray(weights, dtype=float)
+    sw, sww = float(w.sum()), float((w * w).sum())
+    if sww <= 0:
+        return math.nan, math.nan
+    return sw * sw / sww, len(w) * sww / (sw * sw)
+
+
+def estimate_from_rows(
+    weights: Sequence[float] | np.ndarray,
+    scores: np.ndarray,
+    items: Sequence[Hashable],
+    *,
+    strata: Sequence[Any] | np.ndarray | None = None,
+    psu: Sequence[Any] | np.ndarray | None = None,
+    fpc: Sequence[float] | np.ndarray | None = None,
+    by: Sequence[Any] | np.ndarray | None = None,
+    whole_sample: bool = True,
+    lonely_psu: str = "fail",
+    composites: Sequence[CompositeSpec] = (),
+    design: Design | None = None,
+    **options: Any,
+) -> EstimateSet:
+    """Row-level convenience: aggregate to sums (whole sample as domain ``None`` and/or each ``by`` value)
+    and call :func:`estimate_from_sums` (same keyword options). ``scores`` is (n_rows, n_items), NaN = no
+    answer. The design is built from ``strata``/``psu``/``fpc`` of all rows unless given."""
+    w = np.asarray(weights, dtype=float)
+    y = np.asarray(scores, dtype=float)
+    if y.ndim == 1:
+        y = y[:, None]
+    n = len(w)
+    if design is None:
+        design = Design.from_rows(strata, psu, fpc, lonely_psu=lonely_psu, n_rows=n)
+    comp_c = {s.name: s.coefficients for s in composites if s.definition == "C"}
+    parts: list[tuple[ItemSums, RespondentSums]] = []
+    if whole_sample:
+        parts.append(aggregate_rows(w, strata, psu, y, items, None, comp_c))
+    if by is not None:
+        by_arr = np.asarray(by, dtype=object)
+        if len(by_arr) != n:
+            raise DataError("the by column has a different length from the weights")
+        parts.append(aggregate_rows(w, strata, psu, y, items, by_arr, comp_c))
+    if not parts:
+        raise EstimationError("nothing to estimate: whole_sample=False and no by column")
+    isums = ItemSums.concat([p[0] for p in parts])
+    rsums = RespondentSums.concat([p[1] for p in parts])
+    return estimate_from_sums(design, isums, rsums, composites=composites, **options)

@@ -1,0 +1,321 @@
+"""Weights and calibration: cell weights, post-stratification, raking, trimming (STATISTICS.md §9).
+
+Weights are row-level arrays (the app stores the final weight per response). The variance after
+calibration is computed from linearised unit scores ``u_i`` that :func:`calibrated_estimate` turns into
+PSU totals and feeds to the same :class:`~analytics.design.Influence` as everything else.
+
+Variance after raking - two R answers, same point estimate (§9):
+
+* ``"greg"`` (recommended, default): R ``calibrate(..., calfun="raking")``; GREG residuals with the
+  **pre-calibration** weights in B̂ and the calibrated weights in ``u`` (G6).
+* ``"rake"``: R ``rake()``; 10 rounds of margin-wise projection of the score with the weights after
+  each margin's step of the last IPF round (G7).
+
+Raking is done at **cell level** (the cross-classification of the raking variables): the IPF factor
+depends only on the cell, so the iteration runs on a small table and is joined back to the rows.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Hashable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from .design import Design, Influence, factorise
+from .errors import DataError, DesignError
+from .estimators import kish
+
+CALIBRATION_VARIANCES = ("poststratify", "greg", "rake")
+
+
+def _labels(values: Sequence[Hashable] | np.ndarray) -> np.ndarray | list[Hashable]:
+    """Labels for :func:`factorise`, keeping tuples (e.g. ``(agency, field)``) as single labels."""
+    return values if isinstance(values, np.ndarray) else list(values)
+
+
+def _weights(weights: Sequence[float] | np.ndarray) -> np.ndarray:
+    w = np.asarray(weights, dtype=float)
+    if w.ndim != 1 or not np.all(np.isfinite(w)) or np.any(w < 0):
+        raise DataError("weights must be a one-dimensional array of finite non-negative numbers")
+    return w
+
+
+def cell_weights(
+    cells: Sequence[Hashable] | np.ndarray,
+    transactions: Mapping[Hashable, float],
+    answered: Sequence[bool] | np.ndarray | None = None,
+) -> np.ndarray:
+    """Base weight ``N_cell / n_cell``: transactions per cell ÷ valid responses in the cell (§3).
+
+    ``cells`` labels each response (e.g. ``(agency, field, period)`` tuples); ``answered`` marks the
+    valid responses (default all). Responses that are not valid get weight 0. A cell with responses but
+    no transaction count raises :class:`DataError`; cells with transactions but no response are
+    reported by :func:`empty_cells`.
+    """
+    codes, labels = factorise(_labels(cells))
+    ok = np.ones(len(codes), dtype=bool) if answered is None else np.asarray(answered, dtype=bool)
+    counts = np.bincount(codes[ok], minlength=len(labels)).astype(float)
+    totals = np.empty(len(labels))
+    for i, lab in enumerate(labels):
+        if lab not in transactions:
+            raise DataError(f"no transaction count for cell {lab!r}")
+        totals[i] = float(transactions[lab])
+        if totals[i] < 0:
+            raise DataError(f"negative transaction count for cell {lab!r}")
+    factor = np.divide(totals, counts, out=np.zeros(len(labels)), where=counts > 0)
+    return np.where(ok, factor[codes], 0.0)
+
+
+def empty_cells(cells: Sequence[Hashable] | np.ndarray, transactions: Mapping[Hashable, float]) -> list[Hashable]:
+    """Cells with transactions but no response: their population is not represented (collapse them)."""
+    present = set(_labels(cells).tolist() if isinstance(cells, np.ndarray) else cells)
+    return [c for c, t in transactions.items() if t > 0 and c not in present]
+
+
+def poststratify(
+    weights: Sequence[float] | np.ndarray, cells: Sequence[Hashable] | np.ndarray, totals: Mapping[Hashable, float]
+) -> np.ndarray:
+    """``w*_i = w_i N_g / Σ_{i∈g} w_i`` (R ``postStratify``, §9)."""
+    w = _weights(weights)
+    codes, labels = factorise(_labels(cells))
+    sums = np.bincount(codes, weights=w, minlength=len(labels))
+    target = np.array([_total(totals, lab) for lab in labels])
+    if np.any(sums <= 0):
+        bad = labels[int(np.flatnonzero(sums <= 0)[0])]
+        raise DataError(f"post-stratum {bad!r} has zero weight")
+    return w * (target / sums)[codes]
+
+
+def _total(totals: Mapping[Hashable, float], label: Hashable) -> float:
+    if label not in totals:
+        raise DataError(f"no population total for category {label!r}")
+    return float(totals[label])
+
+
+@dataclass(frozen=True, eq=False)
+class RakeResult:
+    """Raked weights and what is needed for the ``rake()`` variance and for reporting."""
+
+    weights: np.ndarray
+    iterations: int
+    converged: bool
+    max_relative_error: float
+    step_weights: tuple[np.ndarray, ...]  # weights after each margin's step in the last round (G7)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "iterations": self.iterations,
+            "converged": self.converged,
+            "max_relative_error": self.max_relative_error,
+        }
+
+
+def rake(
+    weights: Sequence[float] | np.ndarray,
+    margins: Sequence[Sequence[Hashable] | np.ndarray],
+    totals: Sequence[Mapping[Hashable, float]],
+    *,
+    epsilon: float = 1e-9,
+    maxit: int = 100,
+) -> RakeResult:
+    """Iterative proportional fitting at cell level (§9).
+
+    Stops when ``max |Σw - T| / T < epsilon`` over all margins and categories (R's defaults
+    ``maxit=10, epsilon=1`` are too loose; ours are 100 and 1e-9). Non-convergence is reported in the
+    result, not raised.
+    """
+    w = _weights(weights)
+    if len(margins) != len(totals) or not margins:
+        raise DataError("give one totals mapping per raking margin")
+    m_codes = []
+    m_targets = []
+    for margin, tot in zip(margins, totals, strict=True):
+        codes, labels = factorise(_labels(margin))
+        if len(codes) != len(w):
+            raise DataError("a raking margin has a different length from the weights")
+        m_codes.append(codes)
+        m_targets.append(np.array([_total(tot, lab) for lab in labels]))
+    # cell = combination of margin categories
+    cell_key = np.zeros(len(w), dtype=np.int64)
+    for codes, tgt in zip(m_codes, m_targets, strict=True):
+        cell_key = cell_key * len(tgt) + codes
+    cell_ids, first, cell = np.unique(cell_key, return_index=True, return_inverse=True)
+    W = np.bincount(cell, weights=w, minlength=len(cell_ids))
+    cell_cat = [codes[first] for codes in m_codes]
+    g = np.ones(len(cell_ids))
+    step_g: list[np.ndarray] = [g.copy() for _ in m_codes]
+    err = math.inf
+    it = 0
+    for it in range(1, maxit + 1):  # noqa: B007 - iteration count is reported
+        for m, (cats, tgt) in enumerate(zip(cell_cat, m_targets, strict=True)):
+            current = np.bincount(cats, weights=W * g, minlength=len(tgt))
+            if np.any(current <= 0):
+                raise DataError("a raking category has zero weight in the sample")
+            g = g * (tgt / current)[cats]
+            step_g[m] = g.copy()
+        err = max(
+            float(np.max(np.abs(np.bincount(cats, weights=W * g, minlength=len(tgt)) - tgt) / tgt))
+            for cats, tgt in zip(cell_cat, m_targets, strict=True)
+        )
+        if err < epsilon:
+            break
+    return RakeResult(w * g[cell], it, err < epsilon, err, tuple(w * sg[cell] for sg in step_g))
+
+
+def trim(
+    weights: Sequence[float] | np.ndarray, upper: float | None = None, lower: float | None = None, strict: bool = False
+) -> np.ndarray:
+    """R ``trimWeights``: clip to [lower, upper] and spread the excess equally (additively) over untrimmed
+    units, preserving Σw. One pass unless ``strict`` (repeat until no weight is outside the bounds)."""
+    w = _weights(weights).copy()
+    for _ in range(1000 if strict else 1):
+        hi = upper if upper is not None else np.inf
+        lo = lower if lower is not None else -np.inf
+        outside = (w > hi) | (w < lo)
+        if not np.any(outside):
+            break
+        clipped = np.clip(w, lo, hi)
+        excess = float(w.sum() - clipped.sum())
+        inside = ~outside
+        if not np.any(inside):
+            raise DataError("every weight is outside the trimming bounds")
+        clipped[inside] += excess / inside.sum()
+        w = clipped
+    return w
+
+
+@dataclass(frozen=True, eq=False)
+class TrimRakeResult:
+    weights: np.ndarray
+    rounds: int
+    cap: float
+    rake: RakeResult
+    kish_before: tuple[float, float]
+    kish_after: tuple[float, float]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "rounds": self.rounds,
+            "cap": self.cap,
+            "rake": self.rake.to_dict(),
+            "kish_n_eff_before": self.kish_before[0],
+            "kish_deff_before": self.kish_before[1],
+            "kish_n_eff_after": self.kish_after[0],
+            "kish_deff_after": self.kish_after[1],
+        }
+
+
+def trim_and_rake(
+    weights: Sequence[float] | np.ndarray,
+    margins: Sequence[Sequence[Hashable] | np.ndarray],
+    totals: Sequence[Mapping[Hashable, float]],
+    *,
+    cap_ratio: float = 5.0,
+    max_rounds: int = 20,
+    epsilon: float = 1e-9,
+) -> TrimRakeResult:
+    """Rake, then iterate trim (cap = ``cap_ratio`` × mean weight, as anesrake) ↔ re-rake until the raked
+    weights respect the cap (to 1e-9 relative) or ``max_rounds`` is reached. Reports Kish before/after."""
+    w0 = _weights(weights)
+    result = rake(w0, margins, totals, epsilon=epsilon)
+    w = result.weights
+    cap = cap_ratio * float(w.mean())
+    rounds = 0
+    while rounds < max_rounds and np.max(w) > cap * (1 + 1e-9):
+        rounds += 1
+        w = trim(w, upper=cap, strict=True)
+        result = rake(w, margins, totals, epsilon=epsilon)
+        w = result.weights
+    return TrimRakeResult(w, rounds, cap, result, kish(w0), kish(w))
+
+
+# ---------------------------------------------------------------------------------------------------
+# variance after calibration
+
+
+@dataclass(frozen=True)
+class CalibratedEstimate:
+    """A ratio estimated with calibrated weights and its linearised SE (§9)."""
+
+    estimate: float
+    se: float
+    df: int
+    variance_method: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"estimate": self.estimate, "se": self.se, "df": self.df, "variance_method": self.variance_method}
+
+
+def _dummies(margins: Sequence[Sequence[Hashable] | np.ndarray], n: int) -> np.ndarray:
+    """Intercept plus category dummies (first category of each margin dropped)."""
+    cols = [np.ones(n)]
+    for margin in margins:
+        codes, labels = factorise(_labels(margin))
+        for c in range(1, len(labels)):
+            cols.append((codes == c).astype(float))
+    return np.column_stack(cols)
+
+
+def calibrated_estimate(
+    design: Design,
+    strata: Sequence[Hashable] | np.ndarray,
+    psu: Sequence[Hashable] | np.ndarray | None,
+    x: Sequence[float] | np.ndarray,
+    weights: Sequence[float] | np.ndarray,
+    *,
+    method: str,
+    z: Sequence[float] | np.ndarray | None = None,
+    cells: Sequence[Hashable] | np.ndarray | None = None,
+    margins: Sequence[Sequence[Hashable] | np.ndarray] | None = None,
+    pre_weights: Sequence[float] | np.ndarray | None = None,
+    rake_result: RakeResult | None = None,
+) -> CalibratedEstimate:
+    """Ratio ``Σ w x / Σ w z`` (z = 1 by default: a mean or share) with calibrated ``weights`` and its SE.
+
+    ``method``: ``"poststratify"`` (needs ``cells``; G5), ``"greg"`` (needs ``margins`` and the
+    pre-calibration ``pre_weights``; R ``calibrate``, G6) or ``"rake"`` (needs ``margins`` and the
+    :class:`RakeResult`; R ``rake()``, G7).
+    """
+    if method not in CALIBRATION_VARIANCES:
+        raise DesignError(f"method must be one of {', '.join(CALIBRATION_VARIANCES)}")
+    w = _weights(weights)
+    xv = np.asarray(x, dtype=float)
+    zv = np.ones(len(w)) if z is None else np.asarray(z, dtype=float)
+    zhat = float(np.sum(w * zv))
+    theta = float(np.sum(w * xv) / zhat)
+    score = (xv - theta * zv) / zhat  # per unit, before weighting
+    if method == "poststratify":
+        if cells is None:
+            raise DesignError("post-stratification variance needs the cells")
+        codes, labels = factorise(_labels(cells))
+        mean = np.bincount(codes, weights=w * score, minlength=len(labels)) / np.bincount(
+            codes, weights=w, minlength=len(labels)
+        )
+        u = w * (score - mean[codes])
+    elif method == "greg":
+        if margins is None or pre_weights is None:
+            raise DesignError("GREG variance needs the margins and the pre-calibration weights")
+        w_pre = _weights(pre_weights)
+        X = _dummies(margins, len(w))
+        sq = np.sqrt(w_pre)
+        beta, *_ = np.linalg.lstsq(X * sq[:, None], score * sq, rcond=None)
+        u = w * (score - X @ beta)
+    else:
+        if margins is None or rake_result is None:
+            raise DesignError("rake() variance needs the margins and the RakeResult")
+        u = w * score
+        codes = [factorise(_labels(m)) for m in margins]
+        for _ in range(10):
+            for (c, labels), psw in zip(codes, rake_result.step_weights, strict=True):
+                ratio = np.divide(u, psw, out=np.zeros(len(u)), where=psw != 0)
+                avg = np.bincount(c, weights=ratio, minlength=len(labels)) / np.bincount(c, minlength=len(labels))
+                u = u - psw * avg[c]
+    s_codes = design.stratum_codes(np.asarray(strata, dtype=object))
+    p_codes = factorise(_labels(psu))[0] if psu is not None else np.arange(len(w))
+    g_psu = factorise(s_codes * (int(p_codes.max(initial=0)) + 1) + p_codes)[0]
+    infl = Influence.build(design, 1, np.zeros(len(w), dtype=np.int64), g_psu, s_codes, u)
+    var = float(infl.variance()[0])
+    return CalibratedEstimate(theta, math.sqrt(var) if var >= 0 else math.nan, design.df, method)
