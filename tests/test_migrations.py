@@ -30,10 +30,8 @@ def test_every_model_table_exists(migrated_engine: Engine) -> None:
     assert set(Base.metadata.tables) <= set(inspect(migrated_engine).get_table_names())
 
 
-def test_downgrade_to_base_and_upgrade_again(tmp_path: Path, dialect: str) -> None:
-    if dialect != "sqlite":
-        pytest.skip("round trip exercised on a scratch SQLite file; PostgreSQL runs the upgrade for the suite")
-    engine = make_engine(f"sqlite:///{tmp_path / 'roundtrip.db'}")
+def test_downgrade_to_base_and_upgrade_again(scratch_database_url: str) -> None:
+    engine = make_engine(scratch_database_url)
     upgrade(engine)
     downgrade(engine, "base")
     assert set(inspect(engine).get_table_names()) == {"alembic_version"}

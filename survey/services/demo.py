@@ -25,11 +25,13 @@ from zoneinfo import ZoneInfo
 import numpy as np
 from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
+from sqlalchemy.schema import AddConstraint, DropConstraint, ExecutableDDLElement
 
 from survey.models import (
     AdminUnit,
     AdminUnitSuccession,
     Agency,
+    Answer,
     Counter,
     Instrument,
     ProcedureField,
@@ -569,8 +571,27 @@ class _Writer:
         self.connection = session.connection()
         self.dialect = self.connection.dialect.name
         self.driver = self.connection.connection.driver_connection
+        self.deferred: list[ExecutableDDLElement] = []
         if self.dialect == "sqlite":
             self.connection.exec_driver_sql("PRAGMA cache_size=-262144")
+        else:
+            self._defer_answer_constraints()
+
+    def _defer_answer_constraints(self) -> None:
+        """Drop the answers table's key and foreign keys for the load, re-create them in :meth:`finish`.
+
+        Checking 22 million rows one at a time is what makes PostgreSQL slow here; building the
+        index and validating the foreign keys once at the end is several times faster (PostgreSQL
+        manual, "Populating a Database"). It all happens in the caller's transaction: if anything
+        fails, the constraints come back with the rollback. DDL comes from the model metadata,
+        which the migrations are tested to match.
+        """
+        table = Answer.__table__
+        constraints = [table.primary_key, *sorted(table.foreign_key_constraints, key=lambda c: str(c.name))]
+        self.connection.exec_driver_sql("SET LOCAL maintenance_work_mem = '512MB'")
+        for constraint in reversed(constraints):
+            self.connection.execute(DropConstraint(constraint))
+        self.deferred = [AddConstraint(constraint) for constraint in constraints]
 
     def uuid_hex(self, value: uuid.UUID) -> str:
         # SQLAlchemy's Uuid type stores 32 hex digits on SQLite and a native uuid on PostgreSQL.
@@ -599,6 +620,8 @@ class _Writer:
                 copy.write(_copy_text(_answer_rows(c)))
 
     def finish(self) -> None:
+        for ddl in self.deferred:
+            self.connection.execute(ddl)
         if self.dialect == "postgresql":
             self.connection.execute(
                 text(

@@ -4,12 +4,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import func, select
+from sqlalchemy import case, func, select
 from sqlalchemy.orm import selectinload
 
 from survey.db import db
 from survey.models import Agency, Counter, ProcedureField, Response
 from survey.services.tokens import CounterToken
+
+
+#: Hierarchy order for listings: the province first, its service centre, departments, then communes.
+KIND_ORDER = {"ministry": 0, "province": 1, "service_centre": 2, "department": 3, "commune": 4}
 
 
 @dataclass(frozen=True)
@@ -38,7 +42,7 @@ def agencies_with_counters(agency_code: str | None = None) -> list[Agency]:
         select(Agency)
         .where(Agency.active.is_(True), Agency.counters.any())
         .options(selectinload(Agency.counters).selectinload(Counter.instrument))
-        .order_by(Agency.kind, Agency.code)
+        .order_by(case(KIND_ORDER, value=Agency.kind, else_=len(KIND_ORDER)), Agency.name_vi)
     )
     if agency_code:
         query = query.where(Agency.code == agency_code)
