@@ -11,7 +11,6 @@ from survey.db import db
 from survey.models import Agency, Counter, ProcedureField, Response
 from survey.services.tokens import CounterToken
 
-
 #: Hierarchy order for listings: the province first, its service centre, departments, then communes.
 KIND_ORDER = {"ministry": 0, "province": 1, "service_centre": 2, "department": 3, "commune": 4}
 
