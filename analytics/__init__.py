@@ -24,10 +24,12 @@ from .replicates import jackknife_ratio
 from .sums import ItemSums, RespondentSums, aggregate_rows
 from .weighting import (
     CalibratedEstimate,
+    CellFactors,
     RakeResult,
     TrimRakeResult,
     calibrated_estimate,
     cell_weights,
+    collapsed_cell_factors,
     empty_cells,
     poststratify,
     rake,
@@ -41,6 +43,7 @@ __all__ = [
     "AgencyPoints",
     "AnalyticsError",
     "CalibratedEstimate",
+    "CellFactors",
     "CompositeSpec",
     "Criterion",
     "DataError",
@@ -64,6 +67,7 @@ __all__ = [
     "benjamini_hochberg",
     "calibrated_estimate",
     "cell_weights",
+    "collapsed_cell_factors",
     "composite_specs",
     "difference",
     "empty_cells",

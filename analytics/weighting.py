@@ -75,6 +75,65 @@ def empty_cells(cells: Sequence[Hashable] | np.ndarray, transactions: Mapping[Ha
     return [c for c, t in transactions.items() if t > 0 and c not in present]
 
 
+@dataclass(frozen=True)
+class CellFactors:
+    """Weight per respondent of each cell after collapsing, and what was collapsed and why."""
+
+    factors: dict[tuple[Hashable, Hashable, Hashable], float]
+    notes: tuple[str, ...]
+    #: Strata × periods with respondents but no transaction count at all: they cannot be weighted.
+    missing: tuple[tuple[Hashable, Hashable], ...]
+
+
+def collapsed_cell_factors(
+    counts: Mapping[tuple[Hashable, Hashable, Hashable], float],
+    transactions: Mapping[tuple[Hashable, Hashable, Hashable], float],
+    unknown: Hashable = 0,
+) -> CellFactors:
+    """Cell weights ``N_cell / n_cell`` for (stratum, field, period) cells, collapsing where cells do not match.
+
+    ``counts`` holds valid respondents per (stratum, field, period), with ``field == unknown`` for
+    respondents who did not state a field; ``transactions`` the population count per (stratum, field,
+    period). Within each (stratum, period), so that its weights always sum to its transactions:
+
+    * a field with respondents and transactions is its own cell;
+    * respondents without a field, or in a field without a transaction count, form one pooled cell
+      that represents the transactions of the fields nobody answered for;
+    * if that pool has respondents but no transactions left, the whole (stratum, period) collapses to
+      one cell; if it has transactions but no respondents, they are spread over the matched cells.
+
+    (Stratum, period) pairs with respondents but no transactions at all are returned in ``missing``.
+    """
+    groups: dict[tuple[Hashable, Hashable], dict[Hashable, float]] = {}
+    for (stratum, fld, period), n in counts.items():
+        if n > 0:
+            groups.setdefault((stratum, period), {})[fld] = float(n)
+    factors: dict[tuple[Hashable, Hashable, Hashable], float] = {}
+    notes: list[str] = []
+    missing: list[tuple[Hashable, Hashable]] = []
+    for (stratum, period), fields in groups.items():
+        totals = {f: float(t) for (s, f, p), t in transactions.items() if s == stratum and p == period and t > 0}
+        population = sum(totals.values())
+        if population <= 0:
+            missing.append((stratum, period))
+            continue
+        matched = {f: n for f, n in fields.items() if f != unknown and f in totals}
+        pooled_n = sum(n for f, n in fields.items() if f not in matched)
+        pooled_t = population - sum(totals[f] for f in matched)
+        if pooled_n > 0 and pooled_t <= 0:
+            notes.append(f"{stratum} {period}: respondents without a matching field; collapsed to one cell")
+            for f in fields:
+                factors[(stratum, f, period)] = population / sum(fields.values())
+            continue
+        scale = 1.0
+        if pooled_n == 0 and pooled_t > 0:
+            notes.append(f"{stratum} {period}: fields without respondents spread over the answered fields")
+            scale = population / (population - pooled_t)
+        for f, n in fields.items():
+            factors[(stratum, f, period)] = totals[f] * scale / n if f in matched else pooled_t / pooled_n
+    return CellFactors(factors, tuple(notes), tuple(missing))
+
+
 def poststratify(
     weights: Sequence[float] | np.ndarray, cells: Sequence[Hashable] | np.ndarray, totals: Mapping[Hashable, float]
 ) -> np.ndarray:

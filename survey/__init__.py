@@ -71,10 +71,12 @@ def register_extensions(app: Flask) -> None:
 
 
 def register_blueprints(app: Flask) -> None:
+    from survey.pages import bp as pages_bp
     from survey.public import bp as public_bp
     from survey.status import bp as status_bp
 
     app.register_blueprint(public_bp)
+    app.register_blueprint(pages_bp)
     app.register_blueprint(status_bp)
 
 

@@ -5,6 +5,7 @@ from survey.models.agency import Agency, Counter, ProcedureField
 from survey.models.audit import AuditEvent
 from survey.models.instrument import Instrument, InstrumentElement, InstrumentItem
 from survey.models.response import Answer, Response
+from survey.models.stats import AnswerTally, ResponseTally
 from survey.models.user import RoleAssignment, User
 from survey.models.volume import TransactionVolume
 
@@ -13,6 +14,7 @@ __all__ = [
     "AdminUnitSuccession",
     "Agency",
     "Answer",
+    "AnswerTally",
     "AuditEvent",
     "Counter",
     "Instrument",
@@ -20,6 +22,7 @@ __all__ = [
     "InstrumentItem",
     "ProcedureField",
     "Response",
+    "ResponseTally",
     "RoleAssignment",
     "TransactionVolume",
     "User",

@@ -8,7 +8,8 @@ differences between agencies; "not applicable" answers and a few blanks (paper f
 give item non-response.
 
 Responses are bulk-inserted on the driver connection (``executemany`` on SQLite, ``COPY`` on
-PostgreSQL) in chunks, inside the caller's transaction.
+PostgreSQL) in chunks, inside the caller's transaction; the sufficient-statistics tallies are then
+rebuilt in the same transaction.
 """
 
 from __future__ import annotations
@@ -39,7 +40,7 @@ from survey.models import (
     TransactionVolume,
 )
 from survey.models.codes import AGE_BANDS, EDUCATION_LEVELS, OCCUPATIONS
-from survey.services import audit
+from survey.services import audit, stats
 from survey.services.instruments import latest_instrument, read_instrument_files, sync_instruments
 from survey.services.users import create_user
 
@@ -687,6 +688,7 @@ def seed_demo(
             create_user(email, name, password, role, agency)
             report.logins.append(DemoLogin(email, password, role, agency))
     report.responses, report.answers = insert_responses(session, responses, seed, end_month, timezone, progress)
+    stats.rebuild(session)
     audit.record(
         session,
         "seed.demo",

@@ -70,3 +70,50 @@ def test_trim_and_rake_respects_cap_and_margins_and_reports_kish():
 def test_kish():
     n_eff, deff = kish([1, 1, 1, 1])
     assert (n_eff, deff) == (4.0, 1.0)
+
+
+# -- collapsed cell factors (the app's weighting rule) -------------------------------------------------------------
+
+
+def _weights_sum(counts, factors):  # type: ignore[no-untyped-def]
+    return sum(n * factors[key] for key, n in counts.items())
+
+
+def test_collapsed_cells_match_fields_and_pool_the_rest():
+    from analytics import collapsed_cell_factors
+
+    counts = {("a", "land", 1): 10, ("a", "civil", 1): 5, ("a", 0, 1): 5}
+    transactions = {("a", "land", 1): 200, ("a", "civil", 1): 50, ("a", "tax", 1): 30}
+    result = collapsed_cell_factors(counts, transactions)
+    assert result.factors == {("a", "land", 1): 20.0, ("a", "civil", 1): 10.0, ("a", 0, 1): 6.0}
+    assert _weights_sum(counts, result.factors) == 280
+    assert result.notes == () and result.missing == ()
+
+
+def test_unrepresented_fields_are_spread_over_answered_ones():
+    from analytics import collapsed_cell_factors
+
+    counts = {("a", "land", 1): 10, ("a", "civil", 1): 5}
+    transactions = {("a", "land", 1): 200, ("a", "civil", 1): 50, ("a", "tax", 1): 250}
+    result = collapsed_cell_factors(counts, transactions)
+    assert result.factors == {("a", "land", 1): 40.0, ("a", "civil", 1): 20.0}
+    assert _weights_sum(counts, result.factors) == 500
+    assert "spread" in result.notes[0]
+
+
+def test_pool_without_transactions_collapses_the_stratum_period():
+    from analytics import collapsed_cell_factors
+
+    counts = {("a", "land", 1): 10, ("a", 0, 1): 10}
+    transactions = {("a", "land", 1): 300}
+    result = collapsed_cell_factors(counts, transactions)
+    assert result.factors == {("a", "land", 1): 15.0, ("a", 0, 1): 15.0}
+    assert "collapsed" in result.notes[0]
+
+
+def test_stratum_period_without_any_transactions_is_reported_missing():
+    from analytics import collapsed_cell_factors
+
+    result = collapsed_cell_factors({("a", "land", 1): 3, ("b", "land", 1): 4}, {("b", "land", 1): 40})
+    assert result.missing == (("a", 1),)
+    assert result.factors == {("b", "land", 1): 10.0}

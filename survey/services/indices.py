@@ -1,0 +1,290 @@
+"""SIPAS indices with confidence intervals, from the sufficient-statistics tallies.
+
+The default design for counter QR data (see the methodology page): agencies are strata, counter-days
+are PSUs, and each response carries its cell weight, transactions ÷ valid responses per agency ×
+field × month (``analytics.collapsed_cell_factors``). SQL only sums and filters; the small math is
+the pure ``analytics`` package. Every result states its instrument, period, weighting, design,
+composite definition and interval methods.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from analytics import (
+    Design,
+    EstimateSet,
+    ItemSums,
+    RespondentSums,
+    collapsed_cell_factors,
+    composite_specs,
+    estimate_from_sums,
+)
+from survey.models import Instrument, ResponseTally, TransactionVolume
+
+WEIGHTED = "cell weights: transactions ÷ valid responses per agency × field × month"
+UNWEIGHTED = "unweighted"
+DESIGN = "agencies as strata, counter-days as PSUs, with replacement (no fpc); lonely PSUs as certainty units"
+#: Domain label of the whole scope (e.g. the province), next to each agency's id.
+TOTAL = 0
+_DAY_SPAN = 100_000  # PSU code = counter_key * _DAY_SPAN + day ordinal offset (< 274 years of days)
+
+
+@dataclass(frozen=True)
+class IndexQuery:
+    instrument_id: int
+    date_from: dt.date
+    date_to: dt.date  # inclusive
+    #: Agencies to estimate (each one domain); None = every agency with responses.
+    agency_ids: Sequence[int] | None = None
+    weighted: bool = True
+    include_total: bool = True
+    level: float = 0.95
+
+
+@dataclass(frozen=True)
+class IndexReport:
+    """Estimates and everything needed to say how they were made."""
+
+    estimates: EstimateSet
+    instrument: str
+    period: tuple[dt.date, dt.date]
+    weighting: str
+    design: str
+    definition: str
+    ci_methods: dict[str, str]
+    n_strata: int
+    n_psus: int
+    notes: tuple[str, ...] = field(default=())
+
+    def get(self, domain: int, target: str, kind: str = "share"):  # type: ignore[no-untyped-def]
+        """One estimate: ``target`` is an item code, an element code or "overall"; domain an agency id or TOTAL."""
+        return self.estimates.get(domain, target, kind)
+
+
+def _month(days: np.ndarray) -> np.ndarray:
+    return days.astype("datetime64[M]")
+
+
+def _columns(rows: Sequence[Sequence[object]], names: Sequence[str]) -> dict[str, np.ndarray]:
+    if not rows:
+        return {name: np.empty(0) for name in names}
+    return {name: np.asarray(col) for name, col in zip(names, zip(*rows, strict=True), strict=True)}
+
+
+def _response_cells(session: Session, query: IndexQuery) -> dict[str, np.ndarray]:
+    """Valid responses per agency × counter-day × field (a few thousand rows)."""
+    q = select(
+        ResponseTally.agency_id,
+        ResponseTally.day,
+        ResponseTally.counter_key,
+        ResponseTally.field_key,
+        ResponseTally.month,
+        ResponseTally.n,
+    ).where(
+        ResponseTally.instrument_id == query.instrument_id,
+        ResponseTally.day >= query.date_from,
+        ResponseTally.day <= query.date_to,
+    )
+    if query.agency_ids is not None:
+        q = q.where(ResponseTally.agency_id.in_(list(query.agency_ids)))
+    table = _columns(session.execute(q).all(), ("agency_id", "day", "counter_key", "field_key", "month", "n"))
+    table["day"] = np.asarray(table["day"], dtype="datetime64[D]")
+    return table
+
+
+def _cell_weights(session: Session, query: IndexQuery, resp: dict[str, np.ndarray]) -> tuple[dict, tuple[str, ...]]:  # type: ignore[type-arg]
+    """Weight per (agency, field_key, month) cell; empty when weighting is impossible (with a note why)."""
+    counts: dict[tuple[int, int, dt.date], float] = {}
+    for key, n in zip(
+        zip(resp["agency_id"].tolist(), resp["field_key"].tolist(), resp["month"].tolist(), strict=True),
+        resp["n"].tolist(),
+        strict=True,
+    ):
+        counts[key] = counts.get(key, 0.0) + n
+    agencies = {a for a, _, _ in counts}
+    vol_q = (
+        select(
+            TransactionVolume.agency_id,
+            TransactionVolume.field_id,
+            TransactionVolume.month,
+            func.sum(TransactionVolume.transactions),
+        )
+        .where(TransactionVolume.month >= query.date_from.replace(day=1), TransactionVolume.month <= query.date_to)
+        .group_by(TransactionVolume.agency_id, TransactionVolume.field_id, TransactionVolume.month)
+    )
+    totals = {(a, f, m): float(t) for a, f, m, t in session.execute(vol_q) if a in agencies}
+    result = collapsed_cell_factors(counts, totals)
+    notes = list(result.notes)
+    if result.missing:
+        missing = ", ".join(f"agency {a} {m:%Y-%m}" for a, m in result.missing[:5])
+        more = f" and {len(result.missing) - 5} more" if len(result.missing) > 5 else ""
+        notes.append(f"no transaction volumes for {missing}{more}: estimates are unweighted")
+        return {}, tuple(notes)
+    return result.factors, tuple(notes)
+
+
+_WEIGHTS_DDL = {
+    "sqlite": "CREATE TEMP TABLE IF NOT EXISTS tmp_cell_weights (agency_id INTEGER, field_key INTEGER, "
+    "month DATE, w FLOAT, PRIMARY KEY (agency_id, field_key, month))",
+    # Rows vanish at the end of each transaction; the table itself lives as long as the connection.
+    "postgresql": "CREATE TEMP TABLE IF NOT EXISTS tmp_cell_weights (agency_id INTEGER, field_key INTEGER, "
+    "month DATE, w DOUBLE PRECISION, PRIMARY KEY (agency_id, field_key, month)) ON COMMIT DELETE ROWS",
+}
+
+
+#: PSU code = counter_key × 100,000 + days since 1970-01-01, computed in SQL so every column is numeric.
+_PSU_SQL = {
+    "sqlite": "t.counter_key * 100000 + CAST(julianday(t.day) - 2440587.5 AS INTEGER)",
+    "postgresql": "t.counter_key * 100000 + (t.day - DATE '1970-01-01')",
+}
+
+
+def _psu_sums(session: Session, query: IndexQuery, item_ids: list[int], factors: dict) -> np.ndarray:  # type: ignore[type-arg]
+    """Weighted per-(agency, counter-day, item) sums as a float array with columns :data:`PSU_COLUMNS`.
+
+    Cell weights travel in a per-connection temporary table, so the roll-up is one indexed join and
+    only PSU-level rows (not one row per response or answer) reach Python, through the driver cursor.
+    """
+    conn = session.connection()
+    dialect = conn.dialect.name
+    mark = "?" if dialect == "sqlite" else "%s"
+    cursor = conn.connection.driver_connection.cursor()
+    weight, join = "1.0", ""
+    if factors:
+        cursor.execute(_WEIGHTS_DDL[dialect])
+        cursor.execute("DELETE FROM tmp_cell_weights")
+        # SQLite compares dates as ISO text; PostgreSQL takes date objects.
+        as_param = (lambda d: d.isoformat()) if dialect == "sqlite" else (lambda d: d)
+        cursor.executemany(
+            f"INSERT INTO tmp_cell_weights (agency_id, field_key, month, w) VALUES ({mark}, {mark}, {mark}, {mark})",  # noqa: S608
+            [(a, f, as_param(m), w) for (a, f, m), w in factors.items()],
+        )
+        weight = "c.w"
+        join = (
+            "JOIN tmp_cell_weights c ON c.agency_id = t.agency_id AND c.field_key = t.field_key AND c.month = t.month"
+        )
+    agencies = ""
+    if query.agency_ids is not None:
+        agencies = " AND t.agency_id IN ({})".format(", ".join(str(int(a)) for a in query.agency_ids))
+    items = ", ".join(str(int(i)) for i in item_ids)
+    cursor.execute(
+        f"SELECT t.agency_id, {_PSU_SQL[dialect]}, t.item_id, SUM(t.n_valid), SUM({weight} * t.n_valid), "  # noqa: S608
+        f"SUM({weight} * t.n_satisfied), SUM({weight} * t.sum_score), SUM({weight} * t.sum_score_sq), "
+        f"SUM({weight} * {weight} * t.n_valid) FROM stat_answer_tallies t {join} "
+        f"WHERE t.day >= {mark} AND t.day <= {mark} AND t.n_valid > 0 AND t.item_id IN ({items}){agencies} "
+        "GROUP BY t.agency_id, t.day, t.counter_key, t.item_id",
+        (query.date_from.isoformat(), query.date_to.isoformat())
+        if dialect == "sqlite"
+        else (query.date_from, query.date_to),
+    )
+    rows = cursor.fetchall()
+    cursor.close()
+    return np.array(rows, dtype=np.float64).reshape(len(rows), len(PSU_COLUMNS))
+
+
+PSU_COLUMNS = ("agency_id", "psu", "item_id", "n", "swd", "sws", "swdy", "swdyy", "swwd")
+
+
+def _with_total(columns: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    doubled = {name: np.concatenate([values, values]) for name, values in columns.items()}
+    doubled["domain"][len(columns["domain"]) :] = TOTAL
+    return doubled
+
+
+def compute_indices(session: Session, query: IndexQuery) -> IndexReport:
+    """Item, element and overall shares and mean scores, per agency (and for the whole scope)."""
+    instrument = session.get(Instrument, query.instrument_id)
+    if instrument is None:
+        raise LookupError(f"no instrument with id {query.instrument_id}")
+    item_code = {item.id: item.code for item in instrument.items}
+    resp = _response_cells(session, query)
+    if len(resp["n"]) == 0:
+        raise LookupError("no valid responses for this instrument, period and scope")
+    factors: dict = {}  # type: ignore[type-arg]
+    notes: tuple[str, ...] = ()
+    if query.weighted:
+        factors, notes = _cell_weights(session, query, resp)
+    weighting = WEIGHTED if factors else UNWEIGHTED
+    psu = _psu_sums(session, query, list(item_code), factors)
+
+    epoch = np.datetime64("1970-01-01", "D")
+    if factors:
+        w_r = np.array(
+            [
+                factors[key]
+                for key in zip(
+                    resp["agency_id"].tolist(), resp["field_key"].tolist(), resp["month"].tolist(), strict=True
+                )
+            ]
+        )
+    else:
+        w_r = np.ones(len(resp["n"]))
+    psu_r = resp["counter_key"].astype(np.int64) * _DAY_SPAN + (resp["day"] - epoch).astype(np.int64)
+    strata_r = resp["agency_id"].astype(np.int64)
+    n_psu = {int(s): len(np.unique(psu_r[strata_r == s])) for s in np.unique(strata_r)}
+    design = Design(strata=tuple(n_psu), n_psu=tuple(n_psu.values()), lonely_psu="certainty")
+    col = {name: psu[:, i] for i, name in enumerate(PSU_COLUMNS)}
+    codes = np.array([item_code[int(i)] for i in col["item_id"]])  # a str array keeps the engine on its fast path
+    item_cols = {
+        "stratum": col["agency_id"].astype(np.int64),
+        "psu": col["psu"].astype(np.int64),
+        "item": codes,
+        "n": col["n"],
+        "swd": col["swd"],
+        "sws": col["sws"],
+        "swdy": col["swdy"],
+        "swdyy": col["swdyy"],
+        "swwd": col["swwd"],
+        "domain": col["agency_id"].astype(np.int64),
+    }
+    resp_cols = {
+        "stratum": strata_r,
+        "psu": psu_r,
+        "n": resp["n"],
+        "sw": w_r * resp["n"],
+        "sww": w_r * w_r * resp["n"],
+        "domain": strata_r,
+    }
+    if query.include_total:
+        # Each respondent also belongs to the whole-scope domain: repeat its cells with that label.
+        item_cols, resp_cols = _with_total(item_cols), _with_total(resp_cols)
+    items = ItemSums(**item_cols)
+    respondents = RespondentSums(**resp_cols)
+
+    groups = {element.code: [item.code for item in element.items] for element in instrument.elements}
+    coefficients = {element.code: element.weight for element in instrument.elements}
+    definition = instrument.aggregation.get("definition", "A")
+    specs = composite_specs(groups, definition=definition, group_coefficients=coefficients)
+    estimates = estimate_from_sums(
+        design,
+        items,
+        respondents,
+        composites=specs,
+        kinds=("share", "mean"),
+        ci="beta",
+        composite_ci="xlogit",
+        level=query.level,
+    )
+    return IndexReport(
+        estimates=estimates,
+        instrument=instrument.label,
+        period=(query.date_from, query.date_to),
+        weighting=weighting,
+        design=DESIGN,
+        definition=definition,
+        ci_methods={
+            "item share": "Korn–Graubard (NCHS-adjusted)",
+            "composite": "xlogit, t(df)",
+            "mean score": "Wald, t(df)",
+        },
+        n_strata=design.n_strata,
+        n_psus=int(sum(n_psu.values())),
+        notes=notes,
+    )

@@ -1,0 +1,123 @@
+"""Keep the sufficient-statistics tallies in step with responses, and rebuild them from scratch.
+
+:func:`add_response` runs inside the submission's own transaction, so an acknowledged response is
+always counted; :func:`rebuild` recomputes everything from the raw rows (after bulk loads, or to
+check the incremental path: a test proves both agree).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from sqlalchemy import Date, case, cast, delete, func, insert, literal, select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from survey.models import Answer, AnswerTally, Instrument, Response, ResponseTally
+
+_TALLY_KEYS = ("agency_id", "day", "counter_key", "field_key")
+_ANSWER_SUMS = ("n_valid", "n_satisfied", "sum_score", "sum_score_sq", "n_not_applicable")
+
+
+def _upsert(
+    session: Session, model: type[Any], rows: list[dict[str, Any]], keys: Iterable[str], sums: Iterable[str]
+) -> None:
+    """INSERT … ON CONFLICT DO UPDATE adding ``sums`` (both SQLite and PostgreSQL support it)."""
+    if not rows:
+        return
+    dialect = session.get_bind().dialect.name
+    builder = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    stmt = builder(model).values(rows)
+    table = model.__table__
+    stmt = stmt.on_conflict_do_update(
+        index_elements=list(keys), set_={name: table.c[name] + stmt.excluded[name] for name in sums}
+    )
+    session.execute(stmt)
+
+
+def add_response(session: Session, response: Response, instrument: Instrument, sign: int = 1) -> None:
+    """Add (``sign=1``) or remove (``sign=-1``) one valid response's contribution, in the caller's transaction.
+
+    Rows are written in key order so concurrent submissions take row locks in the same order.
+    """
+    base = {
+        "agency_id": response.agency_id,
+        "day": response.received_on,
+        "counter_key": response.counter_id or 0,
+        "field_key": response.field_id or 0,
+        "month": response.received_on.replace(day=1),
+    }
+    _upsert(
+        session,
+        ResponseTally,
+        [{**base, "instrument_id": instrument.id, "n": sign}],
+        (*_TALLY_KEYS, "instrument_id"),
+        ("n",),
+    )
+    satisfied_from = int(instrument.scale["satisfied_from"])
+    rows = []
+    for answer in sorted(response.answers, key=lambda a: a.item_id):
+        score = answer.score
+        valid = score is not None
+        rows.append(
+            {
+                **base,
+                "item_id": answer.item_id,
+                "n_valid": sign * valid,
+                "n_satisfied": sign * (valid and score >= satisfied_from),
+                "sum_score": sign * (score or 0),
+                "sum_score_sq": sign * (score or 0) ** 2,
+                "n_not_applicable": sign * (not valid),
+            }
+        )
+    _upsert(session, AnswerTally, rows, (*_TALLY_KEYS, "item_id"), _ANSWER_SUMS)
+
+
+def month_start(day: Any, dialect: str) -> Any:
+    """SQL for the first day of ``day``'s month."""
+    if dialect == "postgresql":
+        return cast(func.date_trunc("month", day), Date)
+    return func.date(day, "start of month")
+
+
+def rebuild(session: Session) -> tuple[int, int]:
+    """Recompute both tally tables from valid responses, in the caller's transaction; return row counts."""
+    session.execute(delete(AnswerTally))
+    session.execute(delete(ResponseTally))
+    valid = Response.status == "valid"
+    counter_key = func.coalesce(Response.counter_id, 0)
+    field_key = func.coalesce(Response.field_id, 0)
+    grain = (Response.agency_id, Response.received_on, counter_key, field_key)
+    month = month_start(Response.received_on, session.get_bind().dialect.name)
+    session.execute(
+        insert(ResponseTally).from_select(
+            [*_TALLY_KEYS, "month", "instrument_id", "n"],
+            select(*grain, month, Response.instrument_id, func.count())
+            .where(valid)
+            .group_by(*grain, Response.instrument_id),
+        )
+    )
+    for instrument in session.scalars(select(Instrument)):
+        threshold = int(instrument.scale["satisfied_from"])
+        score = Answer.score
+        session.execute(
+            insert(AnswerTally).from_select(
+                [*_TALLY_KEYS, "month", "item_id", *_ANSWER_SUMS],
+                select(
+                    *grain,
+                    month,
+                    Answer.item_id,
+                    func.count(score),
+                    func.sum(case((score >= threshold, 1), else_=0)),
+                    func.coalesce(func.sum(score), literal(0)),
+                    func.coalesce(func.sum(score * score), literal(0)),
+                    func.sum(case((score.is_(None), 1), else_=0)),
+                )
+                .join(Response, Response.id == Answer.response_id)
+                .where(valid, Response.instrument_id == instrument.id)
+                .group_by(*grain, Answer.item_id),
+            )
+        )
+    count = session.scalar(select(func.count()).select_from(ResponseTally)) or 0
+    return count, session.scalar(select(func.count()).select_from(AnswerTally)) or 0

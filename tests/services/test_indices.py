@@ -1,0 +1,136 @@
+"""Indices from the tallies equal a recomputation from raw responses with the same weights and design."""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+
+import numpy as np
+import pytest
+from sqlalchemy import select
+
+from analytics import collapsed_cell_factors, composite_specs, estimate_from_rows
+from survey.db import db
+from survey.models import Instrument, Response, TransactionVolume
+from survey.services.indices import TOTAL, UNWEIGHTED, WEIGHTED, IndexQuery, compute_indices
+
+PERIOD = (dt.date(2025, 11, 1), dt.date(2026, 10, 31))
+
+
+def _instrument(code: str = "sipas-2017") -> Instrument:
+    return db.session.scalars(select(Instrument).where(Instrument.code == code)).one()
+
+
+def _raw_estimates(instrument: Instrument, weighted: bool):  # type: ignore[no-untyped-def]
+    """The same indices straight from response rows: per-response weights, counter-day PSUs."""
+    responses = db.session.scalars(
+        select(Response)
+        .where(
+            Response.instrument_id == instrument.id,
+            Response.status == "valid",
+            Response.received_on >= PERIOD[0],
+            Response.received_on <= PERIOD[1],
+        )
+        .order_by(Response.id)
+    ).all()
+    items = [item.code for item in instrument.items]
+    column = {item.id: k for k, item in enumerate(instrument.items)}
+    scores = np.full((len(responses), len(items)), np.nan)
+    for i, response in enumerate(responses):
+        for answer in response.answers:
+            if answer.score is not None:
+                scores[i, column[answer.item_id]] = answer.score
+    cells = [(r.agency_id, r.field_id or 0, r.received_on.replace(day=1)) for r in responses]
+    weights = np.ones(len(responses))
+    if weighted:
+        counts: dict = {}  # type: ignore[type-arg]
+        for cell in cells:
+            counts[cell] = counts.get(cell, 0) + 1
+        totals: dict = {}  # type: ignore[type-arg]
+        for volume in db.session.scalars(select(TransactionVolume)):
+            key = (volume.agency_id, volume.field_id, volume.month)
+            totals[key] = totals.get(key, 0) + volume.transactions
+        factors = collapsed_cell_factors(counts, totals).factors
+        weights = np.array([factors[cell] for cell in cells])
+    groups = {e.code: [item.code for item in e.items] for e in instrument.elements}
+    return estimate_from_rows(
+        weights,
+        scores,
+        items,
+        strata=[r.agency_id for r in responses],
+        psu=[f"{r.counter_id}:{r.received_on}" for r in responses],
+        by=[r.agency_id for r in responses],
+        lonely_psu="certainty",
+        composites=composite_specs(groups),
+        kinds=("share", "mean"),
+        ci="beta",
+        composite_ci="xlogit",
+    )
+
+
+def _close(a: float, b: float) -> bool:
+    return (math.isnan(a) and math.isnan(b)) or math.isclose(a, b, rel_tol=1e-9, abs_tol=1e-12)
+
+
+@pytest.mark.parametrize("weighted", [True, False], ids=["weighted", "unweighted"])
+def test_table_based_indices_equal_raw_recomputation(demo, weighted: bool) -> None:  # type: ignore[no-untyped-def]
+    instrument = _instrument()
+    report = compute_indices(db.session, IndexQuery(instrument.id, *PERIOD, weighted=weighted))
+    assert report.weighting == (WEIGHTED if weighted else UNWEIGHTED)
+    raw = {
+        (e.domain if e.domain is not None else TOTAL, e.target, e.kind): e
+        for e in _raw_estimates(instrument, weighted).estimates
+    }
+    ours = {(e.domain, e.target, e.kind): e for e in report.estimates.estimates}
+    assert set(ours) == set(raw)
+    assert len(ours) > 100
+    for key, expected in raw.items():
+        got = ours[key]
+        assert got.n == expected.n, key
+        assert got.df == expected.df, key
+        for name in ("estimate", "se"):
+            assert _close(getattr(got, name), getattr(expected, name)), (key, name)
+        assert all(_close(a, b) for a, b in zip(got.ci, expected.ci, strict=True)), key
+        assert [f.code for f in got.flags] == [f.code for f in expected.flags], key
+
+
+def test_report_says_how_it_was_made(demo) -> None:  # type: ignore[no-untyped-def]
+    instrument = _instrument()
+    report = compute_indices(db.session, IndexQuery(instrument.id, *PERIOD))
+    assert report.instrument == "sipas-2017 v1"
+    assert report.period == PERIOD
+    assert report.definition == "A"
+    assert "counter-days as PSUs" in report.design
+    assert set(report.ci_methods) == {"item share", "composite", "mean score"}
+    overall = report.get(TOTAL, "overall")
+    assert 0.8 < overall.estimate < 0.99 and overall.ci[0] < overall.estimate < overall.ci[1]
+    answered = sum(
+        1
+        for r in db.session.scalars(select(Response).where(Response.status == "valid"))
+        for a in r.answers
+        if a.item_id == instrument.items[0].id and a.score is not None
+    )
+    assert report.get(TOTAL, "q01", "mean").n == answered
+
+
+def test_one_agency_equals_its_domain_in_the_full_run(demo) -> None:  # type: ignore[no-untyped-def]
+    instrument = _instrument()
+    full = compute_indices(db.session, IndexQuery(instrument.id, *PERIOD))
+    agency = next(e.domain for e in full.estimates.estimates if e.domain != TOTAL)
+    alone = compute_indices(db.session, IndexQuery(instrument.id, *PERIOD, agency_ids=[agency], include_total=False))
+    for target in ("overall", "access", "q05"):
+        a, b = full.get(agency, target), alone.get(agency, target)
+        assert _close(a.estimate, b.estimate) and _close(a.se, b.se) and a.df == b.df
+
+
+def test_missing_volumes_fall_back_to_unweighted_with_a_note(demo) -> None:  # type: ignore[no-untyped-def]
+    instrument = _instrument()
+    db.session.query(TransactionVolume).delete()
+    report = compute_indices(db.session, IndexQuery(instrument.id, *PERIOD))
+    assert report.weighting == UNWEIGHTED
+    assert any("no transaction volumes" in note for note in report.notes)
+
+
+def test_empty_scope_is_a_clear_lookup_error(demo) -> None:  # type: ignore[no-untyped-def]
+    with pytest.raises(LookupError, match="no valid responses"):
+        compute_indices(db.session, IndexQuery(_instrument().id, dt.date(2001, 1, 1), dt.date(2001, 12, 31)))
