@@ -4,6 +4,7 @@ from flask.testing import FlaskClient
 from sqlalchemy.exc import OperationalError
 
 from survey.db import db
+from survey.migrate import head_revision
 
 
 def test_healthz_reports_database_and_revision(client: FlaskClient) -> None:
@@ -11,7 +12,7 @@ def test_healthz_reports_database_and_revision(client: FlaskClient) -> None:
     assert response.status_code == 200
     body = response.get_json()
     assert body["status"] == "ok"
-    assert body["database"] == {"status": "ok", "revision": "0001"}
+    assert body["database"] == {"status": "ok", "revision": head_revision()}
     assert "Set-Cookie" not in response.headers
 
 
