@@ -10,8 +10,11 @@ from flask.testing import FlaskClient
     ("lang", "h1", "phrases"),
     [
         ("vi", "Phương pháp tính chỉ số hài lòng", ["mẫu tự nguyện", "quầy trong một ngày", "Korn–Graubard"]),
-        ("en", "How the satisfaction indices are calculated", ["opt-in sample", "one counter on one day",
-                                                               "do <strong>not</strong> cover self-selection bias"]),
+        (
+            "en",
+            "How the satisfaction indices are calculated",
+            ["opt-in sample", "one counter on one day", "do <strong>not</strong> cover self-selection bias"],
+        ),
     ],
 )
 def test_methodology_page_states_the_design(client: FlaskClient, lang: str, h1: str, phrases: list[str]) -> None:
