@@ -49,24 +49,44 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _read(path: str, columns: Sequence[str]) -> tuple[dict[str, list[str]], int]:
+def _read(path: str, columns: Sequence[str]) -> tuple[dict[str, np.ndarray], int]:
+    """The wanted columns as numpy string arrays (stripped), read column-wise for speed."""
     try:
         with open(path, newline="", encoding="utf-8-sig") as fh:
-            reader = csv.DictReader(fh)
-            header = reader.fieldnames or []
+            reader = csv.reader(fh)
+            header = next(reader, [])
             for col in columns:
                 if col not in header:
                     raise CliError(f"column {col!r} not found in {path}")
-            data: dict[str, list[str]] = {c: [] for c in columns}
-            for row in reader:
-                for c in columns:
-                    data[c].append((row.get(c) or "").strip())
+            positions = [header.index(c) for c in columns]
+            width = len(header)
+            rows = [row + [""] * (width - len(row)) if len(row) < width else row for row in reader]
     except OSError as exc:
         raise CliError(f"cannot read {path}: {exc.strerror}") from None
-    n = len(next(iter(data.values()))) if data else 0
-    if n == 0:
+    if not rows:
         raise CliError(f"{path} has no data rows")
-    return data, n
+    data = {
+        c: np.char.strip(np.array([row[p] for row in rows], dtype=str)) for c, p in zip(columns, positions, strict=True)
+    }
+    return data, len(rows)
+
+
+def _numbers(values: np.ndarray, column: str, what: str, blank_is_nan: bool = False) -> np.ndarray:
+    """Vectorised float conversion; on failure, name the first offending line (header is line 1)."""
+    blank = values == ""
+    if blank_is_nan:
+        values = np.where(blank, "nan", values)
+    try:
+        out = values.astype(float)
+    except ValueError:
+        out = None
+    if out is None or not np.all(np.isfinite(out[~blank] if blank_is_nan else out)):
+        for i, v in enumerate(values.tolist()):
+            if blank_is_nan and blank[i]:
+                continue
+            _number(v, column, i + 2, what)
+    assert out is not None
+    return out
 
 
 def _number(value: str, column: str, line: int, what: str) -> float:
@@ -106,28 +126,28 @@ def run_estimate(args: argparse.Namespace) -> dict[str, Any]:
         raise CliError("--level must be between 0 and 1")
     extra = [c for c in (args.weight, args.strata, args.psu, args.fpc, args.by) if c]
     data, n = _read(args.data, list(dict.fromkeys([*items, *extra])))
-    weights = np.array([_number(v, args.weight, i + 2, "weight") for i, v in enumerate(data[args.weight])])
+    weights = _numbers(data[args.weight], args.weight, "weight")
     bad = np.flatnonzero(weights < 0)
     if len(bad):
         raise CliError(f"weight column {args.weight!r}, line {int(bad[0]) + 2}: weights must not be negative")
     scores = np.full((n, len(items)), np.nan)
     for k, item in enumerate(items):
-        for i, v in enumerate(data[item]):
-            if v == "":
-                continue
-            x = _number(v, item, i + 2, "item")
-            if x not in (1.0, 2.0, 3.0, 4.0, 5.0):
-                raise CliError(f"item column {item!r}, line {i + 2}: score {v!r} is outside 1-5")
-            scores[i, k] = x
+        column = _numbers(data[item], item, "item", blank_is_nan=True)
+        outside = np.flatnonzero(~np.isnan(column) & ~np.isin(column, (1.0, 2.0, 3.0, 4.0, 5.0)))
+        if len(outside):
+            i = int(outside[0])
+            raise CliError(f"item column {item!r}, line {i + 2}: score {str(data[item][i])!r} is outside 1-5")
+        scores[:, k] = column
     for col in (args.strata, args.psu, args.by):
         if col:
-            blank = [i for i, v in enumerate(data[col]) if v == ""]
-            if blank:
-                raise CliError(f"column {col!r}, line {blank[0] + 2}: value is blank")
-    strata = np.array(data[args.strata], dtype=object) if args.strata else None
-    psu = np.array(data[args.psu], dtype=object) if args.psu else None
-    fpc = np.array([_number(v, args.fpc, i + 2, "fpc") for i, v in enumerate(data[args.fpc])]) if args.fpc else None
-    by = np.array(data[args.by], dtype=object) if args.by else None
+            blank = np.flatnonzero(data[col] == "")
+            if len(blank):
+                raise CliError(f"column {col!r}, line {int(blank[0]) + 2}: value is blank")
+    # Labels stay numpy string arrays: the estimators factorise those on numpy's fast path.
+    strata = data[args.strata] if args.strata else None
+    psu = data[args.psu] if args.psu else None
+    fpc = _numbers(data[args.fpc], args.fpc, "fpc") if args.fpc else None
+    by = data[args.by] if args.by else None
     groups = _load_groups(args.groups, items) if args.groups else None
     if groups:
         specs = composite_specs(groups)

@@ -554,7 +554,8 @@ def estimate_from_rows(
     if whole_sample:
         parts.append(aggregate_rows(w, strata, psu, y, items, None, comp_c))
     if by is not None:
-        by_arr = np.asarray(by, dtype=object)
+        # Keep string or integer labels as they are: factorising them takes numpy's fast path.
+        by_arr = by if isinstance(by, np.ndarray) else np.asarray(by, dtype=object)
         if len(by_arr) != n:
             raise DataError("the by column has a different length from the weights")
         parts.append(aggregate_rows(w, strata, psu, y, items, by_arr, comp_c))

@@ -188,7 +188,8 @@ def aggregate_rows(
     s_lab = _labels(strata if strata is not None else np.zeros(n_rows, dtype=np.int64), n_rows)
     s_codes, s_uniq = factorise(s_lab)
     p_codes = factorise(_labels(psu, n_rows))[0] if psu is not None else np.arange(n_rows, dtype=np.int64)
-    d_codes, _ = factorise(_labels(domain, n_rows))
+    # The whole sample (no domain) is one code; factorising a column of None would take the slow path.
+    d_codes = np.zeros(n_rows, dtype=np.int64) if domain is None else factorise(_labels(domain, n_rows))[0]
     p_lab = _labels(psu, n_rows) if psu is not None else np.arange(n_rows, dtype=np.int64)
     # one code per (domain, stratum, psu) cell
     cell_key = (d_codes * (len(s_uniq)) + s_codes) * (int(p_codes.max(initial=0)) + 1) + p_codes
