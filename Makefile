@@ -9,13 +9,15 @@ DEMO_RESPONSES ?= 20000
 FLASK := $(BIN)/flask --app wsgi
 export PORT
 
-.PHONY: run test test-sqlite test-postgres lint format install translations messages benchmark-seed clean
+.PHONY: run test test-sqlite test-postgres lint format install translations messages benchmark-seed benchmark-page clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 
-$(VENV)/.installed: requirements.txt requirements-dev.txt | $(BIN)/python
+$(VENV)/.installed: requirements.txt requirements-dev.txt $(wildcard package-lock.json) | $(BIN)/python
 	$(BIN)/pip install --quiet -r requirements-dev.txt
+	@if [ -f package.json ] && command -v npm >/dev/null; then npm ci --no-audit --no-fund --silent; \
+	elif [ -f package.json ]; then echo "npm not found: browser tests will skip (and fail under CI=true)"; fi
 	touch $@
 
 install: $(VENV)/.installed
@@ -70,5 +72,8 @@ messages: install
 benchmark-seed: install
 	$(BIN)/python benchmarks/seed_demo.py
 
+benchmark-page: install translations
+	$(BIN)/python benchmarks/survey_page_weight.py
+
 clean:
-	rm -rf $(VENV) .pytest_cache .ruff_cache
+	rm -rf $(VENV) .pytest_cache .ruff_cache node_modules test-artifacts

@@ -15,7 +15,7 @@ from flask.cli import AppGroup
 
 from survey import migrate
 from survey.db import db
-from survey.services import directory
+from survey.services import directory, stats
 from survey.services.demo import DemoError, last_complete_month, seed_demo
 from survey.services.instruments import (
     InstrumentFileError,
@@ -24,6 +24,7 @@ from survey.services.instruments import (
     sync_instruments,
 )
 from survey.services.links import counter_survey_url
+from survey.services.posters import STYLESHEET, PosterError, agency_poster_zip
 from survey.services.users import UserError, create_user
 
 DEMO_LOGINS_FILE = "demo-logins.txt"
@@ -122,6 +123,14 @@ def seed_demo_command(n_responses: int, seed: int, append: bool, if_empty: bool,
         click.echo(f"Demo logins written to instance/{DEMO_LOGINS_FILE} (readable by you only).")
 
 
+@click.command("rebuild-stats")
+def rebuild_stats() -> None:
+    """Recompute the sufficient-statistics tallies from the raw responses (after imports or repairs)."""
+    with db.write() as session:
+        responses, answers = stats.rebuild(session)
+    click.echo(f"Rebuilt {responses:,} response tallies and {answers:,} answer tallies.")
+
+
 @click.command("list-counters")
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON array instead of a table.")
 @click.option("--agency", "agency_code", default=None, help="Only this agency's counters (agency code).")
@@ -145,6 +154,26 @@ def list_counters(as_json: bool, agency_code: str | None) -> None:
         return
     for row in rows:
         click.echo(f"{row['agency']:<28} {row['counter']:<10} {row['url']}")
+
+
+@click.command("make-posters")
+@click.option("--agency", "agency_code", required=True, help="Agency code whose active counters get posters.")
+@click.option(
+    "--output",
+    type=click.Path(dir_okay=False, writable=True, path_type=Path),
+    required=True,
+    help="ZIP file to write (posters.html with one A4 page per counter, plus HTML, SVG and PNG per counter).",
+)
+def make_posters(agency_code: str, output: Path) -> None:
+    """Write print-ready A4 QR posters for every active counter of an agency into a ZIP file."""
+    assert current_app.static_folder is not None
+    stylesheet = (Path(current_app.static_folder) / STYLESHEET).read_text(encoding="utf-8")
+    try:
+        data = agency_poster_zip(current_app.config, agency_code, stylesheet)
+    except PosterError as exc:
+        raise click.ClickException(str(exc)) from None
+    output.write_bytes(data)
+    click.echo(f"Wrote {output} ({len(data):,} bytes).")
 
 
 @click.command("create-user")
@@ -172,5 +201,13 @@ def create_user_command(
 
 
 def register(app: Flask) -> None:
-    for command in (db_cli, load_instruments, seed_demo_command, list_counters, create_user_command):
+    for command in (
+        db_cli,
+        load_instruments,
+        seed_demo_command,
+        rebuild_stats,
+        list_counters,
+        make_posters,
+        create_user_command,
+    ):
         app.cli.add_command(command)

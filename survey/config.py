@@ -50,6 +50,18 @@ def _int(env: Mapping[str, str], name: str, default: int, minimum: int = 0) -> i
     return value
 
 
+def _rate_limit(env: Mapping[str, str], name: str, default: str) -> str:
+    """A Flask-Limiter rate such as ``30 per minute`` or ``5/second``; checked here so start-up fails early."""
+    from limits import parse_many
+
+    raw = env.get(name, "").strip() or default
+    try:
+        parse_many(raw)
+    except ValueError:
+        raise ConfigError(f"{name}: expected a rate such as '30 per minute', got {raw!r}") from None
+    return raw
+
+
 def database_url(raw: str, name: str = "SIPAS_DATABASE_URL") -> str:
     """Validate a database URL and pin PostgreSQL to the psycopg 3 driver."""
     scheme = raw.split("://", 1)[0] if "://" in raw else ""
@@ -140,6 +152,9 @@ def settings_from_env(env: Mapping[str, str], instance_path: Path) -> dict[str, 
     except (ZoneInfoNotFoundError, ValueError):
         raise ConfigError(f"SIPAS_TIMEZONE: unknown time zone {tz_name!r}") from None
 
+    submit_limit = _rate_limit(env, "SIPAS_SUBMIT_RATE_LIMIT", "30 per minute")
+    counter_limit = _rate_limit(env, "SIPAS_COUNTER_RATE_LIMIT", "20 per minute")
+
     secure_cookies = urlsplit(base_url).scheme == "https"
     return {
         "ENV_NAME": environment,
@@ -153,7 +168,10 @@ def settings_from_env(env: Mapping[str, str], instance_path: Path) -> dict[str, 
         "PROXY_HOPS": _int(env, "SIPAS_PROXY_HOPS", 0),
         "LOG_LEVEL": env.get("SIPAS_LOG_LEVEL", "INFO").upper(),
         "SHOW_COUNTER_DIRECTORY": _flag(env, "SIPAS_SHOW_COUNTER_DIRECTORY", default=not production),
-        "SUBMIT_RATE_LIMIT": env.get("SIPAS_SUBMIT_RATE_LIMIT", "30 per minute"),
+        "SUBMIT_RATE_LIMIT": submit_limit,
+        "COUNTER_RATE_LIMIT": counter_limit,
+        "BURST_WINDOW_SECONDS": _int(env, "SIPAS_BURST_WINDOW_SECONDS", 300, minimum=1),
+        "BURST_THRESHOLD": _int(env, "SIPAS_BURST_THRESHOLD", 10, minimum=2),
         # Flask and extension settings derived from the above.
         "BABEL_DEFAULT_LOCALE": locale,
         "BABEL_DEFAULT_TIMEZONE": tz_name,

@@ -105,20 +105,29 @@ def environ_for(database_url: str, **extra: str) -> dict[str, str]:
     return environ
 
 
-@pytest.fixture
-def app(migrated_engine: Engine, database_url: str) -> Iterator[Flask]:
-    """An app whose session lives inside a transaction rolled back after the test."""
-    app = create_app(overrides={"RATELIMIT_ENABLED": False}, environ=environ_for(database_url))
-    connection = migrated_engine.connect()
+@contextmanager
+def app_in_transaction(engine: Engine, database_url: str, **overrides: object) -> Iterator[Flask]:
+    """An app whose session lives inside a transaction rolled back afterwards."""
+    app = create_app(overrides={"RATELIMIT_ENABLED": False, **overrides}, environ=environ_for(database_url))
+    connection = engine.connect()
     outer = connection.begin()
     db.session_factory.configure(bind=connection, join_transaction_mode="create_savepoint")
-    with app.app_context():
+    try:
+        with app.app_context():
+            yield app
+    finally:
+        db.session.remove()
+        outer.rollback()
+        connection.close()
+        assert db.engine is not None
+        db.engine.dispose()
+
+
+@pytest.fixture
+def app(migrated_engine: Engine, database_url: str) -> Iterator[Flask]:
+    """An app whose session lives inside a transaction rolled back after the test (rate limits off)."""
+    with app_in_transaction(migrated_engine, database_url) as app:
         yield app
-    db.session.remove()
-    outer.rollback()
-    connection.close()
-    assert db.engine is not None
-    db.engine.dispose()
 
 
 @pytest.fixture

@@ -96,3 +96,13 @@ def test_create_user_generates_a_password_when_none_given(runner, demo) -> None:
     result = runner.invoke(args=["create-user", "--email", "g@example.vn", "--name", "G", "--role", "system_admin"])
     assert result.exit_code == 0
     assert "Password (shown once): " in result.output
+
+
+def test_rebuild_stats_recomputes_the_tallies(runner, demo) -> None:  # type: ignore[no-untyped-def]
+    from survey.models import AnswerTally
+
+    db.session.query(AnswerTally).delete()
+    result = runner.invoke(args=["rebuild-stats"])
+    assert result.exit_code == 0, result.output
+    assert "response tallies" in result.output
+    assert db.session.scalar(select(func.count()).select_from(AnswerTally)) > 0

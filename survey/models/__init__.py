@@ -27,3 +27,4 @@ __all__ = [
     "TransactionVolume",
     "User",
 ]
+from survey.models.review import ResponseFlag  # noqa: E402, F401  (issue 3: burst review flags)

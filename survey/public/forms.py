@@ -6,16 +6,20 @@ import uuid
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, HiddenField, RadioField, SelectChoice, SelectField, TextAreaField
+from wtforms import BooleanField, Field, HiddenField, RadioField, SelectChoice, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, InputRequired, Length, Optional, ValidationError
 
 from survey.models import Instrument, ProcedureField
 from survey.models.codes import AGE_BANDS, EDUCATION_LEVELS, GENDERS, OCCUPATIONS
 from survey.models.response import COMMENT_MAX_LENGTH
+from survey.services import dossiers
+from survey.services.scrub import normalise_text
 from survey.services.submissions import Submission
 
 NOT_APPLICABLE = "na"
 ITEM_PREFIX = "q_"
+#: Name of the honeypot field: hidden from people (and screen readers), filled in by naive bots.
+HONEYPOT = "website"
 
 
 def choices(pairs: list[tuple[str, object]]) -> list[SelectChoice]:
@@ -58,6 +62,21 @@ def _is_uuid(_form: FlaskForm, field: HiddenField) -> None:
         raise ValidationError(_l("The form is damaged. Reload the page and answer again.")) from None
 
 
+def _dossier_shape(_form: FlaskForm, field: StringField) -> None:
+    if field.data and not dossiers.is_valid(field.data):
+        raise ValidationError(
+            _l(
+                "Enter the dossier code as printed on your receipt, for example 000.00.17.H43-250701-0001 "
+                "(letters, digits, dots and dashes, at most %(max)d characters), or leave it empty",
+                max=dossiers.MAX_LENGTH,
+            )
+        )
+
+
+def _text(value: str | None) -> str | None:
+    return None if value is None else normalise_text(value)
+
+
 class SurveyFormBase(FlaskForm):
     submission_id = HiddenField(validators=[InputRequired(), _is_uuid])
     respondent_type = RadioField(
@@ -73,11 +92,18 @@ class SurveyFormBase(FlaskForm):
     occupation = SelectField(_l("Occupation (optional)"), validators=[Optional()])
     comment = TextAreaField(
         _l("Other comments (optional)"),
+        filters=[_text],
         validators=[
             Optional(),
             Length(max=COMMENT_MAX_LENGTH, message=_l("Comments can be at most %(max)d characters long")),
         ],
     )
+    dossier_code = StringField(
+        _l("Dossier code on your receipt (optional)"),
+        filters=[dossiers.normalise],
+        validators=[Optional(), _dossier_shape],
+    )
+    website = StringField(_l("Leave this field empty"))
     adult = BooleanField(
         _l("I am 18 years old or older"),
         validators=[DataRequired(message=_l("Confirm that you are 18 years old or older"))],
@@ -88,9 +114,22 @@ class SurveyFormBase(FlaskForm):
     def item_field_names(self) -> list[str]:
         return [name for _, names in self.item_fields for name in names]
 
+    def page_order(self) -> list[Field]:
+        """The visible fields in the order the survey page shows them (for the error summary)."""
+        names = [*self.item_field_names(), "dossier_code", "respondent_type", "field", "gender", "age_band"]
+        names += ["education", "occupation", "comment", "adult"]
+        return [self[name] for name in names]
+
+    def honeypot_filled(self) -> bool:
+        return bool((self[HONEYPOT].data or "").strip())
+
     def forged_fields(self) -> list[str]:
-        """Radio and select fields whose raw value is not one of their choices: a forged or broken form."""
+        """Fields no browser showing our form can send: a value outside the choices, a bad submission id."""
         forged = []
+        try:
+            uuid.UUID(str(self.submission_id.data))
+        except ValueError:
+            forged.append(self.submission_id.name)
         for f in self:
             if isinstance(f, RadioField | SelectField) and f.raw_data and f.raw_data[0] not in ("", None):
                 allowed = {str(value) for value, *_ in f.choices}  # type: ignore[union-attr]
@@ -98,7 +137,7 @@ class SurveyFormBase(FlaskForm):
                     forged.append(f.name)
         return forged
 
-    def to_submission(self) -> Submission:
+    def to_submission(self, secret_key: str) -> Submission:
         answers: dict[str, int | None] = {}
         for name in self.item_field_names():
             value = self[name].data
@@ -114,6 +153,7 @@ class SurveyFormBase(FlaskForm):
             education=self.education.data or None,
             occupation=self.occupation.data or None,
             comment=self.comment.data or None,
+            dossier_hash=dossiers.dossier_hash(secret_key, self.dossier_code.data) if self.dossier_code.data else None,
         )
 
 
@@ -147,6 +187,13 @@ def build_survey_form(
     form.age_band.choices = choices(profile["age_band"])
     form.education.choices = choices(not_stated + profile["education"])
     form.occupation.choices = choices(not_stated + profile["occupation"])
-    if not form.submission_id.data:
+    if formdata is None:
+        # A new page view gets a new id; a posted form keeps its own (a missing one is a damaged form).
         form.submission_id.data = str(uuid.uuid4())
     return form
+
+
+def prefill_dossier_code(form: SurveyFormBase, raw: str | None) -> None:
+    """Put a dossier code from the URL (``?ma=``, printed in a receipt's QR code) in the field."""
+    if raw and not form.dossier_code.data:
+        form.dossier_code.data = dossiers.normalise(raw)[: dossiers.MAX_LENGTH + 20]

@@ -4,15 +4,19 @@ from __future__ import annotations
 
 import logging
 
-from flask import abort, current_app, redirect, render_template, request, url_for
+from flask import abort, current_app, g, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_wtf.csrf import CSRFError
+from werkzeug.wrappers import Response as WerkzeugResponse
 
 from survey.extensions import limiter
 from survey.models import Counter
 from survey.public import bp
-from survey.public.forms import build_survey_form
+from survey.public.forms import SurveyFormBase, build_survey_form, prefill_dossier_code
 from survey.services import directory
+from survey.services.bursts import BurstRule
 from survey.services.links import counter_survey_path, counter_survey_url
-from survey.services.submissions import SubmissionError, store_submission
+from survey.services.submissions import DuplicateDossierError, SubmissionError, store_submission
 from survey.services.tokens import read_counter_token
 from survey.templating import current_locale
 
@@ -44,27 +48,95 @@ def _submit_limit() -> str:
     return str(current_app.config["SUBMIT_RATE_LIMIT"])
 
 
+def _counter_limit() -> str:
+    return str(current_app.config["COUNTER_RATE_LIMIT"])
+
+
+def _counter_key() -> str:
+    """Rate-limit key for the counter behind the token (signed, so it cannot be varied at will)."""
+    token = read_counter_token(current_app.config["SECRET_KEY"], (request.view_args or {}).get("token", ""))
+    return f"counter:{token.counter_id}" if token else "counter:unknown"
+
+
+def _stored(_response: WerkzeugResponse) -> bool:
+    # Only stored responses use up a counter's allowance, so junk posts cannot lock a counter.
+    return bool(g.get("submission_stored"))
+
+
+def _survey_form(counter: Counter, formdata: object | None) -> SurveyFormBase:
+    return build_survey_form(counter.instrument, directory.procedure_fields(), current_locale(), formdata)
+
+
+def _render(form: SurveyFormBase, counter: Counter, status: int = 200, notice: str | None = None):  # type: ignore[no-untyped-def]
+    return render_template(
+        "public/survey.html", form=form, counter=counter, instrument=counter.instrument, notice=notice
+    ), status
+
+
+def _thanks(token: str) -> WerkzeugResponse:
+    return redirect(url_for("public.thanks", token=token), code=303)
+
+
 @bp.route("/s/<token>", methods=["GET", "POST"])
 @limiter.limit(_submit_limit, methods=["POST"])
+@limiter.limit(_counter_limit, key_func=_counter_key, methods=["POST"], deduct_when=_stored)
 def survey(token: str):  # type: ignore[no-untyped-def]
     counter = _counter_or_error(token)
     if isinstance(counter, tuple):
         return counter
-    locale = current_locale()
-    fields = directory.procedure_fields()
-    form = build_survey_form(counter.instrument, fields, locale, request.form if request.method == "POST" else None)
-    if request.method == "POST":
-        if form.forged_fields():
-            abort(400)
-        if form.validate():
-            try:
-                store_submission(counter, form.to_submission(), current_app.config["TIMEZONE"])
-            except SubmissionError as exc:
-                log.warning("submission refused: %s", exc)
-                abort(400)
-            return redirect(url_for("public.thanks", token=token), code=303)
-    return render_template("public/survey.html", form=form, counter=counter, instrument=counter.instrument), (
-        422 if form.errors else 200
+    if request.method == "GET":
+        form = _survey_form(counter, None)
+        prefill_dossier_code(form, request.args.get("ma"))
+        return _render(form, counter)
+    form = _survey_form(counter, request.form)
+    if form.forged_fields():
+        abort(400)
+    if form.honeypot_filled():
+        # Look like success so the bot learns nothing; store nothing.
+        log.info("honeypot field filled at counter %s; submission dropped", counter.id)
+        return _thanks(token)
+    if not form.validate():
+        return _render(form, counter, 422)
+    try:
+        stored = store_submission(
+            counter,
+            form.to_submission(current_app.config["SECRET_KEY"]),
+            current_app.config["TIMEZONE"],
+            burst_rule=BurstRule.from_config(current_app.config),
+        )
+    except DuplicateDossierError:
+        form.dossier_code.errors = [
+            _("This dossier has already been rated. Each dossier can be rated once; clear the code to send a rating.")
+        ]
+        return _render(form, counter, 409)
+    except SubmissionError as exc:
+        log.warning("submission refused: %s", exc)
+        abort(400)
+    g.submission_stored = stored.created
+    return _thanks(token)
+
+
+@bp.errorhandler(CSRFError)
+def csrf_error(_exc: CSRFError):  # type: ignore[no-untyped-def]
+    """A missing or stale CSRF token: show the form again with the posted answers and a fresh token."""
+    token = (request.view_args or {}).get("token")
+    counter = _counter_or_error(token) if request.endpoint == "public.survey" and token else None
+    if not isinstance(counter, Counter):
+        return render_template(
+            "errors/error.html",
+            title=_("Your session has expired"),
+            message=_(
+                "For your security the form needs to be sent again. Go back, check your answers and send them again."
+            ),
+        ), 400
+    form = _survey_form(counter, request.form)
+    return _render(
+        form,
+        counter,
+        400,
+        notice=_(
+            "For your security the form needs to be sent again. Your answers are kept below: check them and send."
+        ),
     )
 
 

@@ -6,6 +6,8 @@ import re
 
 REDACTED = "[***]"
 
+# Control characters other than tab and line feed (PostgreSQL text cannot even hold NUL).
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
 _EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+", re.UNICODE)
 # Vietnamese phone numbers: 0 or +84/84 then 9 digits, allowing spaces, dots or dashes between groups.
 _PHONE = re.compile(r"(?<![\w+])(?:\+?84|0)(?:[\s.-]?\d){9}(?!\d)")
@@ -20,11 +22,16 @@ def scrub_personal_data(text: str) -> str:
     return _ID_NUMBER.sub(REDACTED, text)
 
 
+def normalise_text(text: str) -> str:
+    """Line breaks as LF (a browser sends CRLF, but counts one character) and no control characters."""
+    return _CONTROL.sub("", text.replace("\r\n", "\n").replace("\r", "\n"))
+
+
 def clean_comment(text: str | None) -> str | None:
     """Normalise line breaks and blanks, scrub personal data; None for an empty comment."""
     if text is None:
         return None
-    text = text.replace("\r\n", "\n").replace("\r", "\n").strip()
+    text = normalise_text(text).strip()
     if not text:
         return None
     return scrub_personal_data(text)

@@ -3,16 +3,21 @@
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import uuid
 from dataclasses import dataclass, field
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
 from survey.db import db, utcnow
 from survey.models import Answer, Counter, ProcedureField, Response
+from survey.services import stats
+from survey.services.bursts import BurstRule, flag_burst
 from survey.services.scrub import clean_comment
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -28,6 +33,8 @@ class Submission:
     education: str | None = None
     occupation: str | None = None
     comment: str | None = None
+    #: Keyed hash of the dossier code (see ``services.dossiers``); never the code itself.
+    dossier_hash: str | None = None
     extra: dict[str, str] = field(default_factory=dict)
 
 
@@ -41,17 +48,42 @@ class SubmissionError(ValueError):
     """The submission does not fit the counter's instrument (a forged or stale form)."""
 
 
+class DuplicateDossierError(ValueError):
+    """This agency already has a rating for the dossier code (one rating per dossier per agency)."""
+
+
+def dossier_already_rated(agency_id: int, dossier_hash: str) -> bool:
+    return (
+        db.session.scalar(
+            select(Response.id).where(Response.agency_id == agency_id, Response.dossier_hash == dossier_hash)
+        )
+        is not None
+    )
+
+
 def find_response(submission_id: uuid.UUID) -> Response | None:
     return db.session.scalar(select(Response).where(Response.submission_id == submission_id))
 
 
 def store_submission(
-    counter: Counter, data: Submission, timezone: str, now: dt.datetime | None = None
+    counter: Counter,
+    data: Submission,
+    timezone: str,
+    now: dt.datetime | None = None,
+    burst_rule: BurstRule | None = None,
 ) -> StoredSubmission:
-    """Write the response and its answers atomically; a repeated submission id stores nothing new."""
+    """Write the response, its answers and its tallies atomically; a repeated submission id stores nothing new.
+
+    Raises :class:`SubmissionError` for answers that do not fit the instrument and
+    :class:`DuplicateDossierError` when the dossier code was already rated at this agency. With a
+    ``burst_rule``, a new response that completes a burst at its counter flags the burst for review
+    (in its own transaction, after the response is durable).
+    """
     existing = find_response(data.submission_id)
     if existing is not None:
         return StoredSubmission(existing.id, created=False)
+    if data.dossier_hash and dossier_already_rated(counter.agency_id, data.dossier_hash):
+        raise DuplicateDossierError("dossier already rated at this agency")
 
     instrument = counter.instrument
     items = {item.code: item for item in instrument.items}
@@ -91,16 +123,32 @@ def store_submission(
         education=data.education,
         occupation=data.occupation,
         comment=clean_comment(data.comment),
+        dossier_hash=data.dossier_hash,
         status="valid",
     )
     response.answers = [Answer(item_id=items[code].id, score=score) for code, score in data.answers.items()]
     try:
         with db.write() as session:
             session.add(response)
+            session.flush()  # a duplicate id or dossier fails here, before the tallies are touched
+            stats.add_response(session, response, instrument)
     except IntegrityError:
-        # Two identical submissions raced; the other one won and is the stored copy.
+        # Two identical submissions (or two ratings of one dossier) raced; the other one won.
         existing = find_response(data.submission_id)
-        if existing is None:
-            raise
-        return StoredSubmission(existing.id, created=False)
+        if existing is not None:
+            return StoredSubmission(existing.id, created=False)
+        if data.dossier_hash and dossier_already_rated(counter.agency_id, data.dossier_hash):
+            raise DuplicateDossierError("dossier already rated at this agency") from None
+        raise
+    if burst_rule is not None:
+        _check_burst(counter.id, received_at, burst_rule)
     return StoredSubmission(response.id, created=True)
+
+
+def _check_burst(counter_id: int, received_at: dt.datetime, rule: BurstRule) -> None:
+    """The response is already committed: a failing burst check must not turn it into an error page."""
+    try:
+        flag_burst(counter_id, received_at, rule)
+    except SQLAlchemyError:
+        db.session.rollback()
+        log.exception("burst check failed at counter %s", counter_id)

@@ -105,3 +105,19 @@ def test_removing_a_response_undoes_its_contribution(demo) -> None:  # type: ign
     assert _snapshot() != before
     stats.add_response(db.session, response, counter.instrument, sign=-1)
     assert _snapshot() == before
+
+
+def test_a_submission_updates_the_tallies_in_its_transaction(demo, app) -> None:  # type: ignore[no-untyped-def]
+    from survey.services.submissions import Submission, store_submission
+
+    counter = db.session.scalars(select(Counter).order_by(Counter.id)).first()
+    answers = {item.code: (None if item.allows_na else 5) for item in counter.instrument.items}
+    stored = store_submission(counter, Submission(uuid.uuid4(), answers), app.config["TIMEZONE"])
+    assert stored.created
+    incremental = _snapshot()
+    stats.rebuild(db.session)
+    assert _snapshot() == incremental
+    # A replay of the same submission id adds nothing.
+    response = db.session.get(Response, stored.response_id)
+    again = store_submission(counter, Submission(response.submission_id, answers), app.config["TIMEZONE"])
+    assert not again.created and _snapshot() == incremental
