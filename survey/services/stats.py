@@ -8,6 +8,7 @@ check the incremental path: a test proves both agree).
 from __future__ import annotations
 
 from collections.abc import Iterable
+from functools import cache
 from typing import Any
 
 from sqlalchemy import Date, case, cast, delete, func, insert, literal, select
@@ -20,20 +21,27 @@ _TALLY_KEYS = ("agency_id", "day", "counter_key", "field_key")
 _ANSWER_SUMS = ("n_valid", "n_satisfied", "sum_score", "sum_score_sq", "n_not_applicable")
 
 
+@cache
+def _upsert_statement(dialect: str, model: type[Any], keys: tuple[str, ...], sums: tuple[str, ...]) -> Any:
+    """INSERT … ON CONFLICT DO UPDATE adding ``sums`` (SQLite and PostgreSQL both support it).
+
+    Built once per dialect and table and executed with a list of rows (executemany), so SQLAlchemy
+    compiles it once; a multi-row ``.values(rows)`` would be compiled again on every submission.
+    """
+    builder = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    stmt = builder(model)
+    table = model.__table__
+    return stmt.on_conflict_do_update(
+        index_elements=list(keys), set_={name: table.c[name] + stmt.excluded[name] for name in sums}
+    )
+
+
 def _upsert(
     session: Session, model: type[Any], rows: list[dict[str, Any]], keys: Iterable[str], sums: Iterable[str]
 ) -> None:
-    """INSERT … ON CONFLICT DO UPDATE adding ``sums`` (both SQLite and PostgreSQL support it)."""
-    if not rows:
-        return
-    dialect = session.get_bind().dialect.name
-    builder = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    stmt = builder(model).values(rows)
-    table = model.__table__
-    stmt = stmt.on_conflict_do_update(
-        index_elements=list(keys), set_={name: table.c[name] + stmt.excluded[name] for name in sums}
-    )
-    session.execute(stmt)
+    if rows:
+        dialect = session.get_bind().dialect.name
+        session.execute(_upsert_statement(dialect, model, tuple(keys), tuple(sums)), rows)
 
 
 def add_response(session: Session, response: Response, instrument: Instrument, sign: int = 1) -> None:
