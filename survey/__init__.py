@@ -61,16 +61,17 @@ def register_extensions(app: Flask) -> None:
     babel.init_app(app, locale_selector=select_locale, default_translation_directories=str(ROOT / "translations"))
     limiter.init_app(app)
     login_manager.init_app(app)
+    from survey.auth import init_login
 
-    @login_manager.user_loader
-    def load_user(user_id: str) -> Any:
-        from survey.models import User
-
-        user = db.session.get(User, int(user_id)) if user_id.isdigit() else None
-        return user if user is not None and user.active else None
+    init_login(login_manager)
 
 
 def register_blueprints(app: Flask) -> None:
+    """Public blueprints as they are; every staff blueprint behind the sign-in guard (``survey.auth.protect``)."""
+    from survey.admin import bp as admin_bp
+    from survey.agency import bp as agency_bp
+    from survey.auth import protect
+    from survey.auth_views import bp as auth_bp
     from survey.pages import bp as pages_bp
     from survey.public import bp as public_bp
     from survey.status import bp as status_bp
@@ -78,6 +79,10 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(public_bp)
     app.register_blueprint(pages_bp)
     app.register_blueprint(status_bp)
+    # Only signing in itself is open; signing out and changing the password need a session.
+    app.register_blueprint(protect(auth_bp, public_endpoints={"auth.sign_in"}))
+    app.register_blueprint(protect(agency_bp))
+    app.register_blueprint(protect(admin_bp))
 
 
 def register_error_handlers(app: Flask) -> None:

@@ -154,6 +154,7 @@ def settings_from_env(env: Mapping[str, str], instance_path: Path) -> dict[str, 
 
     submit_limit = _rate_limit(env, "SIPAS_SUBMIT_RATE_LIMIT", "30 per minute")
     counter_limit = _rate_limit(env, "SIPAS_COUNTER_RATE_LIMIT", "20 per minute")
+    sign_in_limit = _rate_limit(env, "SIPAS_SIGN_IN_RATE_LIMIT", "10 per minute")
 
     secure_cookies = urlsplit(base_url).scheme == "https"
     return {
@@ -172,6 +173,9 @@ def settings_from_env(env: Mapping[str, str], instance_path: Path) -> dict[str, 
         "COUNTER_RATE_LIMIT": counter_limit,
         "BURST_WINDOW_SECONDS": _int(env, "SIPAS_BURST_WINDOW_SECONDS", 300, minimum=1),
         "BURST_THRESHOLD": _int(env, "SIPAS_BURST_THRESHOLD", 10, minimum=2),
+        "SIGN_IN_RATE_LIMIT": sign_in_limit,
+        "LOCKOUT_THRESHOLD": _int(env, "SIPAS_LOCKOUT_THRESHOLD", 5, minimum=1),
+        "LOCKOUT_MINUTES": _int(env, "SIPAS_LOCKOUT_MINUTES", 15, minimum=1),
         # Flask and extension settings derived from the above.
         "BABEL_DEFAULT_LOCALE": locale,
         "BABEL_DEFAULT_TIMEZONE": tz_name,

@@ -20,7 +20,7 @@ import psycopg
 import pytest
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
-from flask import Flask
+from flask import Flask, g
 from flask.testing import FlaskClient
 from sqlalchemy import Engine, make_url
 
@@ -177,3 +177,77 @@ def survey_answers() -> Callable[..., dict[str, str]]:
         return data
 
     return build
+
+
+# -- staff pages (issue 5): one seeded province per run, each test inside a rolled-back transaction --------
+
+SEEDED_RESPONSES = 2000
+SEEDED_END_MONTH = "2026-10-01"
+
+
+@pytest.fixture(scope="session")
+def seeded_database(tmp_path_factory: pytest.TempPathFactory, database_url: str):  # type: ignore[no-untyped-def]
+    """A second database, migrated and seeded once with the demo province (2,000 responses) and its logins."""
+    import datetime as dt
+
+    from survey.services.demo import seed_demo
+
+    with fresh_database(tmp_path_factory.mktemp("seeded")) as url:
+        engine = make_engine(url)
+        upgrade(engine)
+        app = create_app(overrides={"RATELIMIT_ENABLED": False}, environ=environ_for(url))
+        with app.app_context():
+            report = seed_demo(
+                db.session,
+                SEEDED_RESPONSES,
+                seed=11,
+                append=False,
+                end_month=dt.date.fromisoformat(SEEDED_END_MONTH),
+                timezone=app.config["TIMEZONE"],
+            )
+            db.session.remove()
+        assert db.engine is not None
+        db.engine.dispose()
+        yield engine, url, report
+        engine.dispose()
+
+
+@pytest.fixture
+def staff_app(seeded_database):  # type: ignore[no-untyped-def]
+    """An app on the seeded province; everything a test writes is rolled back."""
+    engine, url, _report = seeded_database
+    with app_in_transaction(engine, url) as app:
+        # The test holds one app context, which every request reuses, so ``g`` would carry one request's
+        # signed-in user, CSRF token and scopes into the next; in production each request has its own.
+        @app.before_request
+        def fresh_request_globals() -> None:
+            for name in ("_login_user", "csrf_token", "sipas_scopes", "_flask_babel"):
+                g.pop(name, None)
+
+        yield app
+
+
+@pytest.fixture
+def logins(seeded_database) -> dict[str, object]:  # type: ignore[no-untyped-def]
+    """Demo logins of the seeded province by role (``.email``, ``.password``, ``.agency``)."""
+    return {login.role: login for login in seeded_database[2].logins}
+
+
+def sign_in_client(client: FlaskClient, email: str, password: str) -> FlaskClient:
+    """Sign ``client`` in through the form (CSRF token read from the page, as a browser does)."""
+    page = client.get("/auth/sign-in")
+    token = hidden_fields(page.get_data(as_text=True))["csrf_token"]
+    response = client.post("/auth/sign-in", data={"csrf_token": token, "email": email, "password": password})
+    assert response.status_code == 303, response.get_data(as_text=True)[:500]
+    return client
+
+
+@pytest.fixture
+def signed_in(staff_app: Flask, logins: dict[str, object]) -> Callable[[str], FlaskClient]:
+    """Factory: a new test client signed in as the demo user of ``role``."""
+
+    def make(role: str) -> FlaskClient:
+        login = logins[role]
+        return sign_in_client(staff_app.test_client(), login.email, login.password)  # type: ignore[attr-defined]
+
+    return make

@@ -3,13 +3,19 @@
 from __future__ import annotations
 
 import datetime as dt
+import secrets
 
 from flask_login import UserMixin
-from sqlalchemy import Boolean, CheckConstraint, ForeignKey, String, UniqueConstraint
+from sqlalchemy import Boolean, CheckConstraint, ForeignKey, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from survey.db import Base, UTCDateTime, utcnow
 from survey.models.codes import ROLES, check_in
+
+
+def new_session_token() -> str:
+    """A fresh security stamp: changing it signs the user out of every session."""
+    return secrets.token_hex(32)
 
 
 class User(UserMixin, Base):
@@ -25,12 +31,22 @@ class User(UserMixin, Base):
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
     password_changed_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
     last_login_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    #: Security stamp kept in the session id; a new one (password change) ends every other session.
+    session_token: Mapped[str] = mapped_column(String(64), default=new_session_token, server_default="")
+    #: Failed sign-ins since the last success or lock-out; reaching the threshold locks the account.
+    failed_sign_ins: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    #: Sign-in is refused until this time (UTC) after too many failures.
+    locked_until: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
 
     roles: Mapped[list[RoleAssignment]] = relationship(back_populates="user", cascade="all, delete-orphan")
 
     @property
     def is_active(self) -> bool:  # Flask-Login
         return self.active
+
+    def get_id(self) -> str:
+        """Flask-Login's session id: the user id and the security stamp (its "alternative token")."""
+        return f"{self.id}:{self.session_token}"
 
 
 class RoleAssignment(Base):

@@ -258,8 +258,18 @@ def compute_indices(session: Session, query: IndexQuery) -> IndexReport:
     items = ItemSums(**item_cols)
     respondents = RespondentSums(**resp_cols)
 
-    groups = {element.code: [item.code for item in element.items] for element in instrument.elements}
-    coefficients = {element.code: element.weight for element in instrument.elements}
+    # A criterion with no valid answer anywhere in scope (e.g. all "not applicable") has no share to
+    # average: its element averages the criteria that have answers, and the report says so.
+    answered = set(codes.tolist())
+    unanswered = [item.code for item in instrument.items if item.code not in answered]
+    if unanswered:
+        notes = (*notes, f"no valid answers in scope for {', '.join(unanswered)}: left out of the element indices")
+    groups = {
+        element.code: {item.code: item.weight for item in element.items if item.code in answered}
+        for element in instrument.elements
+    }
+    groups = {code: members for code, members in groups.items() if members}
+    coefficients = {element.code: element.weight for element in instrument.elements if element.code in groups}
     definition = instrument.aggregation.get("definition", "A")
     specs = composite_specs(groups, definition=definition, group_coefficients=coefficients)
     estimates = estimate_from_sums(

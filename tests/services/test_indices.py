@@ -134,3 +134,20 @@ def test_missing_volumes_fall_back_to_unweighted_with_a_note(demo) -> None:  # t
 def test_empty_scope_is_a_clear_lookup_error(demo) -> None:  # type: ignore[no-untyped-def]
     with pytest.raises(LookupError, match="no valid responses"):
         compute_indices(db.session, IndexQuery(_instrument().id, dt.date(2001, 1, 1), dt.date(2001, 12, 31)))
+
+
+def test_a_criterion_answered_only_not_applicable_is_left_out_with_a_note(demo) -> None:  # type: ignore[no-untyped-def]
+    from survey.models import Answer, AnswerTally
+    from survey.services import stats
+
+    instrument = _instrument()
+    q18 = next(item for item in instrument.items if item.code == "q18")
+    db.session.query(Answer).filter(Answer.item_id == q18.id).update({Answer.score: None})
+    stats.rebuild(db.session)
+    assert db.session.query(AnswerTally).filter(AnswerTally.item_id == q18.id, AnswerTally.n_valid > 0).count() == 0
+    report = compute_indices(db.session, IndexQuery(instrument.id, *PERIOD))
+    assert any("q18" in note for note in report.notes)
+    results = report.get(TOTAL, "results")
+    q16, q17 = report.get(TOTAL, "q16"), report.get(TOTAL, "q17")
+    assert math.isclose(results.estimate, (q16.estimate + q17.estimate) / 2, rel_tol=1e-12)
+    assert 0 < report.get(TOTAL, "overall").estimate < 1

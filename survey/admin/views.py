@@ -1,0 +1,62 @@
+"""Audit log viewer: read only, filterable by action and local date range."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from flask import current_app, render_template, request
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import SelectChoice, SelectField, StringField
+from wtforms.validators import Length, Optional
+
+from survey.admin import bp
+from survey.auth import requires
+from survey.db import db
+from survey.services import audit_log as audit_service
+
+
+class AuditFilterForm(FlaskForm):
+    class Meta:
+        csrf = False
+
+    action = SelectField(_l("Action"), choices=[], validate_choice=False)
+    date_from = StringField(_l("From (YYYY-MM-DD)"), validators=[Optional(), Length(max=10)])
+    date_to = StringField(_l("To (YYYY-MM-DD)"), validators=[Optional(), Length(max=10)])
+
+
+def _date(field: StringField) -> dt.date | None:
+    raw = (field.data or "").strip()
+    if not raw:
+        return None
+    try:
+        value = dt.date.fromisoformat(raw)
+    except ValueError:
+        value = None
+    if value is None or not 2000 <= value.year <= 2100:
+        field.errors = [_("Enter the date as year-month-day, like 2026-09-30")]
+        return None
+    return value
+
+
+@bp.get("/audit")
+@requires("view_audit")
+def audit_log():  # type: ignore[no-untyped-def]
+    form = AuditFilterForm(request.args)
+    known = audit_service.actions(db.session)
+    form.action.choices = [SelectChoice("", _("All actions"))] + [SelectChoice(a, a) for a in known]
+    action = form.action.data if form.action.data in known else None
+    date_from, date_to = _date(form.date_from), _date(form.date_to)
+    if form.errors:
+        return render_template("admin/audit.html", form=form, listing=None, has_errors=True), 400
+    page = request.args.get("page", "1")
+    listing = audit_service.audit_events(
+        db.session,
+        current_app.config["TIMEZONE"],
+        action=action,
+        date_from=date_from,
+        date_to=date_to,
+        page=int(page) if page.isdigit() else 1,
+    )
+    return render_template("admin/audit.html", form=form, listing=listing, has_errors=False)

@@ -1,0 +1,11 @@
+"""Staff pages per agency (``/agency/…``): dashboards, the province table, counters and responses.
+
+Guarded at registration (``survey.auth.protect``); each view names its capability and resolves the
+agency through ``survey.auth.agency_in_scope`` (404 outside the user's scope).
+"""
+
+from flask import Blueprint
+
+bp = Blueprint("agency", __name__, url_prefix="/agency")
+
+from survey.agency import formatting, views  # noqa: E402, F401  (routes and template helpers register on bp)

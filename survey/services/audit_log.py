@@ -1,0 +1,63 @@
+"""Reading the audit log: filter by action and local date range, newest first, one page at a time."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from survey.models import AuditEvent, User
+
+PAGE_SIZE = 50
+
+
+@dataclass(frozen=True)
+class AuditPage:
+    events: list[AuditEvent]
+    actors: dict[int, str]
+    total: int
+    page: int
+    pages: int
+
+
+def actions(session: Session) -> list[str]:
+    """Every action recorded so far (for the filter)."""
+    return list(session.scalars(select(AuditEvent.action).distinct().order_by(AuditEvent.action)))
+
+
+def audit_events(
+    session: Session,
+    timezone: str,
+    action: str | None = None,
+    date_from: dt.date | None = None,
+    date_to: dt.date | None = None,
+    page: int = 1,
+) -> AuditPage:
+    """Events matching the filters; dates are local days (``SIPAS_TIMEZONE``), both ends inclusive."""
+    tz = ZoneInfo(timezone)
+    where = []
+    if action:
+        where.append(AuditEvent.action == action)
+    if date_from:
+        where.append(AuditEvent.occurred_at >= dt.datetime.combine(date_from, dt.time(), tz).astimezone(dt.UTC))
+    if date_to:
+        end = dt.datetime.combine(date_to + dt.timedelta(days=1), dt.time(), tz).astimezone(dt.UTC)
+        where.append(AuditEvent.occurred_at < end)
+    total = int(session.scalar(select(func.count()).select_from(AuditEvent).where(*where)) or 0)
+    pages = max(1, -(-total // PAGE_SIZE))
+    page = min(max(page, 1), pages)
+    events = list(
+        session.scalars(
+            select(AuditEvent)
+            .where(*where)
+            .order_by(AuditEvent.occurred_at.desc(), AuditEvent.id.desc())
+            .limit(PAGE_SIZE)
+            .offset((page - 1) * PAGE_SIZE)
+        )
+    )
+    ids = {e.actor_user_id for e in events if e.actor_user_id is not None}
+    actors = dict(session.execute(select(User.id, User.display_name).where(User.id.in_(ids))).all())
+    return AuditPage(events, actors, total, page, pages)

@@ -1,0 +1,124 @@
+"""Dashboard figures equal the analytics engine's, in Vietnamese and English formats; periods parse or fail clearly."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from flask import Flask, g
+from sqlalchemy import select
+
+from survey.agency.formatting import pct
+from survey.db import db
+from survey.models import Agency
+from survey.services import dashboard
+from survey.services.indices import TOTAL, IndexQuery, compute_indices
+
+YEAR = {"period": "year", "year": "2026"}
+
+
+def _report(code: str):  # type: ignore[no-untyped-def]
+    province = db.session.scalar(select(Agency).where(Agency.code == "ninh-binh"))
+    agency = db.session.scalar(select(Agency).where(Agency.code == code))
+    assert province is not None and agency is not None
+    ids = dashboard.agency_subtree_ids(db.session, province)
+    period = dashboard.parse_period(YEAR, dt.date(2026, 1, 1))
+    instrument = dashboard.instruments_in_use(db.session, [agency.id], period)[0]
+    report = compute_indices(db.session, IndexQuery(instrument.id, period.start, period.end, agency_ids=ids))
+    return agency, report
+
+
+def test_dashboard_numbers_equal_the_engine_in_vietnamese(staff_app: Flask, signed_in) -> None:  # type: ignore[no-untyped-def]
+    agency, report = _report("so-tu-phap")
+    html = signed_in("agency_manager").get("/agency/so-tu-phap/", query_string=YEAR).get_data(as_text=True)
+    overall = report.get(agency.id, "overall")
+    assert not overall.suppressed
+    with staff_app.test_request_context("/?lang=vi"):
+        g.pop("_flask_babel", None)  # the test's app context is shared: drop the cached locale
+        expected = [pct(overall.estimate), pct(overall.ci[0]), pct(overall.ci[1])]
+    for text in expected:
+        assert text in html
+    assert "," in expected[0] and expected[0].endswith("\u00a0%")
+    assert "01/01/2026 – 31/12/2026" in html
+    assert 'href="/methodology"' in html
+    assert "Korn–Graubard" in html
+
+
+def test_dashboard_in_english_uses_english_formats(staff_app: Flask, signed_in) -> None:  # type: ignore[no-untyped-def]
+    agency, report = _report("so-tu-phap")
+    html = (
+        signed_in("agency_manager")
+        .get("/agency/so-tu-phap/", query_string={**YEAR, "lang": "en"})
+        .get_data(as_text=True)
+    )
+    with staff_app.test_request_context("/?lang=en"):
+        g.pop("_flask_babel", None)  # the test's app context is shared: drop the cached locale
+        expected = pct(report.get(agency.id, "overall").estimate)
+    assert expected in html and "." in expected and expected.endswith("%")
+    assert "Compared with the province" in html
+
+
+def test_suppressed_figures_show_the_reason_not_a_number(signed_in) -> None:  # type: ignore[no-untyped-def]
+    # One month at one commune: a handful of responses, so the index is suppressed.
+    html = signed_in("agency_viewer").get("/agency/hoa-lu/", query_string={"period": "month", "month": "2026-10"})
+    text = html.get_data(as_text=True)
+    assert "Không công bố" in text
+
+
+def test_province_table_lists_every_agency_with_holm_comparisons(staff_app: Flask, signed_in) -> None:  # type: ignore[no-untyped-def]
+    _agency, report = _report("so-tu-phap")
+    reply = signed_in("province_admin").get("/agency/ninh-binh/province", query_string={**YEAR, "sort": "n"})
+    html = reply.get_data(as_text=True)
+    assert reply.status_code == 200
+    assert "<svg" in html and "<caption>" in html and 'aria-sort="descending"' in html
+    with staff_app.test_request_context("/?lang=vi"):
+        g.pop("_flask_babel", None)  # the test's app context is shared: drop the cached locale
+        assert pct(report.get(TOTAL, "overall").estimate) in html
+    assert "Holm" in html
+
+
+@pytest.mark.parametrize(
+    ("args", "code"),
+    [
+        ({"period": "month", "month": "2026-13"}, "bad_month"),
+        ({"period": "quarter", "quarter": "2026-Q5"}, "bad_quarter"),
+        ({"period": "custom", "date_from": "2026-05-01", "date_to": "2026-04-01"}, "end_before_start"),
+        ({"period": "custom", "date_from": "x", "date_to": "2026-04-01"}, "bad_dates"),
+        ({"period": "decade"}, "unknown_kind"),
+        ({"period": "year", "year": "1900"}, "out_of_range"),
+    ],
+    ids=["month", "quarter", "reversed", "not-a-date", "kind", "year"],
+)
+def test_bad_periods_are_refused_with_a_code(args: dict[str, str], code: str) -> None:
+    with pytest.raises(dashboard.PeriodError) as caught:
+        dashboard.parse_period(args, dt.date(2026, 10, 1))
+    assert caught.value.code == code
+
+
+def test_bad_period_is_a_400_with_an_error_summary(signed_in) -> None:  # type: ignore[no-untyped-def]
+    reply = signed_in("agency_manager").get("/agency/so-tu-phap/", query_string={"period": "month", "month": "13"})
+    assert reply.status_code == 400
+    assert 'class="error-summary"' in reply.get_data(as_text=True)
+
+
+@pytest.mark.parametrize(
+    ("period", "previous"),
+    [
+        (
+            dashboard.Period("month", dt.date(2026, 1, 1), dt.date(2026, 1, 31)),
+            (dt.date(2025, 12, 1), dt.date(2025, 12, 31)),
+        ),
+        (
+            dashboard.Period("quarter", dt.date(2026, 1, 1), dt.date(2026, 3, 31)),
+            (dt.date(2025, 10, 1), dt.date(2025, 12, 31)),
+        ),
+        (
+            dashboard.Period("custom", dt.date(2026, 3, 10), dt.date(2026, 3, 19)),
+            (dt.date(2026, 2, 28), dt.date(2026, 3, 9)),
+        ),
+    ],
+    ids=["month", "quarter", "custom"],
+)
+def test_previous_period(period: dashboard.Period, previous: tuple[dt.date, dt.date]) -> None:
+    before = period.previous()
+    assert (before.start, before.end) == previous
