@@ -100,6 +100,8 @@ def environ_for(database_url: str, **extra: str) -> dict[str, str]:
         "SIPAS_DATABASE_URL": database_url,
         "SIPAS_BASE_URL": "https://khaosat.example.vn",
         "SIPAS_DEFAULT_LOCALE": "vi",
+        # Each test's data is rolled back: a report cached by one test must not leak into the next.
+        "SIPAS_INDEX_CACHE_SECONDS": "0",
     }
     environ.update(extra)
     return environ

@@ -15,6 +15,7 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 
+from flask import current_app
 from scipy import stats as scipy_stats
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -23,7 +24,8 @@ from analytics import AnalyticsError, Estimate, EstimationError, difference, hol
 from analytics.comparisons import MOVER_THRESHOLD
 from survey.auth import subtree
 from survey.models import Agency, Instrument, ResponseTally
-from survey.services.indices import TOTAL, IndexQuery, IndexReport, compute_indices
+from survey.services.index_cache import cached_indices
+from survey.services.indices import TOTAL, IndexQuery, IndexReport
 
 PERIOD_KINDS = ("month", "quarter", "year", "custom")
 ALPHA = 0.05
@@ -314,7 +316,7 @@ class AgencyDashboard:
 def _indices(session: Session, query: IndexQuery) -> tuple[IndexReport | None, str | None]:
     """The report, or None with why: ``no_data`` or ``not_estimable`` (the engine refused the data)."""
     try:
-        return compute_indices(session, query), None
+        return cached_indices(session, query, int(current_app.config.get("INDEX_CACHE_SECONDS", 0))), None
     except LookupError:
         return None, "no_data"
     except AnalyticsError:

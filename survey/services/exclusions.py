@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from survey.db import db
 from survey.models import Instrument, Response
-from survey.services import audit, stats
+from survey.services import audit, index_cache, stats
 
 #: Why a response may be excluded (stored as the code, with an optional short note).
 EXCLUSION_REASONS = ("staff_self_rating", "test_or_training", "duplicate", "wrong_counter", "other")
@@ -92,4 +92,5 @@ def exclude_response(agency_id: int, response_id: int, reason: str, note: str | 
             target_id=response.id,
             details={"agency_id": agency_id, "reason": reason},
         )
+    index_cache.invalidate()
     return response

@@ -26,6 +26,7 @@ from analytics import (
     composite_specs,
     estimate_from_sums,
 )
+from survey.db import utcnow
 from survey.models import Instrument, ResponseTally, TransactionVolume
 
 WEIGHTED = "cell weights: transactions ÷ valid responses per agency × field × month"
@@ -62,6 +63,11 @@ class IndexReport:
     n_strata: int
     n_psus: int
     notes: tuple[str, ...] = field(default=())
+    #: Some weighting cells were collapsed (fields without respondents or respondents without a field).
+    merged_cells: bool = False
+    #: Criteria with no valid answer in scope, left out of their element's average.
+    unanswered_items: tuple[str, ...] = ()
+    computed_at: dt.datetime = field(default_factory=utcnow)
 
     def get(self, domain: int, target: str, kind: str = "share"):  # type: ignore[no-untyped-def]
         """One estimate: ``target`` is an item code, an element code or "overall"; domain an agency id or TOTAL."""
@@ -89,6 +95,7 @@ def _response_cells(session: Session, query: IndexQuery) -> dict[str, np.ndarray
         ResponseTally.n,
     ).where(
         ResponseTally.instrument_id == query.instrument_id,
+        ResponseTally.n > 0,  # an exclusion can leave a tally at zero: no respondent, no weighting cell
         ResponseTally.day >= query.date_from,
         ResponseTally.day <= query.date_to,
     )
@@ -192,6 +199,18 @@ def _psu_sums(session: Session, query: IndexQuery, item_ids: list[int], factors:
 PSU_COLUMNS = ("agency_id", "psu", "item_id", "n", "swd", "sws", "swdy", "swdyy", "swwd")
 
 
+def cell_weights(session: Session, query: IndexQuery) -> tuple[dict, tuple[str, ...]]:  # type: ignore[type-arg]
+    """Weight per (agency, field_key, month) cell for the query's valid responses, with notes.
+
+    The one weighting rule shared by indices and exports; empty (with a note why) when no response is
+    in scope or transaction volumes are missing.
+    """
+    resp = _response_cells(session, query)
+    if len(resp["n"]) == 0:
+        return {}, ("no valid responses: no weights",)
+    return _cell_weights(session, query, resp)
+
+
 def _with_total(columns: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
     doubled = {name: np.concatenate([values, values]) for name, values in columns.items()}
     doubled["domain"][len(columns["domain"]) :] = TOTAL
@@ -209,8 +228,10 @@ def compute_indices(session: Session, query: IndexQuery) -> IndexReport:
         raise LookupError("no valid responses for this instrument, period and scope")
     factors: dict = {}  # type: ignore[type-arg]
     notes: tuple[str, ...] = ()
+    merged_cells = False
     if query.weighted:
         factors, notes = _cell_weights(session, query, resp)
+    merged_cells = bool(factors) and bool(notes)
     weighting = WEIGHTED if factors else UNWEIGHTED
     psu = _psu_sums(session, query, list(item_code), factors)
 
@@ -297,4 +318,6 @@ def compute_indices(session: Session, query: IndexQuery) -> IndexReport:
         n_strata=design.n_strata,
         n_psus=int(sum(n_psu.values())),
         notes=notes,
+        merged_cells=merged_cells,
+        unanswered_items=tuple(unanswered),
     )

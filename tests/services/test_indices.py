@@ -151,3 +151,56 @@ def test_a_criterion_answered_only_not_applicable_is_left_out_with_a_note(demo) 
     q16, q17 = report.get(TOTAL, "q16"), report.get(TOTAL, "q17")
     assert math.isclose(results.estimate, (q16.estimate + q17.estimate) / 2, rel_tol=1e-12)
     assert 0 < report.get(TOTAL, "overall").estimate < 1
+
+
+def test_cached_reports_are_shared_until_invalidated(demo) -> None:  # type: ignore[no-untyped-def]
+    from survey.services import index_cache
+
+    query = IndexQuery(_instrument().id, *PERIOD)
+    index_cache.invalidate()
+    first = index_cache.cached_indices(db.session, query, ttl_seconds=60)
+    assert index_cache.cached_indices(db.session, query, ttl_seconds=60) is first
+    assert index_cache.cached_indices(db.session, query, ttl_seconds=0) is not first
+    index_cache.invalidate()
+    assert index_cache.cached_indices(db.session, query, ttl_seconds=60) is not first
+    index_cache.invalidate()
+
+
+def test_an_exclusion_clears_the_cache(demo) -> None:  # type: ignore[no-untyped-def]
+    from survey.services import index_cache
+    from survey.services.exclusions import exclude_response
+
+    query = IndexQuery(_instrument().id, *PERIOD)
+    cached = index_cache.cached_indices(db.session, query, ttl_seconds=60)
+    response = db.session.scalars(
+        select(Response).where(Response.status == "valid", Response.instrument_id == query.instrument_id)
+    ).first()
+    exclude_response(response.agency_id, response.id, "test_or_training", None, actor_user_id=1)
+    fresh = index_cache.cached_indices(db.session, query, ttl_seconds=60)
+    assert fresh is not cached
+    assert fresh.get(TOTAL, "overall").n == cached.get(TOTAL, "overall").n - 1
+    index_cache.invalidate()
+
+
+def test_a_weighting_cell_emptied_by_exclusions_is_ignored(demo) -> None:  # type: ignore[no-untyped-def]
+    from survey.services.exclusions import exclude_response
+
+    instrument = _instrument()
+    first = db.session.scalars(
+        select(Response).where(Response.status == "valid", Response.instrument_id == instrument.id)
+    ).first()
+    cell = db.session.scalars(
+        select(Response).where(
+            Response.status == "valid",
+            Response.agency_id == first.agency_id,
+            Response.field_id.is_(first.field_id) if first.field_id is None else Response.field_id == first.field_id,
+            Response.received_on >= first.received_on.replace(day=1),
+            Response.instrument_id == instrument.id,
+        )
+    ).all()
+    cell = [r for r in cell if r.received_on.replace(day=1) == first.received_on.replace(day=1)]
+    for response in cell:
+        exclude_response(response.agency_id, response.id, "test_or_training", None, actor_user_id=1)
+    report = compute_indices(db.session, IndexQuery(instrument.id, *PERIOD))
+    raw = _raw_estimates(instrument, weighted=True)
+    assert math.isclose(report.get(TOTAL, "overall").estimate, raw.get(None, "overall").estimate, rel_tol=1e-9)

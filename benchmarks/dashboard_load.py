@@ -1,0 +1,151 @@
+"""Agency dashboards at national scale: latency of dashboard pages with 1,000,000 responses.
+
+    python benchmarks/dashboard_load.py [--responses 1000000] [--requests 200] [--workers 2]
+
+Seeds a scratch SQLite database (``--responses``), serves it with gunicorn, signs in as the demo
+province administrator and requests the agency overview (year period) of every agency in turn,
+``--requests`` times in all, from one client. Reports the cold requests (the first of each worker,
+which computes the province-wide reports) apart from the warm ones (served from the short-lived
+report cache, ``SIPAS_INDEX_CACHE_SECONDS``), with p50/p95/max. Traffic only to 127.0.0.1.
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import os
+import re
+import socket
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.parse
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+GUNICORN = str(Path(sys.executable).with_name("gunicorn"))
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+class Client:
+    """A browser-like client: one cookie jar, a fresh connection per request (gunicorn sync workers)."""
+
+    def __init__(self, port: int) -> None:
+        self.port, self.cookies = port, {}
+
+    def request(self, method: str, path: str, form: dict[str, str] | None = None) -> tuple[int, str, float]:
+        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=120)
+        headers = {"Cookie": "; ".join(f"{k}={v}" for k, v in self.cookies.items())}
+        body = None
+        if form is not None:
+            body = urllib.parse.urlencode(form)
+            headers["Content-Type"] = "application/x-www-form-urlencoded"
+        started = time.perf_counter()
+        conn.request(method, path, body=body, headers=headers)
+        response = conn.getresponse()
+        text = response.read().decode("utf-8")
+        elapsed = time.perf_counter() - started
+        for header in response.headers.get_all("Set-Cookie") or []:
+            name, _, rest = header.partition("=")
+            self.cookies[name] = rest.split(";", 1)[0]
+        conn.close()
+        return response.status, text, elapsed
+
+
+def _percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--responses", type=int, default=1_000_000)
+    parser.add_argument("--requests", type=int, default=200)
+    parser.add_argument("--workers", type=int, default=2)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        db_path = Path(tmp) / "dash.db"
+        port = _free_port()
+        env = {
+            **os.environ,
+            "SIPAS_ENV": "development",
+            "SIPAS_DATABASE_URL": f"sqlite:///{db_path}",
+            "SIPAS_BASE_URL": f"http://127.0.0.1:{port}",
+            "SIPAS_LOG_LEVEL": "WARNING",
+            "SIPAS_SIGN_IN_RATE_LIMIT": "1000 per minute",
+        }
+        flask = [sys.executable, "-m", "flask", "--app", "wsgi"]
+        subprocess.run([*flask, "db", "upgrade"], cwd=ROOT, env=env, check=True, capture_output=True)
+        started = time.perf_counter()
+        subprocess.run(
+            [*flask, "seed-demo", "--responses", str(args.responses), "--end-month", "2026-10"],
+            cwd=ROOT,
+            env=env,
+            check=True,
+            capture_output=True,
+        )
+        print(f"seeded {args.responses:,} responses in {time.perf_counter() - started:.0f} s")
+        email, password = next(
+            line.split("\t")[:2]
+            for line in (ROOT / "instance" / "demo-logins.txt").read_text().splitlines()
+            if "\tprovince_admin\t" in line
+        )
+        with sqlite3.connect(db_path) as conn:
+            agencies = [
+                code
+                for (code,) in conn.execute(
+                    "SELECT DISTINCT a.code FROM agencies a JOIN counters c ON c.agency_id = a.id ORDER BY a.code"
+                )
+            ]
+        server = subprocess.Popen(
+            [GUNICORN, "--bind", f"127.0.0.1:{port}", "--workers", str(args.workers), "--timeout", "120", "wsgi:app"],
+            cwd=ROOT,
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        try:
+            client = Client(port)
+            for _ in range(100):
+                try:
+                    if client.request("GET", "/healthz")[0] == 200:
+                        break
+                except OSError:
+                    time.sleep(0.2)
+            status, html, _ = client.request("GET", "/auth/sign-in")
+            token = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', html)
+            assert token, "no CSRF token on the sign-in page"
+            status, _, _ = client.request(
+                "POST", "/auth/sign-in", {"csrf_token": token.group(1), "email": email, "password": password}
+            )
+            assert status in (302, 303), f"sign-in failed with {status}"
+            timings: list[float] = []
+            for i in range(args.requests):
+                code = agencies[i % len(agencies)]
+                status, _, elapsed = client.request("GET", f"/agency/{code}/?period=year&year=2026")
+                assert status == 200, f"{code}: HTTP {status}"
+                timings.append(elapsed)
+        finally:
+            server.terminate()
+            server.wait(timeout=30)
+    cold, warm = timings[: args.workers], timings[args.workers :]
+    print(
+        f"agency overview (year 2026, {len(agencies)} agencies in turn), {args.workers} gunicorn workers, "
+        f"{os.cpu_count()} cores, load average {os.getloadavg()[0]:.2f}"
+    )
+    print(f"  cold (first request per worker, computes the province reports): {', '.join(f'{t:.2f} s' for t in cold)}")
+    print(
+        f"  warm ({len(warm)} requests): p50 {_percentile(warm, 0.5) * 1000:.0f} ms, "
+        f"p95 {_percentile(warm, 0.95) * 1000:.0f} ms, max {max(warm) * 1000:.0f} ms"
+    )
+
+
+if __name__ == "__main__":
+    main()
