@@ -15,8 +15,9 @@ from flask.cli import AppGroup
 
 from survey import migrate
 from survey.db import db
-from survey.services import directory, stats
+from survey.services import directory, exports, par_report, stats
 from survey.services.demo import DemoError, last_complete_month, seed_demo
+from survey.services.exports import FORMATS, ExportError, ExportPlan, ExportRequest, export_responses
 from survey.services.instruments import (
     InstrumentFileError,
     InstrumentLockedError,
@@ -200,6 +201,122 @@ def create_user_command(
         click.echo(f"Password (shown once): {password}")
 
 
+def _day(value: str | None, option: str) -> dt.date | None:
+    if value is None:
+        return None
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError:
+        raise click.BadParameter(f"expected YYYY-MM-DD, got {value!r}", param_hint=option) from None
+
+
+@click.command("export-responses")
+@click.option("--format", "fmt", type=click.Choice(FORMATS), required=True, help="File format.")
+@click.option(
+    "--output",
+    type=click.Path(dir_okay=False, path_type=Path),
+    required=True,
+    help="File to write; the codebook goes beside it as FILE.codebook.md (with --bundle: one ZIP of the data "
+    "file, codebook.md and README.txt).",
+)
+@click.option("--agency", "agencies", multiple=True, help="Agency code: it and every agency below it (repeatable).")
+@click.option("--from", "date_from", default=None, help="First local date received (YYYY-MM-DD).")
+@click.option("--to", "date_to", default=None, help="Last local date received, inclusive (YYYY-MM-DD).")
+@click.option("--instrument", default=None, help="Instrument code or CODE:VERSION (default: the only one in scope).")
+@click.option("--status", type=click.Choice(("valid", "excluded", "all")), default="valid", show_default=True)
+@click.option("--comments", is_flag=True, help="Include the (scrubbed) free-text comments.")
+@click.option("--sample", type=click.IntRange(min=1), default=None, help="Export a random sample of N responses.")
+@click.option("--seed", type=int, default=None, help="Random seed of the sample (required with --sample).")
+@click.option("--stratified", is_flag=True, help="Allocate the sample over agencies in proportion to their size.")
+@click.option("--bundle", is_flag=True, help="Write one ZIP with the data file, codebook and README.")
+def export_responses_command(
+    fmt: str,
+    output: Path,
+    agencies: tuple[str, ...],
+    date_from: str | None,
+    date_to: str | None,
+    instrument: str | None,
+    status: str,
+    comments: bool,
+    sample: int | None,
+    seed: int | None,
+    stratified: bool,
+    bundle: bool,
+) -> None:
+    """Export responses with labels, weights and design variables (CSV, Excel, SPSS or Stata) plus a codebook."""
+    if sample is not None and seed is None:
+        raise click.UsageError("--sample needs --seed (a stated seed makes the sample reproducible)")
+    if sample is None and (seed is not None or stratified):
+        raise click.UsageError("--seed and --stratified only apply with --sample")
+    start, end = _day(date_from, "--from"), _day(date_to, "--to")
+    bar = None
+
+    def opened(plan: ExportPlan) -> None:
+        nonlocal bar
+        bar = click.progressbar(length=plan.rows, label=f"Exporting {plan.rows:,} responses", file=sys.stderr)
+        bar.__enter__()
+
+    try:
+        scope = exports.agency_subtree(db.session, agencies) if agencies else exports.all_agencies(db.session)
+        request = ExportRequest(
+            agency_ids=scope,
+            format=fmt,
+            date_from=start,
+            date_to=end,
+            instrument=instrument,
+            status=status,
+            comments=comments,
+            sample=sample,
+            seed=seed,
+            stratified=stratified,
+        )
+        result = export_responses(
+            db.session,
+            request,
+            output,
+            bundle=bundle,
+            actor="cli",
+            progress=lambda n: bar.update(n) if bar else None,
+            on_plan=opened,
+        )
+    except ExportError as exc:
+        db.session.rollback()
+        if exc.usage:
+            raise click.UsageError(str(exc)) from None
+        raise click.ClickException(str(exc)) from None
+    finally:
+        if bar is not None:
+            bar.__exit__(None, None, None)
+    click.echo(f"Wrote {result.rows:,} responses to {', '.join(result.files)} ({result.bytes:,} bytes).")
+
+
+@click.command("par-report")
+@click.option("--scheme", "scheme_path", type=click.Path(exists=True, dir_okay=False, path_type=Path), required=True,
+              help="PAR scheme file (see survey/par_schemes/; the shipped one is an example).")  # fmt: skip
+@click.option("--instrument", required=True, help="Instrument code or CODE:VERSION.")
+@click.option("--from", "date_from", required=True, help="First local date (YYYY-MM-DD).")
+@click.option("--to", "date_to", required=True, help="Last local date, inclusive (YYYY-MM-DD).")
+@click.option("--agency", "agencies", multiple=True, help="Agency code: it and every agency below it (default: all).")
+@click.option(
+    "--output", type=click.Path(dir_okay=False, path_type=Path), required=True, help="The .xlsx file to write."
+)
+def par_report_command(
+    scheme_path: Path, instrument: str, date_from: str, date_to: str, agencies: tuple[str, ...], output: Path
+) -> None:
+    """Write the PAR sociological-survey report (points, rank, comparisons with the province) as Excel."""
+    start, end = _day(date_from, "--from"), _day(date_to, "--to")
+    assert start is not None and end is not None
+    try:
+        scope = exports.agency_subtree(db.session, agencies) if agencies else exports.all_agencies(db.session)
+        report = par_report.par_report_xlsx(db.session, scheme_path, instrument, start, end, sorted(scope), output)
+    except exports.ExportUsageError as exc:
+        raise click.UsageError(str(exc)) from None
+    except par_report.ParReportError as exc:
+        raise click.ClickException(str(exc)) from None
+    note = " (EXAMPLE scheme: not an official allocation)" if report.scheme.example else ""
+    click.echo(f"Wrote {output}: {len(report.rows)} agencies ranked{note}.")
+
+
 def register(app: Flask) -> None:
     for command in (
         db_cli,
@@ -209,5 +326,7 @@ def register(app: Flask) -> None:
         list_counters,
         make_posters,
         create_user_command,
+        export_responses_command,
+        par_report_command,
     ):
         app.cli.add_command(command)
