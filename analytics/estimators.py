@@ -29,7 +29,7 @@ from .design import Design, Influence, factorise
 from .errors import DataError, EstimationError
 from .flags import Flag, mean_flags, nchs_n_eff, share_flags
 from .intervals import SHARE_METHODS, korn_graubard, method_label, share_interval, wald_t_interval
-from .sums import ItemSums, RespondentSums, aggregate_rows
+from .sums import ItemSums, RespondentSums, aggregate_rows, merge_domains
 
 DEFINITIONS = ("A", "B", "C")
 KINDS = ("share", "mean")
@@ -551,14 +551,18 @@ def estimate_from_rows(
         design = Design.from_rows(strata, psu, fpc, lonely_psu=lonely_psu, n_rows=n)
     comp_c = {s.name: s.coefficients for s in composites if s.definition == "C"}
     parts: list[tuple[ItemSums, RespondentSums]] = []
-    if whole_sample:
-        parts.append(aggregate_rows(w, strata, psu, y, items, None, comp_c))
     if by is not None:
         # Keep string or integer labels as they are: factorising them takes numpy's fast path.
         by_arr = by if isinstance(by, np.ndarray) else np.asarray(by, dtype=object)
         if len(by_arr) != n:
             raise DataError("the by column has a different length from the weights")
-        parts.append(aggregate_rows(w, strata, psu, y, items, by_arr, comp_c))
+        by_sums = aggregate_rows(w, strata, psu, y, items, by_arr, comp_c)
+        # The by values partition the rows: the whole sample is their merged sums, not a second pass.
+        if whole_sample:
+            parts.append(merge_domains(*by_sums))
+        parts.append(by_sums)
+    elif whole_sample:
+        parts.append(aggregate_rows(w, strata, psu, y, items, None, comp_c))
     if not parts:
         raise EstimationError("nothing to estimate: whole_sample=False and no by column")
     isums = ItemSums.concat([p[0] for p in parts])

@@ -149,6 +149,51 @@ class RespondentSums:
         return cls(cat("stratum"), cat("psu"), cat("n"), cat("sw"), cat("sww"), domain, c_sums)
 
 
+def _group_sums(
+    keys: Sequence[np.ndarray], columns: Mapping[str, np.ndarray]
+) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+    """Sum ``columns`` over equal ``keys``; returns the first row of each group (in row order) and the sums."""
+    combined = np.zeros(len(keys[0]), dtype=np.int64)
+    for key in keys:
+        codes = factorise(key)[0]
+        combined = combined * (int(codes.max(initial=0)) + 1) + codes
+    _, first, inverse = np.unique(combined, return_index=True, return_inverse=True)
+    order = np.argsort(first, kind="stable")  # keep groups in the order they first appear
+    rank = np.empty_like(order)
+    rank[order] = np.arange(len(order))
+    group = rank[inverse.reshape(-1)]
+    sums = {name: np.bincount(group, weights=values, minlength=len(order)) for name, values in columns.items()}
+    return first[order], sums
+
+
+def merge_domains(items: ItemSums, respondents: RespondentSums) -> tuple[ItemSums, RespondentSums]:
+    """The whole sample (domain ``None``) from per-domain sums whose domains partition the rows.
+
+    Sums are additive, so re-grouping per-domain cells by (stratum, PSU[, item]) gives exactly what
+    aggregating the rows without a domain gives, at the cost of the sums rather than the rows.
+    """
+    numeric = {name: getattr(items, name) for name in _ITEM_NUMERIC if getattr(items, name) is not None}
+    first, sums = _group_sums([items.stratum, items.psu, items.item], numeric)
+    merged_items = ItemSums(
+        stratum=items.stratum[first], psu=items.psu[first], item=items.item[first], domain=None, **sums
+    )
+    columns = {name: getattr(respondents, name) for name in _RESP_NUMERIC}
+    for name, (swc, swe) in respondents.c_sums.items():
+        columns[f"c:{name}:swc"], columns[f"c:{name}:swe"] = swc, swe
+    first, sums = _group_sums([respondents.stratum, respondents.psu], columns)
+    c_sums = {name: (sums[f"c:{name}:swc"], sums[f"c:{name}:swe"]) for name in respondents.c_sums}
+    merged_resp = RespondentSums(
+        stratum=respondents.stratum[first],
+        psu=respondents.psu[first],
+        n=sums["n"],
+        sw=sums["sw"],
+        sww=sums["sww"],
+        domain=None,
+        c_sums=c_sums,
+    )
+    return merged_items, merged_resp
+
+
 def validate_rows(weights: np.ndarray, scores: np.ndarray) -> None:
     """Raise :class:`DataError` for negative/non-finite weights or scores outside 1-5 (NaN = no answer)."""
     bad_w = ~np.isfinite(weights) | (weights < 0)

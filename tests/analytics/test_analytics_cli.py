@@ -15,6 +15,14 @@ ROOT = Path(__file__).resolve().parents[2]
 BASE = ["--items", "score,q2", "--weight", "w", "--strata", "stratum", "--psu", "psu"]
 
 
+@pytest.fixture(autouse=True, params=["pandas", "stdlib"])
+def csv_reader(request, monkeypatch):
+    """Every CLI test runs with both CSV readers: pandas' parser and the csv-module fallback."""
+    if request.param == "stdlib":
+        monkeypatch.setitem(sys.modules, "pandas", None)  # import pandas -> ImportError
+    return request.param
+
+
 def run(capsys, argv):
     code = main(argv)
     captured = capsys.readouterr()
