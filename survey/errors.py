@@ -32,16 +32,21 @@ def _titles() -> dict[int, tuple[str, str]]:
     }
 
 
+def session_expired_page() -> tuple[str, int]:
+    """The page for a missing or stale CSRF token when there is no form to show again."""
+    return render_template(
+        "errors/error.html",
+        title=_("Your session has expired"),
+        message=_(
+            "For your security the form needs to be sent again. Go back, check your answers and send them again."
+        ),
+    ), 400
+
+
 def init_error_handlers(app: Flask) -> None:
     @app.errorhandler(CSRFError)
     def csrf_error(exc: CSRFError):  # type: ignore[no-untyped-def]
-        return render_template(
-            "errors/error.html",
-            title=_("Your session has expired"),
-            message=_(
-                "For your security the form needs to be sent again. Go back, check your answers and send them again."
-            ),
-        ), 400
+        return session_expired_page()
 
     @app.errorhandler(HTTPException)
     def http_error(exc: HTTPException):  # type: ignore[no-untyped-def]

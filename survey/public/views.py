@@ -9,6 +9,7 @@ from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
 from werkzeug.wrappers import Response as WerkzeugResponse
 
+from survey.errors import session_expired_page
 from survey.extensions import limiter
 from survey.models import Counter
 from survey.public import bp
@@ -122,13 +123,7 @@ def csrf_error(_exc: CSRFError):  # type: ignore[no-untyped-def]
     token = (request.view_args or {}).get("token")
     counter = _counter_or_error(token) if request.endpoint == "public.survey" and token else None
     if not isinstance(counter, Counter):
-        return render_template(
-            "errors/error.html",
-            title=_("Your session has expired"),
-            message=_(
-                "For your security the form needs to be sent again. Go back, check your answers and send them again."
-            ),
-        ), 400
+        return session_expired_page()
     form = _survey_form(counter, request.form)
     return _render(
         form,
