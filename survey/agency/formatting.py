@@ -59,7 +59,7 @@ def points(delta: float | None, digits: int = 2) -> str:
 def points_range(ci: tuple[float, float] | None) -> str:
     if ci is None:
         return "–"
-    return f"{points(ci[0])} {_('to')} {points(ci[1])}"
+    return _("%(low)s to %(high)s", low=points(ci[0]), high=points(ci[1]))
 
 
 def score(value: float | None) -> str:

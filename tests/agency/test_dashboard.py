@@ -122,3 +122,13 @@ def test_bad_period_is_a_400_with_an_error_summary(signed_in) -> None:  # type: 
 def test_previous_period(period: dashboard.Period, previous: tuple[dt.date, dt.date]) -> None:
     before = period.previous()
     assert (before.start, before.end) == previous
+
+
+@pytest.mark.parametrize(
+    ("lang", "expected"), [("vi", "−0,19 điểm % đến +2,29 điểm %"), ("en", "−0.19 pp to +2.29 pp")]
+)
+def test_point_ranges_are_translated(app: Flask, lang: str, expected: str) -> None:
+    from survey.agency.formatting import points_range
+
+    with app.test_request_context(f"/?lang={lang}"):
+        assert points_range((-0.0019, 0.0229)) == expected
