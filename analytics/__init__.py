@@ -5,7 +5,16 @@ sums in SQL, wraps them in :class:`ItemSums` (and optionally :class:`RespondentS
 :class:`Design` from full-sample PSU counts per stratum, and calls :func:`estimate_from_sums`.
 """
 
-from .comparisons import Difference, Trend, adjust, benjamini_hochberg, difference, holm, trend
+from .comparisons import (
+    Difference,
+    Trend,
+    adjust,
+    benjamini_hochberg,
+    difference,
+    difference_interval,
+    holm,
+    trend,
+)
 from .design import LONELY_PSU_OPTIONS, Design, Influence
 from .errors import AnalyticsError, DataError, DesignError, EstimationError
 from .estimators import (
@@ -94,6 +103,7 @@ __all__ = [
     "collapsed_cell_factors",
     "composite_specs",
     "difference",
+    "difference_interval",
     "draw_sample",
     "empty_cells",
     "estimate_from_rows",

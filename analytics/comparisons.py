@@ -19,7 +19,7 @@ import numpy as np
 from scipy import stats
 
 from .errors import EstimationError
-from .estimators import EstimateSet
+from .estimators import Estimate, EstimateSet
 from .intervals import t_quantile
 
 Key = tuple[Any, str, str] | int
@@ -92,6 +92,30 @@ def difference(
     r = float(cov[0, 1] / denom) if denom > 0 else 0.0
     df = es.influence.design.df
     delta = a.estimate - b.estimate
+    ci, label = difference_interval(a, b, se, df, correlation=r, level=level, method=method)
+    stat = delta / se if se > 0 else (0.0 if delta == 0 else math.inf)
+    return Difference(first, second, delta, se, df, ci, _p_value(stat, df), label, r)
+
+
+def difference_interval(
+    a: Estimate,
+    b: Estimate,
+    se: float,
+    df: float,
+    *,
+    correlation: float = 0.0,
+    level: float = 0.95,
+    method: str = "auto",
+) -> tuple[tuple[float, float], str]:
+    """Interval for ``a - b`` and its method: MOVER/Newcombe from the two single-share intervals and
+    their correlation when both are shares ≥ 0.95 (``auto``), else Wald with t(df) on ``se``.
+
+    Serves estimates of one design (:func:`difference`) and of independent samples (``correlation=0``,
+    ``se = sqrt(V1 + V2)``) alike.
+    """
+    if method not in ("auto", "wald", "mover"):
+        raise EstimationError("method must be 'auto', 'wald' or 'mover'")
+    delta = a.estimate - b.estimate
     use_mover = method == "mover" or (
         method == "auto" and a.kind == b.kind == "share" and min(a.estimate, b.estimate) >= MOVER_THRESHOLD
     )
@@ -99,17 +123,12 @@ def difference(
         if a.level != level or b.level != level:
             raise EstimationError("MOVER needs the single-share intervals at the same level")
         (l1, u1), (l2, u2) = a.ci, b.ci
-        p1, p2 = a.estimate, b.estimate
+        p1, p2, r = a.estimate, b.estimate, correlation
         lo = delta - math.sqrt(max((p1 - l1) ** 2 + (u2 - p2) ** 2 - 2 * r * (p1 - l1) * (u2 - p2), 0.0))
         hi = delta + math.sqrt(max((u1 - p1) ** 2 + (p2 - l2) ** 2 - 2 * r * (u1 - p1) * (p2 - l2), 0.0))
-        ci = (lo, hi)
-        label = "mover"
-    else:
-        t = float(t_quantile(df, level))
-        ci = (delta - t * se, delta + t * se)
-        label = "wald-t"
-    stat = delta / se if se > 0 else (0.0 if delta == 0 else math.inf)
-    return Difference(first, second, delta, se, df, ci, _p_value(stat, df), label, r)
+        return (lo, hi), "mover"
+    t = float(t_quantile(df, level))
+    return (delta - t * se, delta + t * se), "wald-t"
 
 
 @dataclass(frozen=True)

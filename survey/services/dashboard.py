@@ -20,8 +20,7 @@ from scipy import stats as scipy_stats
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from analytics import AnalyticsError, Estimate, EstimationError, difference, holm
-from analytics.comparisons import MOVER_THRESHOLD
+from analytics import AnalyticsError, Estimate, EstimationError, difference, difference_interval, holm
 from survey.auth import subtree
 from survey.models import Agency, Instrument, ResponseTally
 from survey.services.index_cache import cached_indices
@@ -220,15 +219,11 @@ class Comparison:
         return "above" if self.delta > 0 else "below"
 
 
-def _t(df: float) -> float:
-    return float(scipy_stats.t.ppf(1 - ALPHA / 2, df))
-
-
 def independent_difference(a: Estimate, b: Estimate) -> Comparison:
     """Two periods (PSUs are counter-days, so the samples are disjoint): V = V1 + V2, df = min(df1, df2).
 
-    Near the boundary (both shares ≥ 0.95) the interval is MOVER/Newcombe with r = 0, as in
-    ``analytics.difference`` for one design (STATISTICS.md §11).
+    Near the boundary (both shares ≥ 0.95) the interval is MOVER/Newcombe with r = 0
+    (``analytics.difference_interval``, STATISTICS.md §11).
     """
     if a.suppressed or b.suppressed:
         return Comparison(unavailable="suppressed")
@@ -237,14 +232,7 @@ def independent_difference(a: Estimate, b: Estimate) -> Comparison:
     df = min(a.df, b.df)
     if df <= 0 or not math.isfinite(se):
         return Comparison(unavailable="suppressed")
-    if a.kind == b.kind == "share" and min(a.estimate, b.estimate) >= MOVER_THRESHOLD:
-        (l1, u1), (l2, u2) = a.ci, b.ci
-        lo = delta - math.sqrt((a.estimate - l1) ** 2 + (u2 - b.estimate) ** 2)
-        hi = delta + math.sqrt((u1 - a.estimate) ** 2 + (b.estimate - l2) ** 2)
-        ci, method = (lo, hi), "mover"
-    else:
-        t = _t(df)
-        ci, method = (delta - t * se, delta + t * se), "wald-t"
+    ci, method = difference_interval(a, b, se, df, level=1 - ALPHA)
     stat = delta / se if se > 0 else (0.0 if delta == 0 else math.inf)
     p = float(2 * scipy_stats.t.sf(abs(stat), df)) if math.isfinite(stat) else 0.0
     return Comparison(delta, ci, p, None, method)

@@ -85,3 +85,22 @@ def test_trend_equals_half_the_end_to_end_difference_for_three_periods(by_gender
 def test_multiplicity_matches_r_p_adjust(p, expected_holm, expected_bh):
     np.testing.assert_allclose(holm(p), expected_holm, rtol=1e-12)
     np.testing.assert_allclose(benjamini_hochberg(p), expected_bh, rtol=1e-12)
+
+
+def test_difference_interval_for_independent_samples(by_gender):
+    from scipy import stats
+
+    from analytics import difference_interval
+
+    m1, m2 = by_gender.get("M", "q1"), by_gender.get("M", "q2")  # both shares above 0.95
+    se = float(np.hypot(m1.se, m2.se))
+    (lo, hi), method = difference_interval(m1, m2, se, 5)
+    delta = m1.estimate - m2.estimate
+    assert method == "mover"
+    assert lo == pytest.approx(delta - np.hypot(m1.estimate - m1.ci[0], m2.ci[1] - m2.estimate), rel=1e-12)
+    assert hi == pytest.approx(delta + np.hypot(m1.ci[1] - m1.estimate, m2.estimate - m2.ci[0]), rel=1e-12)
+    f = by_gender.get("F", "q1")  # below 0.95: Wald with t(df)
+    (lo, hi), method = difference_interval(f, m1, se, 5)
+    t = stats.t.ppf(0.975, 5)
+    assert method == "wald-t"
+    assert (lo, hi) == pytest.approx((f.estimate - m1.estimate - t * se, f.estimate - m1.estimate + t * se), rel=1e-12)
