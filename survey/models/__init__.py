@@ -2,10 +2,15 @@
 
 from survey.models.admin_unit import AdminUnit, AdminUnitSuccession
 from survey.models.agency import Agency, Counter, ProcedureField
+from survey.models.api_token import ApiToken
 from survey.models.audit import AuditEvent
+from survey.models.export_job import ExportJob
 from survey.models.instrument import Instrument, InstrumentElement, InstrumentItem
+from survey.models.par_scheme import ParSchemeRecord
 from survey.models.response import Answer, Response
+from survey.models.review import CommentReview, ResponseFlag
 from survey.models.stats import AnswerTally, ResponseTally
+from survey.models.survey_period import SurveyPeriod
 from survey.models.user import RoleAssignment, User
 from survey.models.volume import TransactionVolume
 
@@ -15,16 +20,21 @@ __all__ = [
     "Agency",
     "Answer",
     "AnswerTally",
+    "ApiToken",
     "AuditEvent",
+    "CommentReview",
     "Counter",
+    "ExportJob",
     "Instrument",
     "InstrumentElement",
     "InstrumentItem",
+    "ParSchemeRecord",
     "ProcedureField",
     "Response",
+    "ResponseFlag",
     "ResponseTally",
     "RoleAssignment",
+    "SurveyPeriod",
     "TransactionVolume",
     "User",
 ]
-from survey.models.review import ResponseFlag  # noqa: E402, F401  (issue 3: burst review flags)

@@ -33,3 +33,19 @@ class ResponseFlag(Base):
     flagged_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
     #: The audit event that recorded the detection (its details hold the window and the counts).
     audit_event_id: Mapped[int | None] = mapped_column(BigInteger().with_variant(Integer(), "sqlite"))
+
+
+class CommentReview(Base):
+    """A comment marked handled by staff; deleting the row marks it unhandled again (both audit-logged)."""
+
+    __tablename__ = "comment_reviews"
+
+    response_id: Mapped[int] = mapped_column(
+        BigInteger().with_variant(Integer(), "sqlite"),
+        ForeignKey("responses.id", ondelete="CASCADE"),
+        primary_key=True,
+    )
+    handled_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    handled_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    #: What was done about it (optional, staff-written, never shown to the public).
+    note: Mapped[str | None] = mapped_column(String(500))
