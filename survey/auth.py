@@ -36,6 +36,18 @@ CAPABILITIES: dict[str, frozenset[str]] = {
     "view_province": frozenset({"system_admin", "province_admin"}),
     # The audit log (read only).
     "view_audit": frozenset({"system_admin", "auditor"}),
+    # Mark citizens' comments handled (reading them comes with view_dashboard).
+    "handle_comments": frozenset({"system_admin", "province_admin", "agency_manager"}),
+    # Response-level data: exports, the responses API, samples.
+    "export_data": frozenset({"system_admin", "province_admin", "statistician"}),
+    # Transaction volumes: import (file or API) and read.
+    "import_volumes": frozenset({"system_admin", "province_admin", "agency_manager"}),
+    # Staff accounts and their roles, within the manager's own subtree.
+    "manage_users": frozenset({"system_admin", "province_admin", "agency_manager"}),
+    # Create, rename and (de)activate agencies; named survey periods.
+    "manage_agencies": frozenset({"system_admin", "province_admin"}),
+    # PAR schemes per province and year, and the PAR report.
+    "manage_par": frozenset({"system_admin", "province_admin"}),
 }
 
 

@@ -40,6 +40,39 @@ def test_downgrade_to_base_and_upgrade_again(scratch_database_url: str) -> None:
     engine.dispose()
 
 
+def test_upgrade_to_0005_counts_existing_answers_per_scale_point(scratch_database_url: str) -> None:
+    """Tallies made before 0005 get their per-point counts from the raw answers, equal to a rebuild."""
+    import datetime as dt
+
+    from survey import create_app
+    from survey.services.demo import seed_demo
+    from tests.conftest import environ_for
+
+    engine = make_engine(scratch_database_url)
+    upgrade(engine)
+    app = create_app(environ=environ_for(scratch_database_url))
+    with app.app_context():
+        seed_demo(
+            db.session, 200, seed=3, append=False, end_month=dt.date(2026, 10, 1), timezone=app.config["TIMEZONE"]
+        )
+        db.session.commit()
+        db.session.remove()
+        db.engine.dispose()
+    query = text(
+        "SELECT agency_id, day, counter_key, field_key, item_id, n_score_1, n_score_2, n_score_3, n_score_4, "
+        "n_score_5, n_valid FROM stat_answer_tallies ORDER BY agency_id, day, counter_key, field_key, item_id"
+    )
+    with engine.connect() as conn:
+        rebuilt = conn.execute(query).all()
+    downgrade(engine, "0004")
+    upgrade(engine)
+    with engine.connect() as conn:
+        backfilled = conn.execute(query).all()
+    engine.dispose()
+    assert backfilled == rebuilt
+    assert sum(sum(row[5:10]) for row in rebuilt) == sum(row[10] for row in rebuilt) > 0
+
+
 @pytest.mark.usefixtures("app")
 @pytest.mark.parametrize("statement", ["UPDATE audit_log SET action = 'x'", "DELETE FROM audit_log"])
 def test_audit_log_is_append_only(statement: str) -> None:

@@ -62,3 +62,9 @@ class AnswerTally(Base):
     sum_score_sq: Mapped[int] = mapped_column(BigInteger)
     #: "Not applicable" answers (kept for item non-response reports; not in any denominator).
     n_not_applicable: Mapped[int] = mapped_column(Integer)
+    #: Valid answers per scale point (1 … 5): the answer distributions on dashboards.
+    n_score_1: Mapped[int] = mapped_column(Integer, server_default="0")
+    n_score_2: Mapped[int] = mapped_column(Integer, server_default="0")
+    n_score_3: Mapped[int] = mapped_column(Integer, server_default="0")
+    n_score_4: Mapped[int] = mapped_column(Integer, server_default="0")
+    n_score_5: Mapped[int] = mapped_column(Integer, server_default="0")

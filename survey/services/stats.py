@@ -18,7 +18,16 @@ from sqlalchemy.orm import Session
 from survey.models import Answer, AnswerTally, Instrument, Response, ResponseTally
 
 _TALLY_KEYS = ("agency_id", "day", "counter_key", "field_key")
-_ANSWER_SUMS = ("n_valid", "n_satisfied", "sum_score", "sum_score_sq", "n_not_applicable")
+#: The scale points counted one by one (the 5-point SIPAS scale).
+SCALE_POINTS = (1, 2, 3, 4, 5)
+_ANSWER_SUMS = (
+    "n_valid",
+    "n_satisfied",
+    "sum_score",
+    "sum_score_sq",
+    "n_not_applicable",
+    *(f"n_score_{point}" for point in SCALE_POINTS),
+)
 
 
 @cache
@@ -77,6 +86,7 @@ def add_response(session: Session, response: Response, instrument: Instrument, s
                 "sum_score": sign * (score or 0),
                 "sum_score_sq": sign * (score or 0) ** 2,
                 "n_not_applicable": sign * (not valid),
+                **{f"n_score_{point}": sign * (score == point) for point in SCALE_POINTS},
             }
         )
     _upsert(session, AnswerTally, rows, (*_TALLY_KEYS, "item_id"), _ANSWER_SUMS)
@@ -121,6 +131,7 @@ def rebuild(session: Session) -> tuple[int, int]:
                     func.coalesce(func.sum(score), literal(0)),
                     func.coalesce(func.sum(score * score), literal(0)),
                     func.sum(case((score.is_(None), 1), else_=0)),
+                    *(func.sum(case((score == point, 1), else_=0)) for point in SCALE_POINTS),
                 )
                 .join(Response, Response.id == Answer.response_id)
                 .where(valid, Response.instrument_id == instrument.id)

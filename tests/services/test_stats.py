@@ -42,6 +42,11 @@ def _snapshot() -> tuple[set[tuple], set[tuple]]:  # type: ignore[type-arg]
                 AnswerTally.sum_score,
                 AnswerTally.sum_score_sq,
                 AnswerTally.n_not_applicable,
+                AnswerTally.n_score_1,
+                AnswerTally.n_score_2,
+                AnswerTally.n_score_3,
+                AnswerTally.n_score_4,
+                AnswerTally.n_score_5,
             ).where((AnswerTally.n_valid != 0) | (AnswerTally.n_not_applicable != 0))
         )
     }

@@ -1,4 +1,4 @@
-"""API tokens, handled comments, PAR schemes per province and year, web export jobs and survey periods.
+"""API tokens, handled comments, PAR schemes, web export jobs, survey periods; answer counts per scale point.
 
 Revision ID: 0005
 Revises: 0004
@@ -7,6 +7,8 @@ Create Date: 2026-11-21 10:29:10.376557
 
 import sqlalchemy as sa
 from alembic import op
+
+SCALE_POINTS = (1, 2, 3, 4, 5)
 
 
 revision = '0005'
@@ -96,8 +98,26 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('response_id', name=op.f('pk_comment_reviews'))
     )
 
+    # Answer distributions: one counter per scale point, filled from the raw answers already tallied.
+    for point in SCALE_POINTS:
+        op.add_column('stat_answer_tallies', sa.Column(f'n_score_{point}', sa.Integer(), server_default='0', nullable=False))
+    op.execute(
+        "UPDATE stat_answer_tallies SET "
+        + ", ".join(
+            f"n_score_{point} = (SELECT COUNT(*) FROM answers a JOIN responses r ON r.id = a.response_id "
+            "WHERE r.status = 'valid' AND r.agency_id = stat_answer_tallies.agency_id "
+            "AND r.received_on = stat_answer_tallies.day "
+            "AND COALESCE(r.counter_id, 0) = stat_answer_tallies.counter_key "
+            "AND COALESCE(r.field_id, 0) = stat_answer_tallies.field_key "
+            f"AND a.item_id = stat_answer_tallies.item_id AND a.score = {point})"
+            for point in SCALE_POINTS
+        )
+    )
+
 
 def downgrade() -> None:
+    for point in reversed(SCALE_POINTS):
+        op.drop_column('stat_answer_tallies', f'n_score_{point}')
     op.drop_table('comment_reviews')
     with op.batch_alter_table('survey_periods', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_survey_periods_agency_id'))
