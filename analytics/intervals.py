@@ -18,6 +18,9 @@ Share methods (``method=``):
 ``"mean"``   Wald p̂ ± t SE; can leave [0, 1]. For comparison only: never publish it for shares.
 ``"wilson"`` The **R 4.5** variant: Wilson score interval with the design-based ``n* = p̂(1-p̂)/V̂``,
              *not* df-adjusted, and t(df) as critical value (svy's df-adjusted variant differs).
+``"likelihood"`` Rao-Scott scaled binomial likelihood: every π with
+             ``2 n* (n-1)/n · KL(p̂ ‖ π) ≤ t²_df``, solved in closed form by bisection. R interpolates a
+             profile grid instead, so the two agree to about 1e-4, not to rounding (§7).
 
 Boundary rule (``r_compatible=False``): at p̂ ∈ {0, 1} or V̂ = 0 every share method except ``"mean"``
 falls back to the NCHS Korn-Graubard closed form (``n* = n``). At df ≤ 0 every method returns NaN and
@@ -29,7 +32,7 @@ from __future__ import annotations
 import numpy as np
 from scipy import special, stats
 
-SHARE_METHODS = ("beta", "xlogit", "logit", "asin", "mean", "wilson")
+SHARE_METHODS = ("beta", "xlogit", "logit", "asin", "mean", "wilson", "likelihood")
 
 
 def t_quantile(df: np.ndarray | float, level: float) -> np.ndarray:
@@ -63,6 +66,8 @@ def method_label(method: str, r_compatible: bool = False) -> str:
         return "beta-r" if r_compatible else "korn-graubard-nchs"
     if method == "wilson":
         return "wilson-r4.5"
+    if method == "likelihood":
+        return "likelihood-rao-scott"
     if method == "asin":
         return "asin" if r_compatible else "asin-clamped"
     return method
@@ -107,6 +112,32 @@ def korn_graubard(
     return np.where(bad, np.nan, lo), np.where(bad, np.nan, hi)
 
 
+def _likelihood_limits(p: np.ndarray, var: np.ndarray, n: np.ndarray, t: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Both roots of ``2 n* (n-1)/n · KL(p̂ ‖ π) = t²`` around p̂, by vectorised bisection.
+
+    KL(p̂ ‖ π) = p̂ ln(p̂/π) + (1-p̂) ln((1-p̂)/(1-π)) falls from +∞ to 0 on (0, p̂] and rises again on
+    [p̂, 1), so each side has exactly one root; 200 halvings reach the double-precision limit.
+    """
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        n_star = p * (1 - p) / var * (n - 1) / n
+        target = t * t / (2 * n_star)
+
+        def excess(pi: np.ndarray) -> np.ndarray:
+            return p * np.log(p / pi) + (1 - p) * np.log((1 - p) / (1 - pi)) - target
+
+        bounds = []
+        # Below p̂ the excess falls as π rises; above p̂ it rises.
+        for below, above, falling in ((np.zeros_like(p), p, True), (p, np.ones_like(p), False)):
+            lo, hi = below.copy(), above.copy()
+            for _ in range(200):
+                mid = (lo + hi) / 2
+                positive = excess(mid) > 0
+                move_lo = positive == falling
+                lo, hi = np.where(move_lo, mid, lo), np.where(move_lo, hi, mid)
+            bounds.append((lo + hi) / 2)
+    return bounds[0], bounds[1]
+
+
 def share_interval(
     p: np.ndarray | float,
     se: np.ndarray | float,
@@ -142,6 +173,11 @@ def share_interval(
             if not r_compatible:
                 a_lo, a_hi = np.clip(a_lo, 0, np.pi / 2), np.clip(a_hi, 0, np.pi / 2)
             lo, hi = np.sin(a_lo) ** 2, np.sin(a_hi) ** 2
+        elif method == "likelihood":
+            lo, hi = _likelihood_limits(p, var, n, t)
+            if r_compatible:  # R's profile fails at the boundary
+                edge = (p <= 0) | (p >= 1)
+                lo, hi = np.where(edge, np.nan, lo), np.where(edge, np.nan, hi)
         else:  # wilson, R 4.5: n* = p(1-p)/V, not df-adjusted
             n_star = p * (1 - p) / var
             t2 = t * t

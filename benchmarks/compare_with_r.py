@@ -56,10 +56,11 @@ for (dom in domains) {
     ans <- subset(dd, d[[paste0("d_", k)]][match(rownames(dd$variables), rownames(d))] == 1)
     f <- as.formula(paste0("~s_", k))
     emit("df_answered", dom, k, degf(ans))
-    for (meth in c("beta", "xlogit", "asin", "mean")) {
-      ci <- suppressWarnings(svyciprop(f, ans, method = meth))
-      emit(paste0("ciprop_", meth, "_lo"), dom, k, attr(ci, "ci")[1])
-      emit(paste0("ciprop_", meth, "_hi"), dom, k, attr(ci, "ci")[2])
+    for (meth in c("beta", "xlogit", "asin", "mean", "likelihood")) {
+      # R's likelihood profile fails at a 100 % share: NaN, as our r_compatible switch gives
+      lim <- tryCatch(attr(suppressWarnings(svyciprop(f, ans, method = meth)), "ci"), error = function(e) c(NaN, NaN))
+      emit(paste0("ciprop_", meth, "_lo"), dom, k, lim[1])
+      emit(paste0("ciprop_", meth, "_hi"), dom, k, lim[2])
     }
     dm <- svymean(f, ans, deff = TRUE)
     emit("deff", dom, k, deff(dm))
@@ -119,7 +120,7 @@ def ours(rows: list[dict[str, str]]) -> dict[tuple[str, str, str], float]:
             r_compatible=True,
             df_basis="answered",
         )
-        for meth in ("beta", "xlogit", "asin", "mean")
+        for meth in ("beta", "xlogit", "asin", "mean", "likelihood")
     }
     by_domain = estimate_from_rows(w, scores, ITEMS, strata=strata, psu=psu, by=field, composites=overall)
     elapsed = time.perf_counter() - t0
@@ -142,7 +143,7 @@ def ours(rows: list[dict[str, str]]) -> dict[tuple[str, str, str], float]:
             out[("mean", dom, e.target)] = e.estimate
             out[("mean_se", dom, e.target)] = e.se
             out[("score_lo", dom, e.target)], out[("score_hi", dom, e.target)] = e.ci
-    print(f"our engine: {len(rows)} rows, 4 CI methods x {len(sets['beta'])} estimates in {elapsed * 1000:.0f} ms")
+    print(f"our engine: {len(rows)} rows, 5 CI methods x {len(sets['beta'])} estimates in {elapsed * 1000:.0f} ms")
     return out
 
 
@@ -180,8 +181,11 @@ def main() -> int:
         workdir.mkdir(parents=True, exist_ok=True)
         theirs = run_r(rows, workdir)
     quantities = sorted({k[0] for k in theirs})
+    # R interpolates the likelihood profile on a grid (STATISTICS.md §7): compared at 1e-4, reported apart
+    tolerance = {q: (1e-4 if "likelihood" in q else 1e-9) for q in quantities}
     worst = 0.0
-    print(f"{'quantity':<18} {'compared':>8} {'max |ours - R|':>16} {'NaN agree':>10}")
+    failed = []
+    print(f"{'quantity':<22} {'compared':>8} {'max |ours - R|':>16} {'NaN agree':>10}")
     for q in quantities:
         keys = [k for k in theirs if k[0] == q]
         diffs, nan_ok = [], True
@@ -192,10 +196,15 @@ def main() -> int:
                 continue
             diffs.append(abs(a - b))
         m = max(diffs, default=0.0)
-        worst = max(worst, m)
-        print(f"{q:<18} {len(keys):>8} {m:>16.3e} {'yes' if nan_ok else 'NO':>10}")
-    print(f"largest absolute difference: {worst:.3e} ({'OK' if worst <= 1e-9 else 'ABOVE 1e-9'})")
-    return 0 if worst <= 1e-9 else 1
+        if tolerance[q] == 1e-9:
+            worst = max(worst, m)
+        if m > tolerance[q] or not nan_ok:
+            failed.append(q)
+        print(f"{q:<22} {len(keys):>8} {m:>16.3e} {'yes' if nan_ok else 'NO':>10}  (tolerance {tolerance[q]:.0e})")
+    print(f"largest absolute difference, exact quantities: {worst:.3e} ({'OK' if worst <= 1e-9 else 'ABOVE 1e-9'})")
+    if failed:
+        print(f"outside tolerance or NaN disagreement: {', '.join(failed)}")
+    return 1 if failed else 0
 
 
 if __name__ == "__main__":

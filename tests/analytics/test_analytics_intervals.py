@@ -12,7 +12,7 @@ from analytics import korn_graubard, share_interval, wald_t_interval
 from analytics.flags import mean_flags, nchs_n_eff, share_flags
 
 
-@pytest.mark.parametrize("method", ["beta", "xlogit", "asin", "wilson"], ids=str)
+@pytest.mark.parametrize("method", ["beta", "xlogit", "asin", "wilson", "likelihood"], ids=str)
 def test_r_compatible_gives_nan_at_p_equal_1(method):
     lo, hi = share_interval(1.0, 0.0, 5, 26, method, r_compatible=True)
     assert np.isnan(lo) and np.isnan(hi)
@@ -24,7 +24,7 @@ def test_r_compatible_logit_and_mean_give_point_at_p_equal_1(method):
     assert (float(lo), float(hi)) == (1.0, 1.0)
 
 
-@pytest.mark.parametrize("method", ["beta", "xlogit", "logit", "asin", "wilson"], ids=str)
+@pytest.mark.parametrize("method", ["beta", "xlogit", "logit", "asin", "wilson", "likelihood"], ids=str)
 @pytest.mark.parametrize("p", [0.0, 1.0], ids=["p0", "p1"])
 def test_boundary_rule_uses_nchs_closed_form(method, p):
     n, df, alpha = 40, 12, 0.05
@@ -37,7 +37,7 @@ def test_boundary_rule_uses_nchs_closed_form(method, p):
 
 
 def test_df_zero_is_not_estimable_for_every_method():
-    for method in ("beta", "xlogit", "logit", "asin", "mean", "wilson"):
+    for method in ("beta", "xlogit", "logit", "asin", "mean", "wilson", "likelihood"):
         lo, hi = share_interval(0.6, 0.1, 0, 20, method)
         assert np.isnan(lo) and np.isnan(hi), method
     flags = share_flags(0.6, 0.1, 20, 0, math.nan, math.nan)
@@ -70,6 +70,19 @@ def test_wilson_is_the_r45_variant_with_design_based_n_star():
     half = t / (2 * n_star) * math.sqrt(4 * n_star * p * (1 - p) + t * t) / (1 + t * t / n_star)
     lo, hi = share_interval(p, se, df, n, "wilson")
     assert (float(lo), float(hi)) == pytest.approx((centre - half, centre + half), rel=1e-12)
+
+
+def test_likelihood_limits_solve_the_scaled_likelihood_ratio_equation():
+    p, se, df, n = np.array([0.3, 0.8, 0.97]), np.array([0.06, 0.05, 0.01]), 14, 90
+    lo, hi = share_interval(p, se, df, n, "likelihood")
+    t = stats.t.ppf(0.975, df)
+    n_star = p * (1 - p) / se**2 * (n - 1) / n
+    for limit in (lo, hi):
+        kl = p * np.log(p / limit) + (1 - p) * np.log((1 - p) / (1 - limit))
+        np.testing.assert_allclose(2 * n_star * kl, t * t, rtol=1e-10)
+    assert np.all((lo < p) & (p < hi))
+    # asymmetric towards the boundary, like the Wilson and beta intervals
+    assert hi[2] - p[2] < p[2] - lo[2]
 
 
 def test_logit_equals_xlogit_inside_the_unit_interval():
