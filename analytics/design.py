@@ -37,6 +37,9 @@ import numpy as np
 from .errors import DesignError
 
 LONELY_PSU_OPTIONS = ("fail", "certainty", "remove", "average")
+#: Influence.build adds up duplicate rows by direct addressing when estimates × PSU ids stay below this
+#: (a few tens of MB of scratch arrays); above it, by sorting.
+DENSE_KEYS = 1 << 22
 
 
 def factorise(values: Iterable[Any] | np.ndarray) -> tuple[np.ndarray, list[Any]]:
@@ -231,6 +234,14 @@ class Influence:
             return cls(design, n_estimates, e, e, e, np.zeros(0))
         n_psu_ids = int(psu.max()) + 1
         key = est * n_psu_ids + psu
+        if n_estimates * n_psu_ids <= DENSE_KEYS:
+            # Few (estimate, PSU) combinations: add up by direct addressing, no sort (same sums, same order).
+            size = n_estimates * n_psu_ids
+            present = np.flatnonzero(np.bincount(key, minlength=size))
+            total = np.bincount(key, weights=np.asarray(u, dtype=float), minlength=size)[present]
+            strata = np.zeros(size, dtype=np.int64)
+            strata[key] = np.asarray(stratum, dtype=np.int64)
+            return cls(design, n_estimates, present // n_psu_ids, present % n_psu_ids, strata[present], total)
         uniq, inverse = np.unique(key, return_inverse=True)
         total = np.bincount(inverse, weights=np.asarray(u, dtype=float), minlength=len(uniq))
         first = np.zeros(len(uniq), dtype=np.int64)

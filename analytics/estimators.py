@@ -266,8 +266,8 @@ def estimate_from_sums(
     d_code_all, d_labels = factorise(_stack(items.domain, resp.domain if resp is not None else None))
     D = len(d_labels)
     s_all = design.stratum_codes(_stack(items.stratum, resp.stratum if resp is not None else None))
-    p_code = factorise(_stack(items.psu, resp.psu if resp is not None else None))[0]
-    g_psu = factorise(s_all * (int(p_code.max(initial=0)) + 1) + p_code)[0]
+    p_code = _codes(_stack(items.psu, resp.psu if resp is not None else None))
+    g_psu = _codes(s_all * (int(p_code.max(initial=0)) + 1) + p_code)
     d_item, d_resp = d_code_all[:n_item_rows], d_code_all[n_item_rows:]
     s_item, s_resp = s_all[:n_item_rows], s_all[n_item_rows:]
     g_item, g_resp = g_psu[:n_item_rows], g_psu[n_item_rows:]
@@ -275,6 +275,10 @@ def estimate_from_sums(
     K = len(k_labels)
     H = design.n_strata
     k_labels_str = [str(k) for k in k_labels]
+    n_g = int(g_psu.max(initial=0)) + 1
+    # One row per (domain, PSU, item) from here on, so item influence rows need no aggregation later.
+    items, d_item, g_item, s_item, k_item = _unique_item_rows(items, d_item, g_item, s_item, k_item, n_g, K)
+    n_item_rows = len(items)
 
     # domain df: PSUs with members minus strata with members (§5.3)
     if resp is not None:
@@ -283,7 +287,6 @@ def estimate_from_sums(
     else:
         pres = items.n > 0
         dd, gg, ss = d_item[pres], g_item[pres], s_item[pres]
-    n_g = int(g_psu.max(initial=0)) + 1
     psu_count = np.bincount(np.unique(dd * n_g + gg) // n_g, minlength=D)
     str_count = np.bincount(np.unique(dd * H + ss) // H, minlength=D)
     dom_df = psu_count - str_count
@@ -350,16 +353,26 @@ def estimate_from_sums(
                 )
             )  # fmt: skip
 
-    # assemble one influence over all blocks, domain-major order within the final list
+    # assemble one influence over all blocks, domain-major order within the final list. Item blocks have
+    # one row per (estimate, PSU) already; composite blocks are added up per block (few estimates each),
+    # which avoids one large sort over every row of every block.
     offsets = np.cumsum([0] + [len(b.value) for b in blocks])
     total = int(offsets[-1])
-    infl = Influence.build(
+    parts = [
+        b if b.definition == "item" else Influence.build(design, len(b.value), b.est, b.psu, b.stratum, b.u)
+        for b in blocks
+    ]
+    infl = Influence(
         design,
         total,
-        np.concatenate([b.est + off for b, off in zip(blocks, offsets[:-1], strict=True)]) if blocks else np.zeros(0),
-        np.concatenate([b.psu for b in blocks]) if blocks else np.zeros(0),
-        np.concatenate([b.stratum for b in blocks]) if blocks else np.zeros(0),
-        np.concatenate([b.u for b in blocks]) if blocks else np.zeros(0),
+        np.concatenate([p.est + off for p, off in zip(parts, offsets[:-1], strict=True)])
+        if parts
+        else np.zeros(0, dtype=np.int64),
+        np.concatenate([np.asarray(p.psu, dtype=np.int64) for p in parts]) if parts else np.zeros(0, dtype=np.int64),
+        np.concatenate([np.asarray(p.stratum, dtype=np.int64) for p in parts])
+        if parts
+        else np.zeros(0, dtype=np.int64),
+        np.concatenate([p.u for p in parts]) if parts else np.zeros(0),
     )
     var = infl.variance()
     estimates: list[Estimate] = []
@@ -428,6 +441,44 @@ def estimate_from_sums(
     for i, e in enumerate(ordered):
         index[(e.domain, e.target, e.kind)] = i
     return EstimateSet(ordered, infl, {d_labels[i]: int(dom_df[i]) for i in range(D)}, index)
+
+
+def _codes(values: np.ndarray) -> np.ndarray:
+    """Dense integer codes of PSU labels; unlike :func:`factorise`, no label list and no order to keep."""
+    if values.dtype != object and values.ndim == 1:
+        return np.unique(values, return_inverse=True)[1].reshape(-1)
+    return factorise(values)[0]
+
+
+def _unique_item_rows(
+    items: ItemSums, d: np.ndarray, g: np.ndarray, s: np.ndarray, k: np.ndarray, n_g: int, K: int
+) -> tuple[ItemSums, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Sum rows that share (domain, PSU, item); return the table and its codes unchanged when none do."""
+    if len(k) == 0:
+        return items, d, g, s, k
+    key = (d * n_g + g) * K + k
+    ordered = np.sort(key)
+    if not np.any(ordered[1:] == ordered[:-1]):
+        return items, d, g, s, k
+    uniq, first, inverse = np.unique(key, return_index=True, return_inverse=True)
+    m = len(uniq)
+
+    def add(values: np.ndarray | None) -> np.ndarray | None:
+        return None if values is None else np.bincount(inverse, weights=values, minlength=m)
+
+    merged = ItemSums(
+        stratum=items.stratum[first],
+        psu=items.psu[first],
+        item=items.item[first],
+        domain=items.domain[first] if items.domain is not None else None,
+        n=add(items.n),
+        swd=add(items.swd),
+        sws=add(items.sws),
+        swdy=add(items.swdy),
+        swdyy=add(items.swdyy),
+        swwd=add(items.swwd),
+    )
+    return merged, d[first], g[first], s[first], k[first]
 
 
 def _stack(a: np.ndarray, b: np.ndarray | None) -> np.ndarray:
