@@ -49,6 +49,18 @@ def factorise(values: Iterable[Any] | np.ndarray) -> tuple[np.ndarray, list[Any]
     so domain labels may be tuples or ``None`` for "whole sample".
     """
     arr = values if isinstance(values, np.ndarray) else None
+    if arr is not None and arr.dtype.kind in "iu" and arr.ndim == 1 and len(arr):
+        low, high = int(arr.min()), int(arr.max())
+        if high - low < max(4 * len(arr), 1 << 16):
+            # small integer range: first appearances by direct addressing instead of a sort
+            shifted = arr - low
+            first = np.full(high - low + 1, len(arr), dtype=np.int64)
+            np.minimum.at(first, shifted, np.arange(len(arr)))
+            present = np.flatnonzero(first < len(arr))
+            order = present[np.argsort(first[present], kind="stable")]
+            code_of = np.empty(high - low + 1, dtype=np.int64)
+            code_of[order] = np.arange(len(order))
+            return code_of[shifted], [int(v) + low for v in order.tolist()]
     if arr is not None and arr.dtype != object and arr.ndim == 1:
         uniq, first, inverse = np.unique(arr, return_index=True, return_inverse=True)
         order = np.argsort(first, kind="stable")

@@ -271,7 +271,14 @@ def estimate_from_sums(
     d_item, d_resp = d_code_all[:n_item_rows], d_code_all[n_item_rows:]
     s_item, s_resp = s_all[:n_item_rows], s_all[n_item_rows:]
     g_item, g_resp = g_psu[:n_item_rows], g_psu[n_item_rows:]
-    k_item, k_labels = factorise(items.item)
+    if items.item_labels is not None:
+        # Integer codes: keep the items present, in the order of the labels.
+        present = np.flatnonzero(np.bincount(items.item, minlength=len(items.item_labels)))
+        remap = np.zeros(len(items.item_labels), dtype=np.int64)
+        remap[present] = np.arange(len(present))
+        k_item, k_labels = remap[items.item], [items.item_labels[i] for i in present]
+    else:
+        k_item, k_labels = factorise(items.item)
     K = len(k_labels)
     H = design.n_strata
     k_labels_str = [str(k) for k in k_labels]
@@ -445,6 +452,13 @@ def estimate_from_sums(
 
 def _codes(values: np.ndarray) -> np.ndarray:
     """Dense integer codes of PSU labels; unlike :func:`factorise`, no label list and no order to keep."""
+    if values.dtype.kind in "iu" and values.ndim == 1 and len(values):
+        low, high = int(values.min()), int(values.max())
+        if high - low < max(4 * len(values), 1 << 16):
+            # small range: number the values present by direct addressing (no sort)
+            shifted = values - low
+            present = np.bincount(shifted, minlength=high - low + 1) > 0
+            return (np.cumsum(present) - 1)[shifted]
     if values.dtype != object and values.ndim == 1:
         return np.unique(values, return_inverse=True)[1].reshape(-1)
     return factorise(values)[0]
@@ -477,6 +491,7 @@ def _unique_item_rows(
         swdy=add(items.swdy),
         swdyy=add(items.swdyy),
         swwd=add(items.swwd),
+        item_labels=items.item_labels,
     )
     return merged, d[first], g[first], s[first], k[first]
 

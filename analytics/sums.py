@@ -73,9 +73,17 @@ class ItemSums:
     swdyy: np.ndarray | None = None
     swwd: np.ndarray | None = None
     domain: np.ndarray | None = None
+    #: When given, ``item`` holds integer codes into this list (cheaper than repeating label strings).
+    item_labels: Sequence[str] | None = None
 
     def __post_init__(self) -> None:
         length = len(self.n)
+        if self.item_labels is not None:
+            codes = np.asarray(self.item, dtype=np.int64)
+            if len(codes) and (codes.min() < 0 or codes.max() >= len(self.item_labels)):
+                raise DataError("item codes must index item_labels")
+            object.__setattr__(self, "item", codes)
+            object.__setattr__(self, "item_labels", tuple(self.item_labels))
         for name in ("stratum", "psu", "item"):
             object.__setattr__(self, name, _labels(getattr(self, name), length))
         object.__setattr__(self, "domain", _labels(self.domain, length))
@@ -93,8 +101,13 @@ class ItemSums:
     def concat(cls, parts: Sequence[ItemSums]) -> ItemSums:
         """Stack several tables (e.g. whole-sample cells and per-agency cells)."""
 
+        def values(part: ItemSums, name: str) -> np.ndarray | None:
+            if name == "item" and part.item_labels is not None:  # codes back to labels: parts may differ
+                return np.asarray(part.item_labels, dtype=object)[part.item]
+            return getattr(part, name)
+
         def cat(name: str) -> np.ndarray | None:
-            vals = [getattr(p, name) for p in parts]
+            vals = [values(p, name) for p in parts]
             if any(v is None for v in vals):
                 return None
             return np.concatenate([np.asarray(v, dtype=object if v.dtype == object else None) for v in vals])
@@ -175,7 +188,12 @@ def merge_domains(items: ItemSums, respondents: RespondentSums) -> tuple[ItemSum
     numeric = {name: getattr(items, name) for name in _ITEM_NUMERIC if getattr(items, name) is not None}
     first, sums = _group_sums([items.stratum, items.psu, items.item], numeric)
     merged_items = ItemSums(
-        stratum=items.stratum[first], psu=items.psu[first], item=items.item[first], domain=None, **sums
+        stratum=items.stratum[first],
+        psu=items.psu[first],
+        item=items.item[first],
+        domain=None,
+        item_labels=items.item_labels,
+        **sums,
     )
     columns = {name: getattr(respondents, name) for name in _RESP_NUMERIC}
     for name, (swc, swe) in respondents.c_sums.items():

@@ -123,12 +123,16 @@ class Database:
             # End the read transaction a request may have opened, so the write lock is taken up front.
             session.commit()
         session.connection(execution_options={"sqlite_begin": "IMMEDIATE"})
+        # Readers that commit opportunistically (stored index roll-ups) must not commit a writer's work.
+        session.info["sipas_writing"] = True
         try:
             yield session
             session.commit()
         except BaseException:
             session.rollback()
             raise
+        finally:
+            session.info.pop("sipas_writing", None)
 
 
 db = Database()

@@ -9,7 +9,7 @@ from survey.models.instrument import Instrument, InstrumentElement, InstrumentIt
 from survey.models.par_scheme import ParSchemeRecord
 from survey.models.response import Answer, Response
 from survey.models.review import CommentReview, ResponseFlag
-from survey.models.stats import AnswerTally, ResponseTally
+from survey.models.stats import AnswerTally, PsuMonthSums, ResponseTally
 from survey.models.survey_period import SurveyPeriod
 from survey.models.user import RoleAssignment, User
 from survey.models.volume import TransactionVolume
@@ -30,6 +30,7 @@ __all__ = [
     "InstrumentItem",
     "ParSchemeRecord",
     "ProcedureField",
+    "PsuMonthSums",
     "Response",
     "ResponseFlag",
     "ResponseTally",

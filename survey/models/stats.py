@@ -14,10 +14,10 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import BigInteger, Date, ForeignKey, Integer
+from sqlalchemy import BigInteger, Boolean, Date, ForeignKey, Integer, LargeBinary, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from survey.db import Base
+from survey.db import Base, UTCDateTime, utcnow
 
 
 class ResponseTally(Base):
@@ -68,3 +68,28 @@ class AnswerTally(Base):
     n_score_3: Mapped[int] = mapped_column(Integer, server_default="0")
     n_score_4: Mapped[int] = mapped_column(Integer, server_default="0")
     n_score_5: Mapped[int] = mapped_column(Integer, server_default="0")
+
+
+class PsuMonthSums(Base):
+    """The weighted PSU × item roll-up of one closed month of one agency, stored as a float64 array.
+
+    A month's roll-up of :class:`AnswerTally` only changes when its tallies do (an exclusion, a rebuild)
+    or its cell weights do (a volume import), so indices over a year read eleven stored arrays and
+    compute only the open month from the tallies. ``weights_digest`` and ``n_responses`` are checked
+    on every read; a mismatch recomputes the month, and tally changes delete the row outright.
+    """
+
+    __tablename__ = "stat_psu_months"
+
+    instrument_id: Mapped[int] = mapped_column(ForeignKey("instruments.id", ondelete="CASCADE"), primary_key=True)
+    agency_id: Mapped[int] = mapped_column(ForeignKey("agencies.id", ondelete="CASCADE"), primary_key=True)
+    month: Mapped[dt.date] = mapped_column(Date, primary_key=True)
+    weighted: Mapped[bool] = mapped_column(Boolean, primary_key=True)
+    #: SHA-256 of the month's cell weights (field → weight) the sums were made with.
+    weights_digest: Mapped[str] = mapped_column(String(64))
+    #: Valid responses of the agency-month when the sums were made.
+    n_responses: Mapped[int] = mapped_column(Integer)
+    n_rows: Mapped[int] = mapped_column(Integer)
+    #: ``n_rows`` × 9 little-endian float64 values in the column order of ``indices.PSU_COLUMNS``.
+    sums: Mapped[bytes] = mapped_column(LargeBinary)
+    computed_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)

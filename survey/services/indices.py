@@ -10,11 +10,15 @@ composite definition and interval methods.
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
+import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
 from sqlalchemy import func, select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
 from analytics import (
@@ -27,7 +31,9 @@ from analytics import (
     estimate_from_sums,
 )
 from survey.db import utcnow
-from survey.models import Instrument, ResponseTally, TransactionVolume
+from survey.models import Instrument, PsuMonthSums, TransactionVolume
+
+logger = logging.getLogger(__name__)
 
 WEIGHTED = "cell weights: transactions ÷ valid responses per agency × field × month"
 UNWEIGHTED = "unweighted"
@@ -78,32 +84,47 @@ def _month(days: np.ndarray) -> np.ndarray:
     return days.astype("datetime64[M]")
 
 
-def _columns(rows: Sequence[Sequence[object]], names: Sequence[str]) -> dict[str, np.ndarray]:
-    if not rows:
-        return {name: np.empty(0) for name in names}
-    return {name: np.asarray(col) for name, col in zip(names, zip(*rows, strict=True), strict=True)}
+#: Days since 1970-01-01 of the tallies' local day, in SQL (so the driver returns plain integers).
+_DAYS_SQL = {
+    "sqlite": "CAST(julianday(t.day) - 2440587.5 AS INTEGER)",
+    "postgresql": "(t.day - DATE '1970-01-01')",
+}
 
 
 def _response_cells(session: Session, query: IndexQuery) -> dict[str, np.ndarray]:
-    """Valid responses per agency × counter-day × field (a few thousand rows)."""
-    q = select(
-        ResponseTally.agency_id,
-        ResponseTally.day,
-        ResponseTally.counter_key,
-        ResponseTally.field_key,
-        ResponseTally.month,
-        ResponseTally.n,
-    ).where(
-        ResponseTally.instrument_id == query.instrument_id,
-        ResponseTally.n > 0,  # an exclusion can leave a tally at zero: no respondent, no weighting cell
-        ResponseTally.day >= query.date_from,
-        ResponseTally.day <= query.date_to,
-    )
+    """Valid responses per agency × counter-day × field (tens of thousands of rows at national scale).
+
+    Read through the driver cursor as integers: ``day`` comes back as ``datetime64[D]`` and ``month`` as
+    ``datetime.date`` objects (the weighting cells' keys).
+    """
+    conn = session.connection()
+    dialect = conn.dialect.name
+    mark = "?" if dialect == "sqlite" else "%s"
+    agencies = ""
     if query.agency_ids is not None:
-        q = q.where(ResponseTally.agency_id.in_(list(query.agency_ids)))
-    table = _columns(session.execute(q).all(), ("agency_id", "day", "counter_key", "field_key", "month", "n"))
-    table["day"] = np.asarray(table["day"], dtype="datetime64[D]")
-    return table
+        agencies = " AND t.agency_id IN ({})".format(", ".join(str(int(a)) for a in query.agency_ids) or "NULL")
+    cursor = conn.connection.driver_connection.cursor()
+    cursor.execute(
+        f"SELECT t.agency_id, {_DAYS_SQL[dialect]}, t.counter_key, t.field_key, t.n "  # noqa: S608
+        f"FROM stat_response_tallies t WHERE t.instrument_id = {mark} AND t.n > 0 "
+        # an exclusion can leave a tally at zero: no respondent, no weighting cell
+        f"AND t.day >= {mark} AND t.day <= {mark}{agencies}",
+        (query.instrument_id, query.date_from.isoformat(), query.date_to.isoformat())
+        if dialect == "sqlite"
+        else (query.instrument_id, query.date_from, query.date_to),
+    )
+    rows = cursor.fetchall()
+    cursor.close()
+    values = np.array(rows, dtype=np.int64).reshape(len(rows), 5)
+    day = values[:, 1].astype("datetime64[D]")
+    return {
+        "agency_id": values[:, 0],
+        "day": day,
+        "counter_key": values[:, 2],
+        "field_key": values[:, 3],
+        "month": day.astype("datetime64[M]").astype("datetime64[D]").astype(object),
+        "n": values[:, 4],
+    }
 
 
 def _cell_weights(session: Session, query: IndexQuery, resp: dict[str, np.ndarray]) -> tuple[dict, tuple[str, ...]]:  # type: ignore[type-arg]
@@ -153,47 +174,164 @@ _PSU_SQL = {
 }
 
 
-def _psu_sums(session: Session, query: IndexQuery, item_ids: list[int], factors: dict) -> np.ndarray:  # type: ignore[type-arg]
-    """Weighted per-(agency, counter-day, item) sums as a float array with columns :data:`PSU_COLUMNS`.
+def _load_weights(cursor, dialect: str, factors: dict) -> tuple[str, str]:  # type: ignore[no-untyped-def, type-arg]
+    """Put the cell weights in a per-connection temporary table; return the weight expression and join."""
+    if not factors:
+        return "1.0", ""
+    mark = "?" if dialect == "sqlite" else "%s"
+    cursor.execute(_WEIGHTS_DDL[dialect])
+    cursor.execute("DELETE FROM tmp_cell_weights")
+    # SQLite compares dates as ISO text; PostgreSQL takes date objects.
+    as_param = (lambda d: d.isoformat()) if dialect == "sqlite" else (lambda d: d)
+    cursor.executemany(
+        f"INSERT INTO tmp_cell_weights (agency_id, field_key, month, w) VALUES ({mark}, {mark}, {mark}, {mark})",  # noqa: S608
+        [(a, f, as_param(m), w) for (a, f, m), w in factors.items()],
+    )
+    join = "JOIN tmp_cell_weights c ON c.agency_id = t.agency_id AND c.field_key = t.field_key AND c.month = t.month"
+    return "c.w", join
 
-    Cell weights travel in a per-connection temporary table, so the roll-up is one indexed join and
-    only PSU-level rows (not one row per response or answer) reach Python, through the driver cursor.
+
+def _psu_sums(
+    session: Session,
+    item_ids: list[int],
+    factors: dict,
+    segments: Sequence[tuple[dt.date, dt.date, Sequence[int]]],  # type: ignore[type-arg]
+) -> list[np.ndarray]:
+    """Weighted per-(agency, counter-day, item) sums, one float array (columns :data:`PSU_COLUMNS`) per
+    segment of days × agencies.
+
+    Cell weights travel in a per-connection temporary table, so each roll-up is one indexed join (the
+    explicit agency list lets the tallies' primary key seek each agency's day range) and only PSU-level
+    rows (not one row per response or answer) reach Python, through the driver cursor.
     """
     conn = session.connection()
     dialect = conn.dialect.name
     mark = "?" if dialect == "sqlite" else "%s"
     cursor = conn.connection.driver_connection.cursor()
-    weight, join = "1.0", ""
-    if factors:
-        cursor.execute(_WEIGHTS_DDL[dialect])
-        cursor.execute("DELETE FROM tmp_cell_weights")
-        # SQLite compares dates as ISO text; PostgreSQL takes date objects.
-        as_param = (lambda d: d.isoformat()) if dialect == "sqlite" else (lambda d: d)
-        cursor.executemany(
-            f"INSERT INTO tmp_cell_weights (agency_id, field_key, month, w) VALUES ({mark}, {mark}, {mark}, {mark})",  # noqa: S608
-            [(a, f, as_param(m), w) for (a, f, m), w in factors.items()],
-        )
-        weight = "c.w"
-        join = (
-            "JOIN tmp_cell_weights c ON c.agency_id = t.agency_id AND c.field_key = t.field_key AND c.month = t.month"
-        )
-    agencies = ""
-    if query.agency_ids is not None:
-        agencies = " AND t.agency_id IN ({})".format(", ".join(str(int(a)) for a in query.agency_ids))
+    weight, join = _load_weights(cursor, dialect, factors)
     items = ", ".join(str(int(i)) for i in item_ids)
-    cursor.execute(
-        f"SELECT t.agency_id, {_PSU_SQL[dialect]}, t.item_id, SUM(t.n_valid), SUM({weight} * t.n_valid), "  # noqa: S608
-        f"SUM({weight} * t.n_satisfied), SUM({weight} * t.sum_score), SUM({weight} * t.sum_score_sq), "
-        f"SUM({weight} * {weight} * t.n_valid) FROM stat_answer_tallies t {join} "
-        f"WHERE t.day >= {mark} AND t.day <= {mark} AND t.n_valid > 0 AND t.item_id IN ({items}){agencies} "
-        "GROUP BY t.agency_id, t.day, t.counter_key, t.item_id",
-        (query.date_from.isoformat(), query.date_to.isoformat())
-        if dialect == "sqlite"
-        else (query.date_from, query.date_to),
-    )
-    rows = cursor.fetchall()
+    out = []
+    for day_from, day_to, agency_ids in segments:
+        agencies = ", ".join(str(int(a)) for a in agency_ids)
+        cursor.execute(
+            f"SELECT t.agency_id, {_PSU_SQL[dialect]}, t.item_id, SUM(t.n_valid), SUM({weight} * t.n_valid), "  # noqa: S608
+            f"SUM({weight} * t.n_satisfied), SUM({weight} * t.sum_score), SUM({weight} * t.sum_score_sq), "
+            f"SUM({weight} * {weight} * t.n_valid) FROM stat_answer_tallies t {join} "
+            f"WHERE t.agency_id IN ({agencies}) AND t.day >= {mark} AND t.day <= {mark} AND t.n_valid > 0 "
+            f"AND t.item_id IN ({items}) GROUP BY t.agency_id, t.day, t.counter_key, t.item_id",
+            (day_from.isoformat(), day_to.isoformat()) if dialect == "sqlite" else (day_from, day_to),
+        )
+        rows = cursor.fetchall()
+        out.append(np.array(rows, dtype=np.float64).reshape(len(rows), len(PSU_COLUMNS)))
     cursor.close()
-    return np.array(rows, dtype=np.float64).reshape(len(rows), len(PSU_COLUMNS))
+    return out
+
+
+def _next_month(month: dt.date) -> dt.date:
+    return (month.replace(day=28) + dt.timedelta(days=4)).replace(day=1)
+
+
+def closed_months(date_from: dt.date, date_to: dt.date, today: dt.date) -> list[dt.date]:
+    """Whole months inside the period that no new submission can reach: they end at least two days
+    before ``today`` (UTC), a margin that covers every local date running ahead of UTC."""
+    month = date_from.replace(day=1)
+    if month < date_from:
+        month = _next_month(month)
+    months = []
+    while True:
+        last_day = _next_month(month) - dt.timedelta(days=1)
+        if last_day > date_to or last_day >= today - dt.timedelta(days=2):
+            return months
+        months.append(month)
+        month = _next_month(month)
+
+
+def _digest(factors: dict, agency_id: int, month: dt.date) -> str:  # type: ignore[type-arg]
+    """Fingerprint of the cell weights of one agency-month ("unweighted" without weights)."""
+    if not factors:
+        return "unweighted"
+    cells = sorted((f, repr(float(w))) for (a, f, m), w in factors.items() if a == agency_id and m == month)
+    return hashlib.sha256(repr(cells).encode()).hexdigest()
+
+
+def _rolled_up(
+    session: Session,
+    query: IndexQuery,
+    item_ids: list[int],
+    factors: dict,
+    resp: dict[str, np.ndarray],  # type: ignore[type-arg]
+) -> np.ndarray:
+    """PSU sums of the query: closed months from their stored roll-ups, the rest from the tallies.
+
+    Stored months are checked against today's cell weights and response counts; missing or stale
+    months are rolled up from the tallies and stored for the next reader (best effort: a reader never
+    fails because it could not store).
+    """
+    agencies = sorted({int(a) for a in resp["agency_id"].tolist()})
+    closed = closed_months(query.date_from, query.date_to, utcnow().date())
+    if not closed:
+        return np.concatenate(_psu_sums(session, item_ids, factors, [(query.date_from, query.date_to, agencies)]))
+    counts: dict[tuple[int, dt.date], int] = {}
+    for a, m, n in zip(resp["agency_id"].tolist(), resp["month"].tolist(), resp["n"].tolist(), strict=True):
+        counts[(a, m)] = counts.get((a, m), 0) + int(n)
+    closed_set = set(closed)
+    wanted = {key: (_digest(factors, *key), n) for key, n in counts.items() if key[1] in closed_set}
+    stored = session.execute(
+        select(PsuMonthSums.agency_id, PsuMonthSums.month, PsuMonthSums.weights_digest, PsuMonthSums.n_responses,
+               PsuMonthSums.n_rows, PsuMonthSums.sums)
+        .where(PsuMonthSums.instrument_id == query.instrument_id, PsuMonthSums.weighted == bool(factors),
+               PsuMonthSums.month.in_(closed), PsuMonthSums.agency_id.in_(agencies))
+    ).all()  # fmt: skip
+    parts: list[np.ndarray] = []
+    for agency_id, month, digest, n_responses, n_rows, blob in stored:
+        if wanted.get((agency_id, month)) == (digest, n_responses):
+            parts.append(np.frombuffer(blob, dtype="<f8").reshape(n_rows, len(PSU_COLUMNS)))
+            del wanted[(agency_id, month)]
+    missing: dict[dt.date, list[int]] = {}
+    for agency_id, month in sorted(wanted):
+        missing.setdefault(month, []).append(agency_id)
+    segments = [(m, _next_month(m) - dt.timedelta(days=1), ids) for m, ids in sorted(missing.items())]
+    if query.date_from < closed[0]:
+        segments.append((query.date_from, closed[0] - dt.timedelta(days=1), agencies))
+    after = _next_month(closed[-1])
+    if after <= query.date_to:
+        segments.append((after, query.date_to, agencies))
+    computed = _psu_sums(session, item_ids, factors, segments)
+    parts.extend(computed)
+    fresh = []
+    for (month, _, _), rows in zip(segments[: len(missing)], computed, strict=False):
+        for agency_id in np.unique(rows[:, 0]).astype(int).tolist():
+            block = np.ascontiguousarray(rows[rows[:, 0] == agency_id])
+            digest, n = wanted[(agency_id, month)]
+            fresh.append(
+                {"instrument_id": query.instrument_id, "agency_id": agency_id, "month": month,
+                 "weighted": bool(factors), "weights_digest": digest, "n_responses": n, "n_rows": len(block),
+                 "sums": block.astype("<f8").tobytes()}
+            )  # fmt: skip
+    if fresh:
+        _store_months(session, fresh)
+    return np.concatenate(parts) if parts else np.zeros((0, len(PSU_COLUMNS)))
+
+
+def _store_months(session: Session, rows: list[dict]) -> None:  # type: ignore[type-arg]
+    """Upsert month roll-ups in their own short transaction, unless the caller is mid-write."""
+    if session.info.get("sipas_writing") or session.new or session.dirty or session.deleted:
+        return
+    dialect = session.get_bind().dialect.name
+    builder = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    stmt = builder(PsuMonthSums)
+    upsert = stmt.on_conflict_do_update(
+        index_elements=["instrument_id", "agency_id", "month", "weighted"],
+        set_={name: stmt.excluded[name] for name in ("weights_digest", "n_responses", "n_rows", "sums", "computed_at")},
+    )
+    try:
+        session.commit()  # end the read transaction; the write below takes its own lock
+        session.connection(execution_options={"sqlite_begin": "IMMEDIATE"})
+        session.execute(upsert, [{**row, "computed_at": utcnow()} for row in rows])
+        session.commit()
+    except DBAPIError:
+        session.rollback()
+        logger.warning("could not store %d monthly index roll-ups; they will be computed again", len(rows))
 
 
 PSU_COLUMNS = ("agency_id", "psu", "item_id", "n", "swd", "sws", "swdy", "swdyy", "swwd")
@@ -233,7 +371,7 @@ def compute_indices(session: Session, query: IndexQuery) -> IndexReport:
         factors, notes = _cell_weights(session, query, resp)
     merged_cells = bool(factors) and bool(notes)
     weighting = WEIGHTED if factors else UNWEIGHTED
-    psu = _psu_sums(session, query, list(item_code), factors)
+    psu = _rolled_up(session, query, list(item_code), factors, resp)
 
     epoch = np.datetime64("1970-01-01", "D")
     if factors:
@@ -248,14 +386,25 @@ def compute_indices(session: Session, query: IndexQuery) -> IndexReport:
     else:
         w_r = np.ones(len(resp["n"]))
     psu_r = resp["counter_key"].astype(np.int64) * _DAY_SPAN + (resp["day"] - epoch).astype(np.int64)
+    # Compact PSU codes (counter × days of the period), so the engine can number them without sorting.
+    first_day = int((resp["day"].min() - epoch).astype(np.int64))
+    span = int((resp["day"].max() - epoch).astype(np.int64)) - first_day + 1
+
+    def compact(code: np.ndarray) -> np.ndarray:
+        return (code // _DAY_SPAN) * span + (code % _DAY_SPAN - first_day)
+
     strata_r = resp["agency_id"].astype(np.int64)
     n_psu = {int(s): len(np.unique(psu_r[strata_r == s])) for s in np.unique(strata_r)}
     design = Design(strata=tuple(n_psu), n_psu=tuple(n_psu.values()), lonely_psu="certainty")
     col = {name: psu[:, i] for i, name in enumerate(PSU_COLUMNS)}
-    codes = np.array([item_code[int(i)] for i in col["item_id"]])  # a str array keeps the engine on its fast path
+    # Items as integer codes into the instrument's item codes (no per-row strings to build or sort).
+    item_ids = list(item_code)
+    position = np.zeros(max(item_ids) + 1, dtype=np.int64)
+    position[item_ids] = np.arange(len(item_ids))
+    codes = position[col["item_id"].astype(np.int64)]
     item_cols = {
         "stratum": col["agency_id"].astype(np.int64),
-        "psu": col["psu"].astype(np.int64),
+        "psu": compact(col["psu"].astype(np.int64)),
         "item": codes,
         "n": col["n"],
         "swd": col["swd"],
@@ -267,7 +416,7 @@ def compute_indices(session: Session, query: IndexQuery) -> IndexReport:
     }
     resp_cols = {
         "stratum": strata_r,
-        "psu": psu_r,
+        "psu": compact(psu_r),
         "n": resp["n"],
         "sw": w_r * resp["n"],
         "sww": w_r * w_r * resp["n"],
@@ -276,12 +425,12 @@ def compute_indices(session: Session, query: IndexQuery) -> IndexReport:
     if query.include_total:
         # Each respondent also belongs to the whole-scope domain: repeat its cells with that label.
         item_cols, resp_cols = _with_total(item_cols), _with_total(resp_cols)
-    items = ItemSums(**item_cols)
+    items = ItemSums(**item_cols, item_labels=[item_code[i] for i in item_ids])
     respondents = RespondentSums(**resp_cols)
 
     # A criterion with no valid answer anywhere in scope (e.g. all "not applicable") has no share to
     # average: its element averages the criteria that have answers, and the report says so.
-    answered = set(codes.tolist())
+    answered = {item_code[item_ids[k]] for k in np.unique(codes).tolist()}
     unanswered = [item.code for item in instrument.items if item.code not in answered]
     if unanswered:
         notes = (*notes, f"no valid answers in scope for {', '.join(unanswered)}: left out of the element indices")

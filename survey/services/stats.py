@@ -15,7 +15,8 @@ from sqlalchemy import Date, case, cast, delete, func, insert, literal, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from survey.models import Answer, AnswerTally, Instrument, Response, ResponseTally
+from survey.db import utcnow
+from survey.models import Answer, AnswerTally, Instrument, PsuMonthSums, Response, ResponseTally
 
 _TALLY_KEYS = ("agency_id", "day", "counter_key", "field_key")
 #: The scale points counted one by one (the 5-point SIPAS scale).
@@ -90,6 +91,17 @@ def add_response(session: Session, response: Response, instrument: Instrument, s
             }
         )
     _upsert(session, AnswerTally, rows, (*_TALLY_KEYS, "item_id"), _ANSWER_SUMS)
+    if sign < 0 or base["month"] < utcnow().date().replace(day=1):
+        # A closed month changed (an exclusion, a late correction): its stored roll-up is stale.
+        forget_months(session, response.agency_id, base["month"])
+
+
+def forget_months(session: Session, agency_id: int | None = None, month: Any = None) -> None:
+    """Drop stored monthly roll-ups (all, or one agency-month's), in the caller's transaction."""
+    stmt = delete(PsuMonthSums)
+    if agency_id is not None:
+        stmt = stmt.where(PsuMonthSums.agency_id == agency_id, PsuMonthSums.month == month)
+    session.execute(stmt)
 
 
 def month_start(day: Any, dialect: str) -> Any:
@@ -103,6 +115,7 @@ def rebuild(session: Session) -> tuple[int, int]:
     """Recompute both tally tables from valid responses, in the caller's transaction; return row counts."""
     session.execute(delete(AnswerTally))
     session.execute(delete(ResponseTally))
+    forget_months(session)
     valid = Response.status == "valid"
     counter_key = func.coalesce(Response.counter_id, 0)
     field_key = func.coalesce(Response.field_id, 0)

@@ -68,3 +68,30 @@ def test_split_rows_and_both_aggregation_paths_give_identical_estimates(dense: b
         assert (e.domain, e.target, e.kind, e.n, e.df) == (f.domain, f.target, f.kind, f.n, f.df)
         assert math.isclose(e.estimate, f.estimate, rel_tol=1e-12)
         assert math.isclose(e.se, f.se, rel_tol=1e-10)
+
+
+def test_item_codes_with_labels_equal_item_label_strings() -> None:
+    rng = np.random.default_rng(9)
+    n = 300
+    strata = rng.integers(0, 3, n)
+    psu = strata * 10 + rng.integers(0, 4, n)
+    scores = rng.integers(1, 6, (n, 3)).astype(float)
+    scores[:, 1] = np.nan  # an item nobody answered is left out either way
+    items, respondents = aggregate_rows(rng.lognormal(1, 0.3, n), strata, psu, scores, ["q1", "q2", "q3"], None, {})
+    labels = ["q3", "q2", "q1", "q9"]
+    coded = type(items)(
+        **{name: getattr(items, name) for name in ("stratum", "psu", "domain", "n", "swd", "sws", "swdy", "swdyy")},
+        item=np.array([labels.index(str(v)) for v in items.item]),
+        item_labels=labels,
+    )
+    design = Design.from_rows(strata, psu, None, n_rows=n)
+    by_label = {(e.target, e.kind): e for e in estimate_from_sums(design, items, respondents).estimates}
+    by_code = estimate_from_sums(design, coded, respondents).estimates
+    assert [e.target for e in by_code if e.kind == "share"] == ["q3", "q1"]  # the labels' order
+    assert {(e.target, e.kind) for e in by_code} == set(by_label)
+    for e in by_code:
+        assert (e.estimate, e.se, e.ci) == (
+            by_label[(e.target, e.kind)].estimate,
+            by_label[(e.target, e.kind)].se,
+            by_label[(e.target, e.kind)].ci,
+        )

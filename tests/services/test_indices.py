@@ -204,3 +204,73 @@ def test_a_weighting_cell_emptied_by_exclusions_is_ignored(demo) -> None:  # typ
     report = compute_indices(db.session, IndexQuery(instrument.id, *PERIOD))
     raw = _raw_estimates(instrument, weighted=True)
     assert math.isclose(report.get(TOTAL, "overall").estimate, raw.get(None, "overall").estimate, rel_tol=1e-9)
+
+
+def _same_report(a, b) -> None:  # type: ignore[no-untyped-def]
+    left = {(e.domain, e.target, e.kind): e for e in a.estimates.estimates}
+    right = {(e.domain, e.target, e.kind): e for e in b.estimates.estimates}
+    assert left.keys() == right.keys() and len(left) > 100
+    for key, e in left.items():
+        f = right[key]
+        assert (e.n, e.df, [x.code for x in e.flags]) == (f.n, f.df, [x.code for x in f.flags]), key
+        assert _close(e.estimate, f.estimate) and _close(e.se, f.se), key
+
+
+def _stored_months() -> dict:  # type: ignore[type-arg]
+    from survey.models import PsuMonthSums
+
+    return {(r.agency_id, r.month, r.weighted): r for r in db.session.scalars(select(PsuMonthSums))}
+
+
+def test_closed_months_are_stored_and_reused_with_identical_results(demo) -> None:  # type: ignore[no-untyped-def]
+    from survey.services.indices import closed_months
+
+    assert closed_months(dt.date(2025, 11, 15), dt.date(2026, 10, 31), dt.date(2026, 11, 21))[0] == dt.date(2025, 12, 1)
+    assert closed_months(*PERIOD, dt.date(2026, 11, 1)) == closed_months(*PERIOD, dt.date(2026, 11, 21))[:-1]
+    query = IndexQuery(_instrument().id, *PERIOD)
+    first = compute_indices(db.session, query)
+    stored = _stored_months()
+    assert stored and {month for _, month, _ in stored} <= set(closed_months(*PERIOD, dt.date.today()))
+    second = compute_indices(db.session, query)  # every closed month read back from its stored roll-up
+    _same_report(first, second)
+    # the stored months are not rewritten by a reader that finds them valid
+    assert {k: r.computed_at for k, r in _stored_months().items()} == {k: r.computed_at for k, r in stored.items()}
+
+
+def test_an_exclusion_or_new_volumes_make_a_stored_month_stale(demo) -> None:  # type: ignore[no-untyped-def]
+    from survey.services.exclusions import exclude_response
+    from survey.services.stats import forget_months
+
+    query = IndexQuery(_instrument().id, *PERIOD)
+    compute_indices(db.session, query)
+    response = db.session.scalars(
+        select(Response).where(Response.status == "valid", Response.instrument_id == query.instrument_id)
+    ).first()
+    key = (response.agency_id, response.received_on.replace(day=1), True)
+    assert key in _stored_months()
+    exclude_response(response.agency_id, response.id, "test_or_training", None, actor_user_id=1)
+    assert key not in _stored_months()  # the exclusion dropped the stale month
+    after_exclusion = compute_indices(db.session, query)
+    # new transaction volumes change the month's weights: the digest no longer matches
+    volume = db.session.scalars(
+        select(TransactionVolume).where(
+            TransactionVolume.agency_id == response.agency_id, TransactionVolume.month == key[1]
+        )
+    ).first()
+    volume.transactions += 500
+    db.session.commit()
+    reweighted = compute_indices(db.session, query)
+    forget_months(db.session)
+    db.session.commit()
+    _same_report(reweighted, compute_indices(db.session, query))
+    assert (
+        reweighted.get(response.agency_id, "overall").estimate
+        != after_exclusion.get(response.agency_id, "overall").estimate
+    )
+
+
+def test_a_reader_inside_a_write_transaction_stores_nothing(demo) -> None:  # type: ignore[no-untyped-def]
+    query = IndexQuery(_instrument().id, *PERIOD)
+    with db.write() as session:
+        compute_indices(session, query)
+        assert _stored_months() == {}
