@@ -157,10 +157,17 @@ class SurveyFormBase(FlaskForm):
         )
 
 
-def build_survey_form(
-    instrument: Instrument, fields: list[ProcedureField], locale: str, formdata: object | None = None
-) -> SurveyFormBase:
-    """A form class with one radio group per item of ``instrument``, instantiated on ``formdata``."""
+#: Form classes per (instrument id, content digest, locale): an instrument's content never changes under
+#: one digest, and building 20-odd radio groups (with their item and element loads) on every request
+#: was a large share of a submission's cost.
+_FORM_CLASSES: dict[tuple[int, str, str], tuple[type[SurveyFormBase], list[tuple[str, list[str]]]]] = {}
+
+
+def _form_class(instrument: Instrument, locale: str) -> tuple[type[SurveyFormBase], list[tuple[str, list[str]]]]:
+    key = (instrument.id, instrument.content_digest, locale)
+    cached = _FORM_CLASSES.get(key)
+    if cached is not None:
+        return cached
     attrs: dict[str, object] = {}
     groups: list[tuple[str, list[str]]] = []
     levels = [(str(value), label) for value, label in instrument.scale_levels(locale)]
@@ -177,7 +184,16 @@ def build_survey_form(
             attrs[name] = RadioField(item.text(locale), choices=choices(options), validators=validators)
             names.append(name)
         groups.append((element.name(locale), names))
-    form_class = type("SurveyForm", (SurveyFormBase,), attrs)
+    cached = (type("SurveyForm", (SurveyFormBase,), attrs), groups)
+    _FORM_CLASSES[key] = cached
+    return cached
+
+
+def build_survey_form(
+    instrument: Instrument, fields: list[ProcedureField], locale: str, formdata: object | None = None
+) -> SurveyFormBase:
+    """A form with one radio group per item of ``instrument``, instantiated on ``formdata``."""
+    form_class, groups = _form_class(instrument, locale)
     form: SurveyFormBase = form_class(formdata=formdata) if formdata is not None else form_class()
     form.item_fields = groups
     profile = _profile_choices()

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from sqlalchemy import case, func, select
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import joinedload, selectinload
 
 from survey.db import db
 from survey.models import Agency, Counter, ProcedureField, Response
@@ -27,7 +27,10 @@ def resolve_counter(token: CounterToken | None) -> CounterLookup:
     """An unknown token is 'unknown' (404); a rotated key or inactive counter is 'revoked' (410)."""
     if token is None:
         return CounterLookup(None, "unknown")
-    counter = db.session.get(Counter, token.counter_id)
+    # One query for the counter, its agency (active?) and its instrument (the form).
+    counter = db.session.get(
+        Counter, token.counter_id, options=[joinedload(Counter.agency), joinedload(Counter.instrument)]
+    )
     if counter is None or token.key_version > counter.key_version:
         return CounterLookup(None, "unknown")
     if token.key_version != counter.key_version or not counter.active or not counter.agency.active:

@@ -320,3 +320,46 @@ def sync_instruments(session: Session, specs: list[InstrumentSpec]) -> dict[str,
 
 def latest_instrument(session: Session, code: str) -> Instrument | None:
     return session.scalar(select(Instrument).where(Instrument.code == code).order_by(Instrument.version.desc()))
+
+
+@dataclass(frozen=True)
+class ItemRule:
+    """What a submission must respect for one item."""
+
+    id: int
+    optional: bool
+    allows_na: bool
+
+
+@dataclass(frozen=True)
+class InstrumentRules:
+    """The parts of an instrument a submission is checked and tallied against, as plain data."""
+
+    id: int
+    label: str
+    items: dict[str, ItemRule]
+    n_levels: int
+    satisfied_from: int
+
+
+_RULES: dict[tuple[int, str], InstrumentRules] = {}
+
+
+def instrument_rules(instrument: Instrument) -> InstrumentRules:
+    """Submission rules of ``instrument``, built once per process and content digest.
+
+    An instrument's content never changes under the same digest, so the cache needs no expiry; it
+    saves the item and element loads every submission would otherwise make.
+    """
+    key = (instrument.id, instrument.content_digest)
+    rules = _RULES.get(key)
+    if rules is None:
+        rules = InstrumentRules(
+            id=instrument.id,
+            label=instrument.label,
+            items={item.code: ItemRule(item.id, item.optional, item.allows_na) for item in instrument.items},
+            n_levels=len(instrument.scale["levels"]),
+            satisfied_from=int(instrument.scale["satisfied_from"]),
+        )
+        _RULES[key] = rules  # a plain dict store is atomic; two threads at worst build it twice
+    return rules

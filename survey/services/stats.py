@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 
 from survey.db import utcnow
 from survey.models import Answer, AnswerTally, Instrument, PsuMonthSums, Response, ResponseTally
+from survey.services.instruments import InstrumentRules
 
 _TALLY_KEYS = ("agency_id", "day", "counter_key", "field_key")
 #: The scale points counted one by one (the 5-point SIPAS scale).
@@ -54,10 +55,17 @@ def _upsert(
         session.execute(_upsert_statement(dialect, model, tuple(keys), tuple(sums)), rows)
 
 
-def add_response(session: Session, response: Response, instrument: Instrument, sign: int = 1) -> None:
+def add_response(
+    session: Session,
+    response: Response,
+    instrument: Instrument | InstrumentRules,
+    sign: int = 1,
+    answers: Iterable[tuple[int, int | None]] | None = None,
+) -> None:
     """Add (``sign=1``) or remove (``sign=-1``) one valid response's contribution, in the caller's transaction.
 
-    Rows are written in key order so concurrent submissions take row locks in the same order.
+    ``answers`` are (item id, score) pairs, by default the response's own answer rows. Rows are written
+    in key order so concurrent submissions take row locks in the same order.
     """
     base = {
         "agency_id": response.agency_id,
@@ -73,15 +81,18 @@ def add_response(session: Session, response: Response, instrument: Instrument, s
         (*_TALLY_KEYS, "instrument_id"),
         ("n",),
     )
-    satisfied_from = int(instrument.scale["satisfied_from"])
+    if isinstance(instrument, InstrumentRules):
+        satisfied_from = instrument.satisfied_from
+    else:
+        satisfied_from = int(instrument.scale["satisfied_from"])
+    pairs = answers if answers is not None else ((a.item_id, a.score) for a in response.answers)
     rows = []
-    for answer in sorted(response.answers, key=lambda a: a.item_id):
-        score = answer.score
+    for item_id, score in sorted(pairs, key=lambda pair: pair[0]):
         valid = score is not None
         rows.append(
             {
                 **base,
-                "item_id": answer.item_id,
+                "item_id": item_id,
                 "n_valid": sign * valid,
                 "n_satisfied": sign * (valid and score >= satisfied_from),
                 "sum_score": sign * (score or 0),

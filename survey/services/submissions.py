@@ -8,13 +8,14 @@ import uuid
 from dataclasses import dataclass, field
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
+from sqlalchemy import insert, select
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
 from survey.db import db, utcnow
 from survey.models import Answer, Counter, ProcedureField, Response
 from survey.services import stats
 from survey.services.bursts import BurstRule, flag_burst
+from survey.services.instruments import instrument_rules
 from survey.services.scrub import clean_comment
 
 log = logging.getLogger(__name__)
@@ -79,17 +80,17 @@ def store_submission(
     ``burst_rule``, a new response that completes a burst at its counter flags the burst for review
     (in its own transaction, after the response is durable).
     """
-    existing = find_response(data.submission_id)
-    if existing is not None:
-        return StoredSubmission(existing.id, created=False)
     if data.dossier_hash and dossier_already_rated(counter.agency_id, data.dossier_hash):
+        existing = find_response(data.submission_id)
+        if existing is not None:  # the same submission again, not a second rating of the dossier
+            return StoredSubmission(existing.id, created=False)
         raise DuplicateDossierError("dossier already rated at this agency")
 
-    instrument = counter.instrument
-    items = {item.code: item for item in instrument.items}
+    rules = instrument_rules(counter.instrument)
+    items = rules.items
     unknown = set(data.answers) - set(items)
     if unknown:
-        raise SubmissionError(f"unknown item {sorted(unknown)[0]!r} for {instrument.label}")
+        raise SubmissionError(f"unknown item {sorted(unknown)[0]!r} for {rules.label}")
     for code, item in items.items():
         score = data.answers.get(code, "missing")
         if score == "missing":
@@ -97,7 +98,7 @@ def store_submission(
                 raise SubmissionError(f"item {code!r} is required")
         elif score is None and not item.allows_na:
             raise SubmissionError(f"item {code!r} does not allow 'not applicable'")
-        elif score is not None and not 1 <= score <= len(instrument.scale["levels"]):
+        elif score is not None and not 1 <= score <= rules.n_levels:
             raise SubmissionError(f"item {code!r}: score {score} is outside the scale")
 
     received_at = now or utcnow()
@@ -111,7 +112,7 @@ def store_submission(
         submission_id=data.submission_id,
         agency_id=counter.agency_id,
         counter_id=counter.id,
-        instrument_id=instrument.id,
+        instrument_id=rules.id,
         received_at=received_at,
         received_on=received_at.astimezone(ZoneInfo(timezone)).date(),
         channel="in_person",
@@ -126,14 +127,19 @@ def store_submission(
         dossier_hash=data.dossier_hash,
         status="valid",
     )
-    response.answers = [Answer(item_id=items[code].id, score=score) for code, score in data.answers.items()]
+    answers = [(items[code].id, score) for code, score in data.answers.items()]
     try:
         with db.write() as session:
             session.add(response)
-            session.flush()  # a duplicate id or dossier fails here, before the tallies are touched
-            stats.add_response(session, response, instrument)
+            # The unique submission id makes a repeat fail here, before anything else is written: the
+            # common case (a new submission) costs no look-up first.
+            session.flush()
+            session.execute(
+                insert(Answer), [{"response_id": response.id, "item_id": i, "score": score} for i, score in answers]
+            )
+            stats.add_response(session, response, rules, answers=answers)
     except IntegrityError:
-        # Two identical submissions (or two ratings of one dossier) raced; the other one won.
+        # The same submission again (double tap, retry, offline replay), or two ratings of one dossier raced.
         existing = find_response(data.submission_id)
         if existing is not None:
             return StoredSubmission(existing.id, created=False)
