@@ -1,20 +1,24 @@
 """Citizen submissions under load: gunicorn on SQLite, concurrent clients, acknowledged vs stored.
 
     python benchmarks/submit_load.py [--seconds 20] [--clients 16] [--workers 4] [--max-requests 50000]
+                                     [--client wrk|python] [--redis-url redis://127.0.0.1:6379/14]
 
 1. Builds a scratch SQLite database (migrated, a seeded demo province) and starts gunicorn
    (``--workers`` sync workers) on a free 127.0.0.1 port.
-2. ``--clients`` client processes each open the survey page of a counter (session cookie and CSRF
-   token, as a phone does), then POST complete, valid forms with fresh submission ids over a
-   keep-alive connection until ``--seconds`` pass or ``--max-requests`` are sent. A 303 to the
-   thank-you page is an acknowledgement.
+2. ``--clients`` phones each open the survey page of a counter (session cookie and CSRF token), then
+   POST complete, valid forms with fresh submission ids until ``--seconds`` pass. A 303 to the
+   thank-you page is an acknowledgement. The load comes from ``wrk`` (Debian package; a C client
+   that leaves the two cores to the server: ``--clients`` connections, fresh UUIDs made in its Lua
+   script) or, without wrk or with ``--client python``, from as many Python processes, which also
+   record each acknowledged id.
 3. Repeats against a bare route that stores the same rows through the same services without
    token, CSRF, form validation or rendering (``benchmarks/bare_submit_app.py``): the ceiling.
 4. Prints submissions/s, p50/p95/p99 latency and acknowledged vs stored (every acknowledged id
    must be in the database exactly once).
 
 Traffic goes only to 127.0.0.1. Rate limits and burst flagging are raised for the run (a province's
-whole load on a handful of demo counters would otherwise trip them, as it should in production).
+whole load on a handful of demo counters would otherwise trip them, as it should in production). With
+``--redis-url`` the rate limits live in Redis, as on a production node with several workers.
 """
 
 from __future__ import annotations
@@ -25,6 +29,7 @@ import json
 import multiprocessing as mp
 import os
 import re
+import shutil
 import signal
 import socket
 import sqlite3
@@ -47,8 +52,13 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
+REDIS_URL = ""
+
+
 def _env(db_path: Path, port: int) -> dict[str, str]:
+    extra = {"SIPAS_REDIS_URL": REDIS_URL} if REDIS_URL else {}
     return {
+        **extra,
         **os.environ,
         "SIPAS_ENV": "development",
         "SIPAS_DATABASE_URL": f"sqlite:///{db_path}",
@@ -68,7 +78,7 @@ def _start(app_path: str, env: dict[str, str], port: int, workers: int) -> subpr
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
-    deadline = time.monotonic() + 30
+    deadline = time.monotonic() + 90  # a loaded machine may take a while to boot the workers
     while time.monotonic() < deadline:
         try:
             conn = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
@@ -131,6 +141,116 @@ def _form_client(args: tuple[int, str, list[str], float, int, bool]) -> list[tup
     return results
 
 
+_WRK_SCRIPT = r"""
+-- One complete survey form per request, each with a fresh submission id (UUID v4).
+local targets = {TARGETS}
+local threads = {}
+local next_target = 1
+acked, refused = 0, 0
+
+function setup(thread)
+  thread:set("id", #threads + 1)
+  table.insert(threads, thread)
+end
+
+function init(args)
+  math.randomseed(os.time() * 1000 + id)
+  next_target = id
+end
+
+local function uuid4()
+  local r = math.random
+  return string.format("%08x-%04x-4%03x-%04x-%04x%08x",
+    r(0, 0xffffffff), r(0, 0xffff), r(0, 0xfff), r(0, 0x3fff) + 0x8000, r(0, 0xffff), r(0, 0xffffffff))
+end
+
+function request()
+  local t = targets[next_target]
+  next_target = next_target % #targets + 1
+  return wrk.format("POST", t.path, {["Content-Type"] = "application/x-www-form-urlencoded",
+    ["Cookie"] = t.cookie}, t.body .. "&submission_id=" .. uuid4())
+end
+
+function response(status, headers, body)
+  if status == 303 then acked = acked + 1 else refused = refused + 1 end
+end
+
+function done(summary, latency, requests)
+  local a, f = 0, 0
+  for _, thread in ipairs(threads) do
+    a = a + thread:get("acked")
+    f = f + thread:get("refused")
+  end
+  io.write(string.format("WRK %d %d %d %d %d %d %d %d\n", summary.requests, summary.duration, a, f,
+    latency:percentile(50), latency:percentile(95), latency:percentile(99),
+    summary.errors.connect + summary.errors.read + summary.errors.write + summary.errors.timeout))
+end
+"""
+
+
+def _lua(value: str) -> str:
+    return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def _phone(port: int, path: str, items: list[str]) -> tuple[str, str]:
+    """Open the survey page like a phone: the session cookie and the form body without its id."""
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    conn.request("GET", path)
+    page = conn.getresponse()
+    html = page.read().decode("utf-8")
+    cookie = page.getheader("Set-Cookie", "").split(";", 1)[0]
+    conn.close()
+    hidden = {}
+    for tag in _HIDDEN.findall(html):
+        attrs = dict(_ATTR.findall(tag))
+        if "name" in attrs and attrs["name"] != "submission_id":
+            hidden[attrs["name"]] = attrs.get("value", "")
+    form = {**hidden, "respondent_type": "person", "adult": "y", "website": ""}
+    form.update({f"q_{code}": "4" for code in items})
+    return cookie, urllib.parse.urlencode(form)
+
+
+def _run_wrk(label: str, db_path: Path, targets: list[tuple[str, list[str]]], args: argparse.Namespace) -> float:
+    port = _free_port()
+    proc = _start("wsgi:app", _env(db_path, port), port, args.workers)
+    try:
+        phones = [(path, *_phone(port, path, items)) for path, items in targets[: args.clients]]
+        lua = ", ".join(
+            f"{{path = {_lua(path)}, cookie = {_lua(cookie)}, body = {_lua(body)}}}" for path, cookie, body in phones
+        )
+        with sqlite3.connect(db_path) as conn:
+            before = conn.execute("SELECT count(*) FROM responses").fetchone()[0]
+        with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as script:
+            script.write(_WRK_SCRIPT.replace("{TARGETS}", "{" + lua + "}"))
+        threads = max(1, min(2, args.clients))
+        out = subprocess.run(
+            ["wrk", "-t", str(threads), "-c", str(args.clients), "-d", f"{args.seconds:.0f}s", "--timeout", "30s",
+             "-s", script.name, f"http://127.0.0.1:{port}/"],
+            capture_output=True, text=True, check=True,
+        ).stdout  # fmt: skip
+        os.unlink(script.name)
+    finally:
+        _stop(proc)
+    line = next(row for row in out.splitlines() if row.startswith("WRK "))
+    requests, duration_us, acked, refused, p50, p95, p99, socket_errors = (int(x) for x in line.split()[1:])
+    with sqlite3.connect(db_path) as conn:
+        stored = conn.execute("SELECT count(*) FROM responses").fetchone()[0] - before
+    wall = duration_us / 1e6
+    rate = acked / wall
+    print(
+        f"{label}: {requests:,} requests in {wall:.1f} s, {rate:,.0f} acknowledged submissions/s; "
+        f"latency p50 {p50 / 1000:.1f} ms, p95 {p95 / 1000:.1f} ms, p99 {p99 / 1000:.1f} ms; "
+        f"refused {refused}, socket errors {socket_errors}; acknowledged {acked:,}, stored {stored:,}: "
+        + (
+            f"missing {acked - stored}"
+            if stored < acked
+            else f"none missing, {stored - acked} stored while in flight when wrk stopped (at most one per connection)"
+        )
+        + " (every request carries a fresh id; --client python checks each acknowledged id)"
+    )
+    return rate
+
+
 def _percentile(values: list[float], q: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
@@ -176,7 +296,13 @@ def main() -> None:
     parser.add_argument("--clients", type=int, default=16)
     parser.add_argument("--workers", type=int, default=4)
     parser.add_argument("--max-requests", type=int, default=50_000)
+    parser.add_argument("--client", choices=("wrk", "python"), default="wrk" if shutil.which("wrk") else "python")
+    parser.add_argument(
+        "--redis-url", default="", help="keep rate limits in this Redis (e.g. redis://127.0.0.1:6379/14)"
+    )
     args = parser.parse_args()
+    global REDIS_URL
+    REDIS_URL = args.redis_url
     with tempfile.TemporaryDirectory() as tmp:
         db_path = Path(tmp) / "load.db"
         env = _env(db_path, 0)
@@ -208,11 +334,17 @@ def main() -> None:
             cid, iid = by_key[(row["agency"], row["counter"])]
             forms.append((urllib.parse.urlsplit(row["url"]).path, items[iid]))
             bares.append((f"/bare/{cid}", items[iid]))
+        client = f"wrk, {args.clients} connections" if args.client == "wrk" else f"{args.clients} client processes"
+        limits = "Redis" if REDIS_URL else "memory"
         print(
-            f"{args.clients} client processes, gunicorn {args.workers} sync workers, SQLite, {args.seconds:.0f} s "
-            f"per run, {os.cpu_count()} cores, load average before {os.getloadavg()[0]:.2f}"
+            f"{client}, gunicorn {args.workers} sync workers, SQLite, rate limits in {limits}, "
+            f"{args.seconds:.0f} s per run, {os.cpu_count()} cores, load average before {os.getloadavg()[0]:.2f}"
         )
-        form_rate = _run("survey form (token, CSRF, validation, render)", "wsgi:app", db_path, forms, args, False)
+        label = "survey form (token, CSRF, validation, render)"
+        if args.client == "wrk":
+            form_rate = _run_wrk(label, db_path, forms, args)
+        else:
+            form_rate = _run(label, "wsgi:app", db_path, forms, args, False)
         bare_rate = _run("bare insert route (ceiling)", "benchmarks.bare_submit_app:app", db_path, bares, args, True)
         print(f"survey form throughput = {form_rate / bare_rate:.0%} of the bare-route ceiling")
 
