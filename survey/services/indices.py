@@ -187,6 +187,9 @@ def _load_weights(cursor, dialect: str, factors: dict) -> tuple[str, str]:  # ty
         f"INSERT INTO tmp_cell_weights (agency_id, field_key, month, w) VALUES ({mark}, {mark}, {mark}, {mark})",  # noqa: S608
         [(a, f, as_param(m), w) for (a, f, m), w in factors.items()],
     )
+    if dialect == "postgresql":
+        # Real statistics for the planner (a temporary table has none), and room to aggregate in memory.
+        cursor.execute("ANALYZE tmp_cell_weights")
     join = "JOIN tmp_cell_weights c ON c.agency_id = t.agency_id AND c.field_key = t.field_key AND c.month = t.month"
     return "c.w", join
 
@@ -209,6 +212,8 @@ def _psu_sums(
     mark = "?" if dialect == "sqlite" else "%s"
     cursor = conn.connection.driver_connection.cursor()
     weight, join = _load_weights(cursor, dialect, factors)
+    if dialect == "postgresql":
+        cursor.execute("SET LOCAL work_mem = '64MB'")  # this transaction only: sort the roll-up in memory
     items = ", ".join(str(int(i)) for i in item_ids)
     out = []
     for day_from, day_to, agency_ids in segments:
@@ -290,24 +295,41 @@ def _rolled_up(
     missing: dict[dt.date, list[int]] = {}
     for agency_id, month in sorted(wanted):
         missing.setdefault(month, []).append(agency_id)
-    segments = [(m, _next_month(m) - dt.timedelta(days=1), ids) for m, ids in sorted(missing.items())]
+    if len(missing) > 1:
+        # Several months to roll up (e.g. the first reader after a bulk load): one pass over their span
+        # costs far less than a query per month; rows of months already stored are dropped below.
+        span = sorted(missing)
+        ids = sorted({a for m in span for a in missing[m]})
+        segments = [(span[0], _next_month(span[-1]) - dt.timedelta(days=1), ids)]
+    else:
+        segments = [(m, _next_month(m) - dt.timedelta(days=1), ids) for m, ids in missing.items()]
+    n_missing_segments = len(segments)
     if query.date_from < closed[0]:
         segments.append((query.date_from, closed[0] - dt.timedelta(days=1), agencies))
     after = _next_month(closed[-1])
     if after <= query.date_to:
         segments.append((after, query.date_to, agencies))
     computed = _psu_sums(session, item_ids, factors, segments)
-    parts.extend(computed)
+    parts.extend(computed[n_missing_segments:])
     fresh = []
-    for (month, _, _), rows in zip(segments[: len(missing)], computed, strict=False):
-        for agency_id in np.unique(rows[:, 0]).astype(int).tolist():
-            block = np.ascontiguousarray(rows[rows[:, 0] == agency_id])
-            digest, n = wanted[(agency_id, month)]
-            fresh.append(
-                {"instrument_id": query.instrument_id, "agency_id": agency_id, "month": month,
-                 "weighted": bool(factors), "weights_digest": digest, "n_responses": n, "n_rows": len(block),
-                 "sums": block.astype("<f8").tobytes()}
-            )  # fmt: skip
+    epoch = np.datetime64("1970-01-01", "D")
+    for rows in computed[:n_missing_segments]:
+        # PSU code = counter × 100,000 + day: the day gives each row's month
+        months = (epoch + (rows[:, 1].astype(np.int64) % _DAY_SPAN)).astype("datetime64[M]")
+        for month64 in np.unique(months):
+            month = month64.astype("datetime64[D]").astype(dt.date)
+            in_month = rows[months == month64]
+            for agency_id in np.unique(in_month[:, 0]).astype(int).tolist():
+                if (agency_id, month) not in wanted:
+                    continue  # stored already and read above
+                block = np.ascontiguousarray(in_month[in_month[:, 0] == agency_id])
+                parts.append(block)
+                digest, n = wanted[(agency_id, month)]
+                fresh.append(
+                    {"instrument_id": query.instrument_id, "agency_id": agency_id, "month": month,
+                     "weighted": bool(factors), "weights_digest": digest, "n_responses": n, "n_rows": len(block),
+                     "sums": block.astype("<f8").tobytes()}
+                )  # fmt: skip
     if fresh:
         _store_months(session, fresh)
     return np.concatenate(parts) if parts else np.zeros((0, len(PSU_COLUMNS)))

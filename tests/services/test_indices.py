@@ -274,3 +274,18 @@ def test_a_reader_inside_a_write_transaction_stores_nothing(demo) -> None:  # ty
     with db.write() as session:
         compute_indices(session, query)
         assert _stored_months() == {}
+
+
+def test_months_missing_between_stored_ones_are_rolled_up_once(demo) -> None:  # type: ignore[no-untyped-def]
+    from survey.services.stats import forget_months
+
+    query = IndexQuery(_instrument().id, *PERIOD)
+    first = compute_indices(db.session, query)
+    stored = sorted(_stored_months())
+    assert len(stored) > 4
+    gone = [stored[0], stored[len(stored) // 2], stored[-1]]  # hits lie between the months to redo
+    for agency_id, month, _ in gone:
+        forget_months(db.session, agency_id, month)
+    db.session.commit()
+    _same_report(first, compute_indices(db.session, query))
+    assert sorted(_stored_months()) == stored
