@@ -8,4 +8,5 @@ from flask import Blueprint
 
 bp = Blueprint("agency", __name__, url_prefix="/agency")
 
-from survey.agency import formatting, views  # noqa: E402, F401  (routes and template helpers register on bp)
+# Routes and template helpers register on bp (counter_create: adding counters).
+from survey.agency import counter_create, formatting, views  # noqa: E402, F401

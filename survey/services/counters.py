@@ -6,6 +6,8 @@ Every change runs in one transaction with its audit event. Callers pass the agen
 
 from __future__ import annotations
 
+import re
+
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
 
@@ -121,5 +123,42 @@ def rotate_key(agency_id: int, counter_id: int, actor_user_id: int) -> Counter:
             target_type="counter",
             target_id=counter.id,
             details={"agency_id": agency_id, "key_version": counter.key_version},
+        )
+    return counter
+
+
+#: Counter and agency codes: lowercase letters, digits and single hyphens (they appear in URLs and files).
+CODE_PATTERN = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
+MAX_CODE_LENGTH = 40
+
+
+def create_counter(
+    agency_id: int, code: str, name_vi: str, name_en: str | None, instrument_id: int, actor_user_id: int
+) -> Counter:
+    """Add an open counter to an agency (key version 1). Refused codes: ``bad_code``, ``code_taken``,
+    ``name_required``, ``no_instrument``. Audited as ``counter.created``."""
+    code = code.strip().lower()
+    name_vi = name_vi.strip()
+    name_en = (name_en or "").strip() or None
+    if not CODE_PATTERN.match(code) or len(code) > MAX_CODE_LENGTH:
+        raise CounterError("bad_code")
+    if not name_vi or len(name_vi) > MAX_NAME_LENGTH or (name_en and len(name_en) > MAX_NAME_LENGTH):
+        raise CounterError("name_required")
+    with db.write() as session:
+        if instrument_id not in {i.id for i in instrument_choices(session)}:
+            raise CounterError("no_instrument")
+        taken = session.scalar(select(Counter.id).where(Counter.agency_id == agency_id, Counter.code == code))
+        if taken is not None:
+            raise CounterError("code_taken")
+        counter = Counter(agency_id=agency_id, code=code, name_vi=name_vi, name_en=name_en, instrument_id=instrument_id)
+        session.add(counter)
+        session.flush()
+        audit.record(
+            session,
+            "counter.created",
+            actor_user_id=actor_user_id,
+            target_type="counter",
+            target_id=counter.id,
+            details={"agency_id": agency_id, "code": code, "instrument_id": instrument_id},
         )
     return counter
