@@ -1,7 +1,10 @@
-"""Administration pages (``/admin/…``): the audit log for auditors. Guarded at registration."""
+"""Administration pages (``/admin/…``): volumes, users and roles, agencies, survey periods and the audit log.
+Guarded at registration; each view names its capability."""
 
 from flask import Blueprint
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
-from survey.admin import views  # noqa: E402, F401  (routes register on bp)
+# Routes register on bp as each module is imported.
+import survey.admin.par  # noqa: E402, F401  (PAR schemes)
+from survey.admin import agencies, index, periods, users, views, volumes  # noqa: E402, F401

@@ -7,11 +7,14 @@ word for word, so a file and the indices it reproduces are described the same wa
 from __future__ import annotations
 
 import tomllib
+from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
 
 from analytics.tables import NOT_ANSWERED, NOT_APPLICABLE, STATA_MISSING, Column
+from survey.models import Instrument
 from survey.services.exports import ExportPlan
+from survey.services.exports_schema import export_columns
 
 WEIGHTING_EN = (
     "An agency or field with more respondents does not count for more because of it. Each response carries a "
@@ -223,4 +226,55 @@ def readme(plan: ExportPlan, data_name: str) -> str:
         f"Item answers: 1-5 score, {NOT_APPLICABLE} = not applicable, {NOT_ANSWERED} = not answered "
         "(exclude both before averaging).\n"
         "Design: strata = stratum, PSU = psu, weight = weight (see codebook.md).\n"
+    )
+
+
+# -- the codebook of an instrument as data, for the HTML page (before any export is made) ----------------------
+
+
+@dataclass(frozen=True)
+class AnswerCode:
+    code: int
+    label_vi: str
+    label_en: str
+    #: "satisfied", "score" or "missing" (not applicable / not answered: never a score).
+    role: str
+
+
+@dataclass(frozen=True)
+class InstrumentCodebook:
+    """What every export of ``instrument`` holds: variables, answer codes, item wording, weighting and design."""
+
+    instrument: Instrument
+    columns: list[Column]
+    answer_codes: list[AnswerCode]
+    satisfied_from: int
+    stata_missing: dict[int, str]
+    #: Markdown paragraphs (bold with ``**``), by language: the export codebook's own wording.
+    weighting: dict[str, str]
+    design: dict[str, str]
+    coverage_en: str
+
+
+def instrument_codebook(instrument: Instrument) -> InstrumentCodebook:
+    """The codebook of an instrument: the variables of an export with comments and a sample factor included."""
+    scale = instrument.scale
+    satisfied = int(scale.get("satisfied_from", 4))
+    codes = [
+        AnswerCode(
+            int(level["value"]), level["vi"], level["en"], "satisfied" if level["value"] >= satisfied else "score"
+        )
+        for level in scale["levels"]
+    ]
+    codes.append(AnswerCode(NOT_APPLICABLE, scale["not_applicable"]["vi"], scale["not_applicable"]["en"], "missing"))
+    codes.append(AnswerCode(NOT_ANSWERED, "Không trả lời", "Not answered (left blank)", "missing"))
+    return InstrumentCodebook(
+        instrument=instrument,
+        columns=export_columns(instrument, sample=True, comments=True),
+        answer_codes=codes,
+        satisfied_from=satisfied,
+        stata_missing=dict(STATA_MISSING),
+        weighting={"vi": WEIGHTING_VI, "en": WEIGHTING_EN},
+        design={"vi": DESIGN_VI, "en": DESIGN_EN},
+        coverage_en=COVERAGE_EN,
     )

@@ -394,6 +394,11 @@ def stream_records(session: Session, plan: ExportPlan, chunk_rows: int | None = 
         result.close()  # a server-side cursor (PostgreSQL) is closed even when the writer fails midway
 
 
+def records_after(session: Session, plan: ExportPlan, after_id: int, limit: int) -> list[Sequence[Any]]:
+    """Up to ``limit`` raw records with ids above ``after_id``, by id: one page of a keyset-paged read (the API)."""
+    return list(session.execute(_records_query(plan).where(Response.id > after_id).limit(limit)).all())
+
+
 def stream_rows(
     session: Session, plan: ExportPlan, *, sanitise: bool, chunk_rows: int | None = None
 ) -> Iterator[list[tuple[Any, ...]]]:

@@ -4,13 +4,19 @@ A scheme (``survey/par_schemes/*.toml``; the shipped one is marked as an example
 an index through a conversion. The report computes the indices with the index service (same weights and
 design), scores and ranks agencies with ``analytics.par_points``, compares each with the whole scope
 (the province) and lays the table out with the pure ``analytics.tables.par_table``.
+
+Schemes are also stored per province and year (``par_schemes``, edited in the admin area): the same TOML
+text, checked as a whole by :func:`parse_scheme` before it is stored. The web report uses the stored scheme
+of the province and year and falls back to the shipped example, which then says it is an example.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import json
 import math
 import os
+import re
 import tempfile
 import tomllib
 from collections.abc import Sequence
@@ -23,10 +29,13 @@ from sqlalchemy.orm import Session
 
 from analytics import EstimationError, ParScheme, par_points
 from analytics.tables import par_table
-from survey.models import Agency, Instrument
+from survey.models import Agency, Instrument, InstrumentElement, ParSchemeRecord
 from survey.services.indices import TOTAL, IndexQuery, IndexReport, compute_indices
 
 SCHEMES_DIR = Path(__file__).resolve().parent.parent / "par_schemes"
+#: The shipped example scheme ("start from the example" copies it).
+EXAMPLE_SCHEME = SCHEMES_DIR / "example-ninh-binh-2026.toml"
+CODE_PATTERN = re.compile(r"[a-z0-9_]{1,40}")
 
 
 class ParReportError(Exception):
@@ -59,13 +68,20 @@ class ParReport:
 def load_scheme(path: Path) -> SchemeFile:
     """Read and check a scheme file; a malformed one fails with the file name and the reason."""
     try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-        scheme = ParScheme.from_dict(data)
-    except (OSError, tomllib.TOMLDecodeError, KeyError, ValueError, TypeError, EstimationError) as exc:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
         raise ParReportError(f"{path.name}: {exc}") from None
-    names = {
-        str(c["code"]): (str(c.get("name_vi", c["code"])), str(c.get("name_en", c["code"]))) for c in data["criteria"]
-    }
+    return parse_scheme(text, path.name)
+
+
+def parse_scheme(text: str, name: str = "scheme") -> SchemeFile:
+    """Check a scheme's TOML text as a whole (file or stored definition); fails with ``name`` and the reason."""
+    try:
+        data = tomllib.loads(text)
+        scheme = ParScheme.from_dict(data)
+        names = _criterion_names(data)
+    except (tomllib.TOMLDecodeError, KeyError, ValueError, TypeError, EstimationError) as exc:
+        raise ParReportError(f"{name}: {exc}") from None
     return SchemeFile(
         scheme=scheme,
         example=bool(data.get("example", False)),
@@ -74,6 +90,19 @@ def load_scheme(path: Path) -> SchemeFile:
         source=str(data.get("source", "")),
         names=names,
     )
+
+
+def _criterion_names(data: dict[str, Any]) -> dict[str, tuple[str, str]]:
+    """Criterion code → (Vietnamese, English) name; codes must be unique (they name the report's columns)."""
+    names: dict[str, tuple[str, str]] = {}
+    for c in data["criteria"]:
+        code = str(c["code"])
+        if not CODE_PATTERN.fullmatch(code):
+            raise ValueError(f"criterion code {code!r} must be 1–40 lower-case letters, digits or _")
+        if code in names:
+            raise ValueError(f"criterion code {code!r} is used twice")
+        names[code] = (str(c.get("name_vi", code)), str(c.get("name_en", code)))
+    return names
 
 
 def build_par_report(
@@ -216,12 +245,21 @@ def par_report_xlsx(
     actor_user_id: int | None = None,
 ) -> ParReport:
     """Build the report, write it to ``output`` and record it in the audit log."""
-    from survey.db import db
-    from survey.services import audit
-
     scheme = load_scheme(scheme_path)
     report = build_par_report(session, scheme, resolve_instrument(session, instrument), date_from, date_to, agency_ids)
     write_par_xlsx(report, output)
+    record_generated(report, date_from, date_to, actor=actor, actor_user_id=actor_user_id)
+    return report
+
+
+def record_generated(
+    report: ParReport, date_from: dt.date, date_to: dt.date, *, actor: str, actor_user_id: int | None
+) -> None:
+    """One audit event per report file handed out (CLI or web download)."""
+    from survey.db import db
+    from survey.services import audit
+
+    scheme = report.scheme
     with db.write() as write_session:
         audit.record(
             write_session,
@@ -237,4 +275,220 @@ def par_report_xlsx(
                 "agencies": len(report.rows),
             },
         )
-    return report
+
+
+def par_report_bytes(report: ParReport) -> bytes:
+    """The .xlsx workbook as bytes (the web download), written through a private temporary directory."""
+    with tempfile.TemporaryDirectory(prefix="sipas-par-") as tmp:
+        out = Path(tmp) / "par.xlsx"
+        write_par_xlsx(report, out)
+        return out.read_bytes()
+
+
+# -- schemes stored per province (or ministry) and year, edited in the admin area -------------------------------
+
+#: Conversions the form offers (the analytics engine knows only these).
+CONVERSIONS = ("linear",)
+#: No PAR criterion is worth more than the whole index (100 points); anything above is a typing error.
+MAX_CRITERION_POINTS = 100.0
+
+
+@dataclass(frozen=True)
+class CriterionDraft:
+    """One criterion as a person enters it."""
+
+    code: str
+    name_vi: str
+    name_en: str
+    max_points: float
+    index: str
+    conversion: str = "linear"
+
+
+@dataclass(frozen=True)
+class SchemeDraft:
+    """A whole scheme as entered in the admin form; :func:`scheme_toml` turns it into the stored TOML text."""
+
+    jurisdiction: str
+    year: int
+    example: bool
+    title_vi: str
+    title_en: str
+    source: str
+    criteria: tuple[CriterionDraft, ...]
+
+
+def _toml_string(value: str) -> str:
+    # A JSON string is a valid TOML basic string (same escapes; \uXXXX for control characters).
+    return json.dumps(value, ensure_ascii=False)
+
+
+def scheme_toml(draft: SchemeDraft) -> str:
+    """The TOML text of a scheme, in the layout of the shipped files."""
+    lines = [
+        "# PAR sociological-survey scheme, edited in the SIPAS admin area.",
+        f"example = {'true' if draft.example else 'false'}",
+        f"jurisdiction = {_toml_string(draft.jurisdiction)}",
+        f"year = {int(draft.year)}",
+        f"title_vi = {_toml_string(draft.title_vi)}",
+        f"title_en = {_toml_string(draft.title_en)}",
+        f"source = {_toml_string(draft.source)}",
+    ]
+    for c in draft.criteria:
+        lines += [
+            "",
+            "[[criteria]]",
+            f"code = {_toml_string(c.code)}",
+            f"name_vi = {_toml_string(c.name_vi)}",
+            f"name_en = {_toml_string(c.name_en)}",
+            f"max_points = {float(c.max_points)!r}",
+            f"index = {_toml_string(c.index)}",
+            f"conversion = {_toml_string(c.conversion)}",
+        ]
+    return "\n".join(lines) + "\n"
+
+
+def scheme_draft(scheme: SchemeFile) -> SchemeDraft:
+    """A parsed scheme back as a draft (to fill the form)."""
+    return SchemeDraft(
+        jurisdiction=scheme.scheme.jurisdiction,
+        year=scheme.scheme.year,
+        example=scheme.example,
+        title_vi=scheme.title_vi,
+        title_en=scheme.title_en,
+        source=scheme.source,
+        criteria=tuple(
+            CriterionDraft(
+                c.code, *scheme.names[c.code], max_points=c.max_points, index=c.index, conversion=c.conversion
+            )
+            for c in scheme.scheme.criteria
+        ),
+    )
+
+
+def index_targets(session: Session) -> dict[str, tuple[str, str]]:
+    """What a criterion may be fed by: ``overall`` or an element code of a loaded instrument → (vi, en) name."""
+    targets = {"overall": ("Chỉ số SIPAS chung", "Overall SIPAS index")}
+    for code, name_vi, name_en in session.execute(
+        select(InstrumentElement.code, InstrumentElement.name_vi, InstrumentElement.name_en).order_by(
+            InstrumentElement.instrument_id, InstrumentElement.position
+        )
+    ):
+        targets.setdefault(code, (name_vi, name_en))
+    return targets
+
+
+def validate_definition(session: Session, text: str, agency: Agency, year: int) -> SchemeFile:
+    """Check a definition as a whole before it is stored: it parses, it is for this province and year, and every
+    criterion is fed by an index some instrument has."""
+    scheme = parse_scheme(text, f"{agency.code} {year}")
+    if scheme.scheme.jurisdiction != agency.code or scheme.scheme.year != year:
+        raise ParReportError(
+            f"the scheme is for {scheme.scheme.jurisdiction} {scheme.scheme.year}, not {agency.code} {year}"
+        )
+    known = index_targets(session)
+    for c in scheme.scheme.criteria:
+        if not c.max_points <= MAX_CRITERION_POINTS:
+            raise ParReportError(f"criterion {c.code!r}: max_points must be at most {MAX_CRITERION_POINTS:g}")
+        if c.index not in known:
+            raise ParReportError(f"criterion {c.code!r}: no instrument has the index {c.index!r}")
+    return scheme
+
+
+def example_definition(jurisdiction: str, year: int) -> str:
+    """The shipped example, re-addressed to a province and year; its comments and ``example = true`` stay."""
+    text = EXAMPLE_SCHEME.read_text(encoding="utf-8")
+    text = re.sub(r"(?m)^jurisdiction = .*$", lambda _m: f"jurisdiction = {_toml_string(jurisdiction)}", text, count=1)
+    return re.sub(r"(?m)^year = .*$", f"year = {int(year)}", text, count=1)
+
+
+def stored_schemes(session: Session, agency_ids: Sequence[int] | None) -> list[ParSchemeRecord]:
+    """Stored schemes of these provinces (None: all), newest year first."""
+    query = select(ParSchemeRecord).order_by(ParSchemeRecord.year.desc(), ParSchemeRecord.agency_id)
+    if agency_ids is not None:
+        query = query.where(ParSchemeRecord.agency_id.in_(list(agency_ids)))
+    return list(session.scalars(query))
+
+
+def stored_scheme(session: Session, agency_id: int, year: int) -> ParSchemeRecord | None:
+    return session.scalar(
+        select(ParSchemeRecord).where(ParSchemeRecord.agency_id == agency_id, ParSchemeRecord.year == year)
+    )
+
+
+@dataclass(frozen=True)
+class ChosenScheme:
+    scheme: SchemeFile
+    #: True when no scheme is stored for the province and year and the shipped example file is used.
+    fallback: bool
+
+
+def scheme_for(session: Session, agency: Agency, year: int) -> ChosenScheme:
+    """The stored scheme of the province and year, or else the shipped example (re-addressed, marked example)."""
+    record = stored_scheme(session, agency.id, year)
+    if record is not None:
+        return ChosenScheme(parse_scheme(record.definition, f"{agency.code} {year}"), fallback=False)
+    return ChosenScheme(parse_scheme(example_definition(agency.code, year), EXAMPLE_SCHEME.name), fallback=True)
+
+
+class SchemeExistsError(ParReportError):
+    """A scheme is already stored for the province and year."""
+
+
+def create_from_example(agency: Agency, year: int, user_id: int | None) -> ParSchemeRecord:
+    """Store a copy of the shipped example for the province and year (marked example); audit-logged."""
+    from survey.db import db
+    from survey.services import audit
+
+    text = example_definition(agency.code, year)
+    with db.write() as session:
+        validate_definition(session, text, agency, year)
+        if stored_scheme(session, agency.id, year) is not None:
+            raise SchemeExistsError(f"a scheme for {agency.code} {year} already exists")
+        record = ParSchemeRecord(agency_id=agency.id, year=year, example=True, definition=text, updated_by_id=user_id)
+        session.add(record)
+        session.flush()
+        audit.record(
+            session,
+            "par_scheme.created",
+            actor_user_id=user_id,
+            target_type="par_scheme",
+            target_id=f"{agency.code}-{year}",
+            details={"from": EXAMPLE_SCHEME.name, "example": True},
+        )
+    return record
+
+
+def save_scheme(agency: Agency, year: int, draft: SchemeDraft, user_id: int | None) -> SchemeFile:
+    """Validate the whole scheme and store it (create or replace); nothing is stored if any part is wrong."""
+    from survey.db import db
+    from survey.services import audit
+
+    text = scheme_toml(draft)
+    with db.write() as session:
+        scheme = validate_definition(session, text, agency, year)
+        record = stored_scheme(session, agency.id, year)
+        action = "par_scheme.updated"
+        if record is None:
+            record = ParSchemeRecord(agency_id=agency.id, year=year)
+            session.add(record)
+            action = "par_scheme.created"
+        record.definition = text
+        record.example = scheme.example
+        record.updated_by_id = user_id
+        record.updated_at = dt.datetime.now(dt.UTC)
+        session.flush()
+        audit.record(
+            session,
+            action,
+            actor_user_id=user_id,
+            target_type="par_scheme",
+            target_id=f"{agency.code}-{year}",
+            details={
+                "example": scheme.example,
+                "criteria": [f"{c.code}: {c.max_points:g} × {c.index}" for c in scheme.scheme.criteria],
+                "max_points": scheme.scheme.max_points,
+                "source": scheme.source[:200],
+            },
+        )
+    return scheme
