@@ -1,12 +1,14 @@
 """Agency dashboards at national scale: latency of dashboard pages with 1,000,000 responses.
 
-    python benchmarks/dashboard_load.py [--responses 1000000] [--requests 200] [--workers 2]
+    python benchmarks/dashboard_load.py [--responses 1000000] [--requests 200] [--workers 2] [--pages overview,trends]
 
 Seeds a scratch SQLite database (``--responses``), serves it with gunicorn, signs in as the demo
-province administrator and requests the agency overview (year period) of every agency in turn,
-``--requests`` times in all, from one client. Reports the cold requests (the first of each worker,
-which computes the province-wide reports) apart from the warm ones (served from the short-lived
-report cache, ``SIPAS_INDEX_CACHE_SECONDS``), with p50/p95/max. Traffic only to 127.0.0.1.
+province administrator and requests each dashboard page (year period) of every agency in turn,
+``--requests`` times per page, from one client: the overview, the monthly trend, the counter and field
+breakdowns, the answer distributions, the response rate and the comments. Reports, per page, the cold
+requests (the first of each worker, which computes the province-wide reports) apart from the warm ones
+(served from the short-lived report cache, ``SIPAS_INDEX_CACHE_SECONDS``, where the page uses it), with
+p50/p95/max. Traffic only to 127.0.0.1.
 """
 
 from __future__ import annotations
@@ -59,6 +61,17 @@ class Client:
         return response.status, text, elapsed
 
 
+#: Dashboard pages by name: the path after ``/agency/<code>/``.
+PAGES = {
+    "overview": "",
+    "trends": "trends",
+    "breakdowns": "breakdowns",
+    "answers": "answers",
+    "response-rate": "response-rate",
+    "comments": "comments",
+}
+
+
 def _percentile(values: list[float], q: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
@@ -69,7 +82,12 @@ def main() -> None:
     parser.add_argument("--responses", type=int, default=1_000_000)
     parser.add_argument("--requests", type=int, default=200)
     parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--pages", default=",".join(PAGES), help="comma-separated: " + ", ".join(PAGES))
     args = parser.parse_args()
+    pages = [name.strip() for name in args.pages.split(",") if name.strip()]
+    unknown = sorted(set(pages) - set(PAGES))
+    if unknown:
+        parser.error(f"unknown pages: {', '.join(unknown)}")
     with tempfile.TemporaryDirectory() as tmp:
         db_path = Path(tmp) / "dash.db"
         port = _free_port()
@@ -126,25 +144,29 @@ def main() -> None:
                 "POST", "/auth/sign-in", {"csrf_token": token.group(1), "email": email, "password": password}
             )
             assert status in (302, 303), f"sign-in failed with {status}"
-            timings: list[float] = []
-            for i in range(args.requests):
-                code = agencies[i % len(agencies)]
-                status, _, elapsed = client.request("GET", f"/agency/{code}/?period=year&year=2026")
-                assert status == 200, f"{code}: HTTP {status}"
-                timings.append(elapsed)
+            timings: dict[str, list[float]] = {}
+            for page in pages:
+                timings[page] = []
+                for i in range(args.requests):
+                    code = agencies[i % len(agencies)]
+                    path = f"/agency/{code}/{PAGES[page]}?period=year&year=2026"
+                    status, _, elapsed = client.request("GET", path)
+                    assert status == 200, f"{path}: HTTP {status}"
+                    timings[page].append(elapsed)
         finally:
             server.terminate()
             server.wait(timeout=30)
-    cold, warm = timings[: args.workers], timings[args.workers :]
     print(
-        f"agency overview (year 2026, {len(agencies)} agencies in turn), {args.workers} gunicorn workers, "
+        f"dashboard pages (year 2026, {len(agencies)} agencies in turn), {args.workers} gunicorn workers, "
         f"{os.cpu_count()} cores, load average {os.getloadavg()[0]:.2f}"
     )
-    print(f"  cold (first request per worker, computes the province reports): {', '.join(f'{t:.2f} s' for t in cold)}")
-    print(
-        f"  warm ({len(warm)} requests): p50 {_percentile(warm, 0.5) * 1000:.0f} ms, "
-        f"p95 {_percentile(warm, 0.95) * 1000:.0f} ms, max {max(warm) * 1000:.0f} ms"
-    )
+    for page, times in timings.items():
+        cold, warm = times[: args.workers], times[args.workers :] or times
+        print(f"  {page}: cold (first request per worker) {', '.join(f'{t:.2f} s' for t in cold)}")
+        print(
+            f"  {page}: warm ({len(warm)} requests) p50 {_percentile(warm, 0.5) * 1000:.0f} ms, "
+            f"p95 {_percentile(warm, 0.95) * 1000:.0f} ms, max {max(warm) * 1000:.0f} ms"
+        )
 
 
 if __name__ == "__main__":

@@ -1,4 +1,4 @@
-"""Server-side SVG chart geometry (no script, no external request): dots with interval bars.
+"""Server-side SVG chart geometry (no script, no external request): intervals, trend bands, stacked bars.
 
 Only the numbers are computed here; ``templates/agency/_interval_chart.html`` draws them with SVG
 presentation attributes (the CSP forbids inline styles).
@@ -6,10 +6,13 @@ presentation attributes (the CSP forbids inline styles).
 
 from __future__ import annotations
 
+import datetime as dt
 import math
 from dataclasses import dataclass
 
 from survey.services.dashboard import ProvinceTable
+from survey.services.dashboard_breakdowns import Distribution
+from survey.services.dashboard_trends import Trend
 
 WIDTH = 720
 LABEL_WIDTH = 300
@@ -94,3 +97,150 @@ def interval_chart(table: ProvinceTable, locale: str) -> IntervalChart | None:
         reference_x=x(reference) if reference is not None else None,
         reference=reference,
     )
+
+
+# -- monthly trend with a CI band -------------------------------------------------------------------------------
+
+TREND_WIDTH = 720
+TREND_HEIGHT = 300
+TREND_LEFT = 56
+TREND_RIGHT = 16
+TREND_TOP = 16
+TREND_BOTTOM = 44
+
+
+@dataclass(frozen=True)
+class TrendMark:
+    x: float
+    label: dt.date
+    y: float | None  # None: no presented figure this month
+    y_low: float | None
+    y_high: float | None
+    suppressed: bool
+    partial: bool
+
+
+@dataclass(frozen=True)
+class TrendChart:
+    width: int
+    height: int
+    plot_left: int
+    plot_right: int
+    plot_top: int
+    plot_bottom: int
+    marks: list[TrendMark]
+    #: SVG path of the index line and polygon points of the CI band, one per run of presented months.
+    lines: list[str]
+    bands: list[str]
+    ticks: list[Tick]
+
+
+def trend_chart(trend: Trend) -> TrendChart | None:
+    """Geometry of the monthly index line with its 95 % band; gaps where a month is suppressed or empty."""
+    shown = trend.shown
+    if not shown:
+        return None
+    lows = [p.estimate.ci[0] for p in shown]  # type: ignore[union-attr]
+    highs = [p.estimate.ci[1] for p in shown]  # type: ignore[union-attr]
+    step = 0.05
+    lo = max(0.0, math.floor(min(lows) / step) * step)
+    hi = min(1.0, math.ceil(max(highs) / step) * step)
+    if hi - lo < 2 * step:
+        hi = min(1.0, lo + 2 * step)
+        lo = hi - 2 * step
+    top, bottom = TREND_TOP, TREND_HEIGHT - TREND_BOTTOM
+    left, right = TREND_LEFT, TREND_WIDTH - TREND_RIGHT
+    count = len(trend.points)
+    gap = (right - left) / max(count, 1)
+
+    def y(value: float) -> float:
+        return round(bottom - (min(max(value, lo), hi) - lo) / (hi - lo) * (bottom - top), 1)
+
+    marks = []
+    for i, point in enumerate(trend.points):
+        x = round(left + gap * (i + 0.5), 1)
+        e = point.estimate
+        presented = e is not None and not e.suppressed
+        marks.append(
+            TrendMark(
+                x=x,
+                label=point.month,
+                y=y(e.estimate) if presented else None,  # type: ignore[union-attr]
+                y_low=y(e.ci[0]) if presented else None,  # type: ignore[union-attr]
+                y_high=y(e.ci[1]) if presented else None,  # type: ignore[union-attr]
+                suppressed=e is not None and e.suppressed,
+                partial=point.partial,
+            )
+        )
+    lines, bands = [], []
+    run: list[TrendMark] = []
+    for mark in [*marks, None]:
+        if mark is not None and mark.y is not None:
+            run.append(mark)
+            continue
+        if run:
+            lines.append("M " + " L ".join(f"{m.x} {m.y}" for m in run))
+            upper = [f"{m.x},{m.y_high}" for m in run]
+            lower = [f"{m.x},{m.y_low}" for m in reversed(run)]
+            if len(run) == 1:  # a lone month: a thin band around its bar
+                m = run[0]
+                upper = [f"{m.x - 6},{m.y_high}", f"{m.x + 6},{m.y_high}"]
+                lower = [f"{m.x + 6},{m.y_low}", f"{m.x - 6},{m.y_low}"]
+            bands.append(" ".join(upper + lower))
+        run = []
+    n_ticks = round((hi - lo) / step)
+    ticks = [Tick(y(lo + k * step), lo + k * step) for k in range(n_ticks + 1)]
+    return TrendChart(TREND_WIDTH, TREND_HEIGHT, left, right, top, bottom, marks, lines, bands, ticks)
+
+
+# -- answer distributions as stacked bars ---------------------------------------------------------------------
+
+#: Fill per answer (1 … 5, then "not applicable"): a diverging red-grey-blue scale, N/A hatched grey.
+ANSWER_COLOURS = ("#8b1a1a", "#d4654f", "#b8b8b8", "#6f9bd1", "#1d4f91", "#ffffff")
+BAR_LEFT = 56
+BAR_WIDTH = 640
+BAR_ROW = 22
+
+
+@dataclass(frozen=True)
+class Segment:
+    x: float
+    width: float
+    colour: str
+
+
+@dataclass(frozen=True)
+class BarRow:
+    code: str
+    y: float
+    segments: list[Segment]
+
+
+@dataclass(frozen=True)
+class BarChart:
+    width: int
+    height: int
+    left: int
+    right: int
+    rows: list[BarRow]
+    ticks: list[Tick]
+
+
+def distribution_chart(rows: list[Distribution]) -> BarChart | None:
+    """One 100 % stacked bar per criterion with answers; labels are the criterion codes (the table has the text)."""
+    drawn = [r for r in rows if r.total]
+    if not drawn:
+        return None
+    left, right = BAR_LEFT, BAR_LEFT + BAR_WIDTH
+    bars = []
+    for i, row in enumerate(drawn):
+        x = float(left)
+        segments = []
+        for share, colour in zip(row.shares, ANSWER_COLOURS, strict=True):
+            width = round(share * BAR_WIDTH, 1)
+            if width > 0:
+                segments.append(Segment(round(x, 1), width, colour))
+            x += share * BAR_WIDTH
+        bars.append(BarRow(row.item_code, 8 + i * BAR_ROW, segments))
+    ticks = [Tick(round(left + k * BAR_WIDTH / 4, 1), k / 4) for k in range(5)]
+    return BarChart(right + 24, 8 + len(drawn) * BAR_ROW + 28, left, right, bars, ticks)

@@ -90,6 +90,31 @@ def moment(value: dt.datetime | None) -> str:
     return str(format_datetime(value, "HH:mm:ss dd/MM/yyyy" if current_locale() == "vi" else "d MMM yyyy HH:mm:ss"))
 
 
+def month_label(value: dt.date) -> str:
+    """A calendar month: ``10/2026`` (vi) or ``Oct 2026`` (en)."""
+    return f"{value.month:02d}/{value.year}" if current_locale() == "vi" else str(format_date(value, "MMM yyyy"))
+
+
+def period_label(period: Any) -> str:
+    """A readable name for a dashboard period: "Tháng 10/2026", "Quý 3/2026", "Năm 2026", a survey period's
+    name with its dates, or "01/07/2026 – 30/09/2026"."""
+    if period.kind == "month":
+        return _("Month %(month)s", month=month_label(period.start))
+    if period.kind == "quarter":
+        return _("Quarter %(quarter)d/%(year)d", quarter=(period.start.month - 1) // 3 + 1, year=period.start.year)
+    if period.kind == "year":
+        return _("Year %(year)d", year=period.start.year)
+    dates = f"{day(period.start)} – {day(period.end)}"
+    if period.kind == "survey" and period.name:
+        return f"{period.name} ({dates})"
+    return dates
+
+
+def share_of(value: float) -> str:
+    """A share of answers with one decimal (distribution tables)."""
+    return pct(value, 1)
+
+
 def flag_text(code: str) -> str:
     text = FLAG_TEXT.get(code)
     return str(text) if text is not None else code
@@ -134,6 +159,10 @@ HELPERS: dict[str, Any] = {
     "score_range": score_range,
     "integer": integer,
     "day": day,
+    "month_label": month_label,
+    "today": dt.date.today,
+    "period_label": period_label,
+    "share_of": share_of,
     "moment": moment,
     "flag_text": flag_text,
     "weighting_text": weighting_text,

@@ -2,23 +2,31 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import HiddenField, RadioField, SelectChoice, SelectField, StringField
 from wtforms.validators import DataRequired, Length, Optional
 
+from survey.services.comments import MAX_NOTE_LENGTH as MAX_REVIEW_NOTE_LENGTH
+from survey.services.comments import MAX_SEARCH_LENGTH
 from survey.services.counters import MAX_NAME_LENGTH
 from survey.services.exclusions import MAX_NOTE_LENGTH
 
 
 class PeriodForm(FlaskForm):
-    """The period and questionnaire of a dashboard (read from the query string)."""
+    """The period and questionnaire of a dashboard (read from the query string).
+
+    One kind at a time: the page shows only the input of the chosen kind (no script needed); choosing
+    another kind and pressing "Show" brings up its input, set near the period being looked at.
+    """
 
     class Meta:
         csrf = False
 
     period = SelectField(
-        _l("Period"),
+        _l("Kind of period"),
         choices=[
             SelectChoice("month", _l("Month")),
             SelectChoice("quarter", _l("Quarter")),
@@ -26,13 +34,62 @@ class PeriodForm(FlaskForm):
             SelectChoice("custom", _l("Custom dates")),
         ],
         default="quarter",
+        validate_choice=False,
     )
-    month = StringField(_l("Month (YYYY-MM)"), validators=[Optional(), Length(max=7)])
-    quarter = StringField(_l("Quarter (YYYY-Q1 to Q4)"), validators=[Optional(), Length(max=8)])
-    year = StringField(_l("Year (YYYY)"), validators=[Optional(), Length(max=4)])
-    date_from = StringField(_l("From (YYYY-MM-DD)"), validators=[Optional(), Length(max=10)])
-    date_to = StringField(_l("To (YYYY-MM-DD)"), validators=[Optional(), Length(max=10)])
+    month = StringField(_l("Month"), validators=[Optional(), Length(max=7)])
+    quarter = SelectField(_l("Quarter"), choices=[], validate_choice=False)
+    year = SelectField(_l("Year"), choices=[], validate_choice=False)
+    date_from = StringField(_l("From"), validators=[Optional(), Length(max=10)])
+    date_to = StringField(_l("To"), validators=[Optional(), Length(max=10)])
+    survey_period = SelectField(_l("Survey period"), choices=[], validate_choice=False)
     instrument = SelectField(_l("Questionnaire"), choices=[], validate_choice=False)
+
+    #: The inputs each kind of period shows.
+    FIELDS_BY_KIND = {
+        "month": ("month",),
+        "quarter": ("quarter",),
+        "year": ("year",),
+        "custom": ("date_from", "date_to"),
+        "survey": ("survey_period",),
+    }
+
+    def visible_fields(self) -> list[Any]:
+        """The inputs of the kind shown (after a bad kind: none, only the kind)."""
+        names = self.FIELDS_BY_KIND.get(str(self.period.data or ""), ())
+        return [getattr(self, name) for name in names]
+
+
+class CommentFilterForm(FlaskForm):
+    """Filters of the comments page (GET)."""
+
+    class Meta:
+        csrf = False
+
+    status = SelectField(
+        _l("Status"),
+        choices=[
+            SelectChoice("all", _l("All comments")),
+            SelectChoice("unhandled", _l("Not handled yet")),
+            SelectChoice("handled", _l("Handled")),
+        ],
+        default="all",
+        validate_choice=False,
+    )
+    counter = SelectField(_l("Counter"), choices=[], validate_choice=False)
+    field = SelectField(_l("Field of procedure"), choices=[], validate_choice=False)
+    q = StringField(_l("Words in the comment"), validators=[Optional(), Length(max=MAX_SEARCH_LENGTH)])
+
+
+class CommentReviewForm(FlaskForm):
+    """Mark one comment handled (with an optional note) or unhandled again."""
+
+    action = HiddenField()
+    note = StringField(
+        _l("What was done (optional; no personal data)"),
+        validators=[Optional(), Length(max=MAX_REVIEW_NOTE_LENGTH)],
+    )
+    #: The comments page to return to (its query string, checked before use).
+    back = HiddenField()
 
 
 class CounterForm(FlaskForm):

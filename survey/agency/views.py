@@ -10,17 +10,27 @@ from flask import abort, current_app, flash, redirect, render_template, request,
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
+from sqlalchemy.orm import selectinload
 from werkzeug.wrappers import Response as WerkzeugResponse
 from wtforms import SelectChoice
 
 from survey.agency import bp
-from survey.agency.charts import interval_chart
-from survey.agency.forms import ConfirmForm, CounterForm, ExcludeForm, PeriodForm
+from survey.agency.charts import ANSWER_COLOURS, distribution_chart, interval_chart, trend_chart
+from survey.agency.formatting import day
+from survey.agency.forms import (
+    CommentFilterForm,
+    CommentReviewForm,
+    ConfirmForm,
+    CounterForm,
+    ExcludeForm,
+    PeriodForm,
+)
 from survey.auth import agency_in_scope, requires, scope
 from survey.db import db
-from survey.models import Agency
+from survey.models import Agency, Counter, Instrument, ProcedureField, SurveyPeriod
+from survey.services import comments as comment_service
 from survey.services import counters as counter_service
-from survey.services import dashboard, exclusions
+from survey.services import dashboard, dashboard_breakdowns, dashboard_trends, exclusions
 from survey.services.posters import STYLESHEET, PosterError, agency_poster_zip, render_posters
 from survey.templating import current_locale
 
@@ -28,14 +38,15 @@ from survey.templating import current_locale
 def _period_message(code: str) -> str:
     # Listed here so the catalogue extracts them; translated when shown.
     return {
-        "unknown_kind": _("Choose month, quarter, year or custom dates"),
+        "unknown_kind": _("Choose month, quarter, year, custom dates or a survey period"),
         "bad_month": _("Enter the month as year and month, like 2026-09"),
-        "bad_quarter": _("Enter the quarter as year and quarter, like 2026-Q3"),
-        "bad_year": _("Enter the year as four digits, like 2026"),
+        "bad_quarter": _("Choose a quarter from the list"),
+        "bad_year": _("Choose a year from the list"),
         "bad_dates": _("Enter both dates as year-month-day, like 2026-09-30"),
         "end_before_start": _("The end date must be on or after the start date"),
         "too_long": _("Choose a period of at most five years"),
         "out_of_range": _("Choose a year between 2000 and 2100"),
+        "unknown_survey_period": _("Choose one of the survey periods in the list"),
     }.get(code, _("Choose a valid period"))
 
 
@@ -47,14 +58,34 @@ def _period_field(form: PeriodForm, code: str) -> Any:
         "bad_dates": form.date_from,
         "end_before_start": form.date_to,
         "too_long": form.date_from,
+        "unknown_survey_period": form.survey_period,
     }.get(code, form.period)
 
 
-def _read_period(form: PeriodForm, agency_ids: list[int]) -> dashboard.Period | None:
+def _period_choices(form: PeriodForm, default_day: dt.date, named: dict[int, SurveyPeriod]) -> None:
+    """Quarters and years to pick from (the five years up to the latest data), and the named survey periods."""
+    last = max(default_day.year, dt.date.today().year)
+    years = list(range(last, last - 6, -1))
+    form.year.choices = [SelectChoice(str(y), str(y)) for y in years]
+    form.quarter.choices = [
+        SelectChoice(f"{y}-Q{q}", _("Quarter %(quarter)d/%(year)d", quarter=q, year=y))
+        for y in years
+        for q in (4, 3, 2, 1)
+    ]
+    form.survey_period.choices = [
+        SelectChoice(str(p.id), f"{p.name} ({day(p.starts_on)} – {day(p.ends_on)})") for p in named.values()
+    ]
+    if named:
+        form.period.choices = [*form.period.choices, SelectChoice("survey", _("Survey period"))]  # type: ignore[list-item]
+
+
+def _read_period(form: PeriodForm, agency: Agency, agency_ids: list[int]) -> dashboard.Period | None:
     """The period asked for (errors go on the form), or the quarter of the latest response by default."""
     default_day = dashboard.latest_day(db.session, agency_ids) or dt.date.today()
+    named = dashboard.survey_periods_for(db.session, agency)
+    _period_choices(form, default_day, named)
     try:
-        period = dashboard.parse_period(request.args, default_day)
+        period = dashboard.parse_period(request.args, default_day, named)
     except dashboard.PeriodError as exc:
         field = _period_field(form, exc.code)
         field.errors = [*field.errors, _period_message(exc.code)]
@@ -64,12 +95,29 @@ def _read_period(form: PeriodForm, agency_ids: list[int]) -> dashboard.Period | 
     for name, value in period.args().items():
         if name != "period":
             getattr(form, name).data = value
+    for choices_field in (form.year, form.quarter):
+        values = {str(c[0]) for c in choices_field.iter_choices()}
+        if choices_field.data and choices_field.data not in values:
+            # A period older than the list (e.g. from a bookmark): offer it too, so the form shows it.
+            choices_field.choices = [*choices_field.choices, SelectChoice(choices_field.data, choices_field.data)]  # type: ignore[list-item]
     return period
 
 
 def _instrument_id() -> int | None:
     raw = request.args.get("instrument", "")
     return int(raw) if raw.isdigit() else None
+
+
+def _own_ids(agency: Agency) -> tuple[Agency, list[int]]:
+    """The agency's province and the agencies its figures cover (the whole province for the province itself)."""
+    province = dashboard.province_of(db.session, agency)
+    ids = dashboard.agency_subtree_ids(db.session, province) if province.id == agency.id else [agency.id]
+    return province, ids
+
+
+def _set_instruments(form: PeriodForm, choices: list[dashboard.InstrumentChoice], chosen: Any) -> None:
+    form.instrument.choices = [SelectChoice(str(c.id), f"{c.name} ({c.label})") for c in choices]
+    form.instrument.data = str(chosen.id) if chosen else None
 
 
 @bp.get("/")
@@ -90,15 +138,16 @@ def home():  # type: ignore[no-untyped-def]
 def overview(code: str):  # type: ignore[no-untyped-def]
     agency = agency_in_scope(code, "view_dashboard")
     form = PeriodForm(request.args)
-    province = dashboard.province_of(db.session, agency)
-    own = dashboard.agency_subtree_ids(db.session, province) if province.id == agency.id else [agency.id]
-    period = _read_period(form, own)
+    _province, own = _own_ids(agency)
+    period = _read_period(form, agency, own)
     if period is None:
-        return render_template("agency/overview.html", agency=agency, form=form, board=None, has_errors=True), 400
+        return render_template(
+            "agency/overview.html", agency=agency, form=form, board=None, rates=None, has_errors=True
+        ), 400
     board = dashboard.agency_dashboard(db.session, agency, period, _instrument_id(), current_locale())
-    form.instrument.choices = [SelectChoice(str(c.id), f"{c.name} ({c.label})") for c in board.instruments]
-    form.instrument.data = str(board.instrument.id) if board.instrument else None
-    return render_template("agency/overview.html", agency=agency, form=form, board=board, has_errors=False)
+    _set_instruments(form, board.instruments, board.instrument)
+    rates = dashboard_breakdowns.response_rates(db.session, own, period, current_locale())
+    return render_template("agency/overview.html", agency=agency, form=form, board=board, rates=rates, has_errors=False)
 
 
 @bp.get("/<code>/province")
@@ -109,15 +158,14 @@ def province(code: str):  # type: ignore[no-untyped-def]
         abort(404)
     form = PeriodForm(request.args)
     ids = dashboard.agency_subtree_ids(db.session, agency)
-    period = _read_period(form, ids)
+    period = _read_period(form, agency, ids)
     if period is None:
         return render_template("agency/province.html", agency=agency, form=form, table=None, has_errors=True), 400
     sort = request.args.get("sort", "index")
     sort = sort if sort in dashboard.SORT_KEYS else "index"
     descending = request.args.get("order", "desc" if sort != "name" else "asc") == "desc"
     table = dashboard.province_table(db.session, agency, period, _instrument_id(), sort, descending, current_locale())
-    form.instrument.choices = [SelectChoice(str(c.id), f"{c.name} ({c.label})") for c in table.instruments]
-    form.instrument.data = str(table.instrument.id) if table.instrument else None
+    _set_instruments(form, table.instruments, table.instrument)
     chart = interval_chart(table, current_locale()) if table.report is not None else None
     return render_template(
         "agency/province.html",
@@ -129,6 +177,243 @@ def province(code: str):  # type: ignore[no-untyped-def]
         descending=descending,
         has_errors=False,
     )
+
+
+# -- trends, breakdowns, answers, response rates -----------------------------------------------------------------
+
+
+@bp.get("/<code>/trends")
+@requires("view_dashboard")
+def trends(code: str):  # type: ignore[no-untyped-def]
+    """The index (or one element) per month over the twelve months up to the chosen period."""
+    agency = agency_in_scope(code, "view_dashboard")
+    form = PeriodForm(request.args)
+    _province, own = _own_ids(agency)
+    period = _read_period(form, agency, own)
+    if period is None:
+        return render_template("agency/trends.html", agency=agency, form=form, trend=None, has_errors=True), 400
+    # Twelve months up to the period's end, but not into months without any response yet.
+    latest = dashboard.latest_day(db.session, own)
+    end = min(period.end, latest) if latest is not None and latest >= period.start else period.end
+    trend = dashboard_trends.agency_trend(
+        db.session, agency, end, _instrument_id(), request.args.get("element"), current_locale()
+    )
+    _set_instruments(form, trend.instruments, trend.instrument)
+    return render_template(
+        "agency/trends.html",
+        agency=agency,
+        form=form,
+        period=period,
+        trend=trend,
+        chart=trend_chart(trend),
+        has_errors=False,
+    )
+
+
+def _chosen_instrument(own: list[int], period: dashboard.Period, form: PeriodForm) -> Instrument | None:
+    choices = dashboard.instruments_in_use(db.session, own, period, current_locale())
+    chosen = [c for c in choices if c.id == _instrument_id()] or choices[:1]
+    _set_instruments(form, choices, chosen[0] if chosen else None)
+    return db.session.get(Instrument, chosen[0].id) if chosen else None
+
+
+@bp.get("/<code>/breakdowns")
+@requires("view_dashboard")
+def breakdowns(code: str):  # type: ignore[no-untyped-def]
+    """The index per counter and per field, each compared with the agency as a whole."""
+    agency = agency_in_scope(code, "view_dashboard")
+    form = PeriodForm(request.args)
+    province, own = _own_ids(agency)
+    period = _read_period(form, agency, own)
+    if period is None:
+        return render_template("agency/breakdowns.html", agency=agency, form=form, result=None, has_errors=True), 400
+    instrument = _chosen_instrument(own, period, form)
+    is_province = province.id == agency.id
+    result, agencies = None, []
+    if is_province:
+        # Field domains need the tallies at full grain: for a whole province that is millions of rows, too
+        # many for a page, so the province page leads to each agency's breakdown instead.
+        agencies = sorted(
+            db.session.scalars(select(Agency).where(Agency.id.in_([i for i in own if i != agency.id]))),
+            key=lambda a: a.name(current_locale()).casefold(),
+        )
+    elif instrument is not None:
+        result = dashboard_breakdowns.breakdown(db.session, own, instrument.id, period, current_locale())
+    return render_template(
+        "agency/breakdowns.html",
+        agency=agency,
+        form=form,
+        period=period,
+        instrument=instrument,
+        result=result,
+        agencies=agencies,
+        is_province=is_province,
+        has_errors=False,
+    )
+
+
+@bp.get("/<code>/answers")
+@requires("view_dashboard")
+def answers(code: str):  # type: ignore[no-untyped-def]
+    """How citizens answered each criterion: shares of 1 … 5 and "not applicable"."""
+    agency = agency_in_scope(code, "view_dashboard")
+    form = PeriodForm(request.args)
+    _province, own = _own_ids(agency)
+    period = _read_period(form, agency, own)
+    if period is None:
+        return render_template("agency/answers.html", agency=agency, form=form, rows=None, has_errors=True), 400
+    instrument = _chosen_instrument(own, period, form)
+    rows = (
+        dashboard_breakdowns.distributions(db.session, own, instrument, period, current_locale())
+        if instrument is not None
+        else []
+    )
+    return render_template(
+        "agency/answers.html",
+        agency=agency,
+        form=form,
+        period=period,
+        instrument=instrument,
+        rows=rows,
+        chart=distribution_chart(rows),
+        colours=ANSWER_COLOURS,
+        has_errors=False,
+    )
+
+
+@bp.get("/<code>/response-rate")
+@requires("view_dashboard")
+def response_rate(code: str):  # type: ignore[no-untyped-def]
+    """Valid responses against completed transactions, per month and per field."""
+    agency = agency_in_scope(code, "view_dashboard")
+    form = PeriodForm(request.args)
+    _province, own = _own_ids(agency)
+    period = _read_period(form, agency, own)
+    if period is None:
+        return render_template("agency/response_rate.html", agency=agency, form=form, rates=None, has_errors=True), 400
+    _chosen_instrument(own, period, form)
+    rates = dashboard_breakdowns.response_rates(db.session, own, period, current_locale())
+    return render_template(
+        "agency/response_rate.html", agency=agency, form=form, period=period, rates=rates, has_errors=False
+    )
+
+
+# -- comments ------------------------------------------------------------------------------------------------
+
+
+def _int_arg(name: str) -> int | None:
+    raw = request.args.get(name, "")
+    return int(raw) if raw.isdigit() else None
+
+
+@bp.get("/<code>/comments")
+@requires("view_dashboard")
+def comments(code: str):  # type: ignore[no-untyped-def]
+    """Citizens' comments of the period, newest first; staff who may handle them mark them handled."""
+    agency = agency_in_scope(code, "view_dashboard")
+    form = PeriodForm(request.args)
+    filters_form = CommentFilterForm(request.args)
+    _province, own = _own_ids(agency)
+    period = _read_period(form, agency, own)
+    counters_list = list(
+        db.session.scalars(
+            select(Counter)
+            .where(Counter.agency_id.in_(own))
+            .options(selectinload(Counter.agency))
+            .order_by(Counter.code)
+        )
+    )
+    locale = current_locale()
+    if len(own) > 1:
+        # The province: counters grouped by agency (option groups), so names that repeat stay apart.
+        grouped: dict[str | None, list[SelectChoice]] = {None: [SelectChoice("", _("Every counter"))]}
+        for c in sorted(counters_list, key=lambda c: (c.agency.name(locale).casefold(), c.code)):
+            grouped.setdefault(c.agency.name(locale), []).append(SelectChoice(str(c.id), c.name(locale)))
+        filters_form.counter.choices = grouped  # type: ignore[assignment]
+    else:
+        filters_form.counter.choices = [SelectChoice("", _("Every counter"))] + [
+            SelectChoice(str(c.id), c.name(locale)) for c in counters_list
+        ]
+    fields = db.session.scalars(select(ProcedureField).order_by(ProcedureField.name_vi)).all()
+    filters_form.field.choices = [SelectChoice("", _("Every field"))] + [
+        SelectChoice(str(f.id), f.name(current_locale())) for f in fields
+    ]
+    if period is None:
+        return render_template(
+            "agency/comments.html", agency=agency, form=form, filters=filters_form, listing=None, has_errors=True
+        ), 400
+    _chosen_instrument(own, period, form)
+    status = request.args.get("status", "all")
+    search = (request.args.get("q") or "").strip()
+    if len(search) > comment_service.MAX_SEARCH_LENGTH:
+        filters_form.q.errors = [_("Enter at most %(n)d characters to search for", n=comment_service.MAX_SEARCH_LENGTH)]
+        return render_template(
+            "agency/comments.html", agency=agency, form=form, filters=filters_form, listing=None, has_errors=True
+        ), 400
+    chosen = comment_service.CommentFilter(
+        status=status if status in comment_service.STATUSES else "all",
+        counter_id=_int_arg("counter"),
+        field_id=_int_arg("field"),
+        search=search,
+    )
+    before = comment_service.parse_cursor(request.args.get("before"))
+    listing = comment_service.comments(db.session, own, period.start, period.end, chosen, before)
+    query = {k: v for k, v in request.args.items() if k != "before" and v}
+    return render_template(
+        "agency/comments.html",
+        agency=agency,
+        form=form,
+        filters=filters_form,
+        period=period,
+        listing=listing,
+        query=query,
+        back=url_for("agency.comments", code=agency.code, **query, before=request.args.get("before") or None),
+        counter_names={c.id: c.name(current_locale()) for c in counters_list},
+        field_names={f.id: f.name(current_locale()) for f in fields},
+        review_form=CommentReviewForm(),
+        page_size=comment_service.PAGE_SIZE,
+        may_handle=agency.id in scope("handle_comments"),
+        has_errors=False,
+    )
+
+
+@bp.post("/<code>/comments/<int:response_id>/review")
+@requires("handle_comments")
+def comment_review(code: str, response_id: int) -> WerkzeugResponse:
+    """Mark one comment handled (with an optional note) or unhandled; back to the same comments page."""
+    agency = agency_in_scope(code, "handle_comments")
+    form = CommentReviewForm()
+    if not form.validate_on_submit() or form.action.data not in ("handled", "unhandled"):
+        if form.note.errors:
+            _flash_note_too_long()
+            return redirect(_comments_back(agency, form.back.data), code=303)
+        abort(400)
+    try:
+        changed = comment_service.set_handled(
+            agency.id, response_id, form.action.data == "handled", form.note.data, current_user.id
+        )
+    except comment_service.CommentError as exc:
+        if exc.code == "not_found":
+            abort(404)
+        _flash_note_too_long()
+        return redirect(_comments_back(agency, form.back.data), code=303)
+    if form.action.data == "handled":
+        flash(_("Comment %(id)d is marked handled.", id=response_id), "info")
+    elif changed:
+        flash(_("Comment %(id)d is marked not handled again.", id=response_id), "info")
+    return redirect(_comments_back(agency, form.back.data) + f"#comment-{response_id}", code=303)
+
+
+def _flash_note_too_long() -> None:
+    flash(_("The note is too long: write at most %(n)d characters.", n=comment_service.MAX_NOTE_LENGTH), "error")
+
+
+def _comments_back(agency: Agency, back: str | None) -> str:
+    """The comments page the form came from, if ``back`` is one of this agency's; else its first page."""
+    base = url_for("agency.comments", code=agency.code)
+    if back and back.startswith(base) and (len(back) == len(base) or back[len(base)] == "?") and "#" not in back:
+        return back
+    return base
 
 
 # -- counters ------------------------------------------------------------------------------------------------

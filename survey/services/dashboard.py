@@ -22,11 +22,11 @@ from sqlalchemy.orm import Session
 
 from analytics import AnalyticsError, Estimate, EstimationError, difference, difference_interval, holm
 from survey.auth import subtree
-from survey.models import Agency, Instrument, ResponseTally
+from survey.models import Agency, Instrument, ResponseTally, SurveyPeriod
 from survey.services.index_cache import cached_indices
 from survey.services.indices import TOTAL, IndexQuery, IndexReport
 
-PERIOD_KINDS = ("month", "quarter", "year", "custom")
+PERIOD_KINDS = ("month", "quarter", "year", "custom", "survey")
 ALPHA = 0.05
 #: Longest custom period, in days (a few years of daily tallies is still one query).
 MAX_CUSTOM_DAYS = 5 * 366
@@ -45,9 +45,12 @@ class Period:
     kind: str
     start: dt.date
     end: dt.date  # inclusive
+    #: A named survey period (kind "survey"): its id and name.
+    survey_id: int | None = None
+    name: str | None = None
 
     def previous(self) -> Period:
-        """The period just before: the previous month, quarter or year; a custom period of equal length."""
+        """The period just before: the previous month, quarter or year; otherwise a custom period of equal length."""
         if self.kind == "month":
             end = self.start - dt.timedelta(days=1)
             return Period("month", end.replace(day=1), end)
@@ -68,7 +71,25 @@ class Period:
             return {"period": "quarter", "quarter": f"{self.start.year}-Q{(self.start.month - 1) // 3 + 1}"}
         if self.kind == "year":
             return {"period": "year", "year": str(self.start.year)}
+        if self.kind == "survey" and self.survey_id is not None:
+            return {"period": "survey", "survey_period": str(self.survey_id)}
         return {"period": "custom", "date_from": self.start.isoformat(), "date_to": self.end.isoformat()}
+
+    def next(self) -> Period:
+        """The period just after (same kind; a custom or named period moves on by its own length)."""
+        if self.kind in ("month", "quarter", "year"):
+            return period_containing(self.kind, self.end + dt.timedelta(days=1))
+        length = (self.end - self.start).days + 1
+        start = self.end + dt.timedelta(days=1)
+        return Period("custom", start, start + dt.timedelta(days=length - 1))
+
+    def months(self) -> list[dt.date]:
+        """First days of the months the period touches."""
+        out, month = [], self.start.replace(day=1)
+        while month <= self.end:
+            out.append(month)
+            month = (month + dt.timedelta(days=32)).replace(day=1)
+        return out
 
 
 def _month_end(year: int, month: int) -> dt.date:
@@ -95,15 +116,38 @@ def _year_ok(year: int) -> int:
     return year
 
 
-def parse_period(args: Mapping[str, str], default_day: dt.date) -> Period:
-    """A period from query arguments (``period`` and its value); the period around ``default_day`` by default."""
+def _anchor(args: Mapping[str, str], default_day: dt.date) -> dt.date:
+    """The last day of whichever other period value came with the request (the form shows one value at a
+    time, so switching the kind keeps the reader near the period they were looking at), else ``default_day``."""
+    for kind, name in (("custom", "date_to"), ("month", "month"), ("quarter", "quarter"), ("year", "year")):
+        if (args.get(name) or "").strip():
+            try:
+                return parse_period({**args, "period": kind, "date_from": args.get("date_to", "")}, default_day).end
+            except PeriodError:
+                continue
+    return default_day
+
+
+def parse_period(
+    args: Mapping[str, str], default_day: dt.date, named: Mapping[int, SurveyPeriod] | None = None
+) -> Period:
+    """A period from query arguments (``period`` and its value); the period around ``default_day`` by default.
+
+    ``named`` are the survey periods the agency may use (kind ``survey`` with ``survey_period=<id>``).
+    """
     kind = (args.get("period") or "quarter").strip()
     if kind not in PERIOD_KINDS:
         raise PeriodError("unknown_kind")
+    if kind == "survey":
+        raw = (args.get("survey_period") or "").strip()
+        chosen = (named or {}).get(int(raw)) if raw.isdigit() else None
+        if chosen is None:
+            raise PeriodError("unknown_survey_period")
+        return Period("survey", chosen.starts_on, chosen.ends_on, chosen.id, chosen.name)
     if kind == "month":
         raw = (args.get("month") or "").strip()
         if not raw:
-            return period_containing("month", default_day)
+            return period_containing("month", _anchor(args, default_day))
         match = _MONTH.match(raw)
         if not match or not 1 <= int(match[2]) <= 12:
             raise PeriodError("bad_month")
@@ -111,7 +155,7 @@ def parse_period(args: Mapping[str, str], default_day: dt.date) -> Period:
     if kind == "quarter":
         raw = (args.get("quarter") or "").strip()
         if not raw:
-            return period_containing("quarter", default_day)
+            return period_containing("quarter", _anchor(args, default_day))
         match = _QUARTER.match(raw)
         if not match:
             raise PeriodError("bad_quarter")
@@ -119,11 +163,15 @@ def parse_period(args: Mapping[str, str], default_day: dt.date) -> Period:
     if kind == "year":
         raw = (args.get("year") or "").strip()
         if not raw:
-            return period_containing("year", default_day)
+            return period_containing("year", _anchor(args, default_day))
         match = _YEAR.match(raw)
         if not match:
             raise PeriodError("bad_year")
         return period_containing("year", dt.date(_year_ok(int(match[1])), 1, 1))
+    if not (args.get("date_from") or "").strip() and not (args.get("date_to") or "").strip():
+        # Just switched to custom dates: start from the quarter the reader was looking at.
+        around = period_containing("quarter", _anchor(args, default_day))
+        return Period("custom", around.start, around.end)
     try:
         start = dt.date.fromisoformat((args.get("date_from") or "").strip())
         end = dt.date.fromisoformat((args.get("date_to") or "").strip())
@@ -161,6 +209,22 @@ def agency_subtree_ids(session: Session, agency: Agency) -> list[int]:
 def latest_day(session: Session, agency_ids: Sequence[int]) -> dt.date | None:
     """The last day with a valid response in these agencies (the default period is around it)."""
     return session.scalar(select(func.max(ResponseTally.day)).where(ResponseTally.agency_id.in_(list(agency_ids))))
+
+
+def survey_periods_for(session: Session, agency: Agency) -> dict[int, SurveyPeriod]:
+    """Named survey periods of the agency and its ancestors, newest first (the presets it may choose)."""
+    ids, node, seen = [], agency, set()
+    while node is not None and node.id not in seen:
+        ids.append(node.id)
+        seen.add(node.id)
+        node = node.parent
+    rows = session.scalars(
+        select(SurveyPeriod)
+        .where(SurveyPeriod.agency_id.in_(ids))
+        .order_by(SurveyPeriod.starts_on.desc(), SurveyPeriod.id.desc())
+        .limit(50)
+    )
+    return {row.id: row for row in rows}
 
 
 @dataclass(frozen=True)

@@ -72,6 +72,14 @@ def _pages(server: LiveServer) -> dict[str, str]:
         "overview": f"/agency/{AGENCY}/{YEAR}",
         "province-overview": f"/agency/{PROVINCE}/{YEAR}",
         "province": f"/agency/{PROVINCE}/province{YEAR}",
+        "trends": f"/agency/{AGENCY}/trends{YEAR}",
+        "trends-element": f"/agency/{PROVINCE}/trends{YEAR}&element=procedures",
+        "breakdowns": f"/agency/{AGENCY}/breakdowns{YEAR}",
+        "province-breakdowns": f"/agency/{PROVINCE}/breakdowns{YEAR}",
+        "answers": f"/agency/{AGENCY}/answers{YEAR}",
+        "response-rate": f"/agency/{AGENCY}/response-rate{YEAR}",
+        "comments": f"/agency/{AGENCY}/comments{YEAR}",
+        "period-custom": f"/agency/{AGENCY}/?period=custom&date_from=2026-07-01&date_to=2026-09-30",
         "counters": f"/agency/{AGENCY}/counters",
         "counter": f"/agency/{AGENCY}/counters/{counter_id}",
         "responses": f"/agency/{AGENCY}/responses",
@@ -164,5 +172,24 @@ def test_auditor_sees_the_audit_log(contexts, staff_server: LiveServer, width: s
     assert response is not None and response.status == 200
     assert page.locator("table.data tbody tr").count() > 0
     found = problems(page, "audit", width)
+    page.close()
+    assert found == [], "\n".join(found)
+
+
+@pytest.mark.parametrize("width", WIDTHS)
+def test_mark_a_comment_handled_without_script(contexts, staff_server: LiveServer, width: str) -> None:  # type: ignore[no-untyped-def]
+    """Open the note, write what was done, mark the comment handled: it leaves the "not handled" list."""
+    page = contexts("province_admin", width).new_page()
+    page.goto(f"{staff_server.base_url}/agency/{AGENCY}/comments{YEAR}&status=unhandled")
+    first = page.locator("li.comment").first
+    comment_id = first.get_attribute("id")
+    first.locator("summary").click()
+    first.locator("input[name=note]").fill("Đã chuyển bộ phận phụ trách")
+    first.locator("button[type=submit]").click()
+    expect(page.locator(".note[role=status]")).to_contain_text("đã được đánh dấu là đã xử lý")
+    assert page.locator(f"#{comment_id}").count() == 0  # back on the "not handled" list, without it
+    found = problems(page, "comments-handled", width)
+    page.goto(f"{staff_server.base_url}/agency/{AGENCY}/comments{YEAR}&status=handled")
+    expect(page.locator(f"#{comment_id}")).to_contain_text("Đã chuyển bộ phận phụ trách")
     page.close()
     assert found == [], "\n".join(found)
