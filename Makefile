@@ -10,6 +10,7 @@ FLASK := $(BIN)/flask --app wsgi
 export PORT
 
 .PHONY: run test test-sqlite test-postgres lint format install translations messages benchmark-seed benchmark-page clean
+.PHONY: audit multinode soak restore-drill
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -74,6 +75,23 @@ benchmark-seed: install
 
 benchmark-page: install translations
 	$(BIN)/python benchmarks/survey_page_weight.py
+
+## audit: known vulnerabilities in the pinned runtime requirements (pip-audit; see docs/production.md)
+audit: install
+	$(BIN)/python scripts/audit.py requirements.txt
+
+## multinode: two gunicorn nodes on one PostgreSQL (TEST_DATABASE_URL or the local server) and one Redis
+## (SIPAS_TEST_REDIS_URL, default database 13), then the restore drill on their database
+multinode: install translations
+	SIPAS_MULTINODE=1 $(BIN)/python -m pytest -q -p no:cacheprovider tests/multinode
+
+## soak: 60 s of submissions and dashboard reads while workers are killed, a reload, a PostgreSQL restart
+soak: install translations
+	$(BIN)/python benchmarks/soak.py
+
+## restore-drill: pg_dump DATABASE_URL, restore into a scratch database, compare, drop it
+restore-drill: install
+	$(BIN)/python scripts/restore_drill.py "$(DATABASE_URL)"
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache node_modules test-artifacts

@@ -3,14 +3,16 @@
 from flask import request
 from flask_babel import Babel
 from flask_limiter import Limiter
-from flask_limiter.util import get_remote_address
 from flask_login import LoginManager
 from flask_wtf.csrf import CSRFProtect
+
+from survey.privacy import client_key
 
 csrf = CSRFProtect()
 babel = Babel()
 login_manager = LoginManager()
-limiter = Limiter(key_func=get_remote_address, default_limits=[], headers_enabled=True)
+# Keyed by a hash of the client address, never the address itself (survey/privacy.py).
+limiter = Limiter(key_func=client_key, default_limits=[], headers_enabled=True)
 
 
 def select_locale() -> str:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import Flask, request, url_for
 from flask_babel import get_locale
 from markupsafe import Markup
+from werkzeug.routing import BuildError
 
 from survey.qr import qr_svg
 from survey.security import csp_nonce
@@ -15,9 +16,13 @@ def current_locale() -> str:
 
 
 def switch_language_url(target: str) -> str:
-    args = dict(request.view_args or {})
-    args.update({k: v for k, v in request.args.items() if k != "lang"})
-    return url_for(request.endpoint or "public.index", **args, lang=target)
+    # Path arguments win over query arguments of the same name (``?year=x`` must not rebuild ``/<int:year>``).
+    args = {k: v for k, v in request.args.items() if k != "lang"}
+    args.update(request.view_args or {})
+    try:
+        return url_for(request.endpoint or "public.index", **args, lang=target)
+    except (BuildError, ValueError):  # an error page for a URL that matched no rule, or odd arguments
+        return url_for("public.index", lang=target)
 
 
 def init_templating(app: Flask) -> None:

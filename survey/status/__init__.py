@@ -1,8 +1,14 @@
-"""Health check for load balancers and monitors: no auth, no cookie."""
+"""Probes for load balancers and monitors: no auth, no cookie.
 
-from flask import Blueprint, jsonify
+``/healthz`` is liveness (the process answers and can query its database); ``/readyz`` is readiness
+(the database is at the migration head and Redis, when configured, answers): take the node out of
+the pool while it is 503, rather than restarting it.
+"""
+
+from flask import Blueprint, current_app, jsonify
 
 from survey.services.health import database_status
+from survey.services.readiness import readiness
 
 bp = Blueprint("status", __name__)
 
@@ -13,4 +19,14 @@ def healthz():  # type: ignore[no-untyped-def]
     ok = database["status"] == "ok"
     response = jsonify(status="ok" if ok else "error", database=database)
     response.status_code = 200 if ok else 503
+    return response
+
+
+@bp.get("/readyz")
+def readyz():  # type: ignore[no-untyped-def]
+    ready, body = readiness(current_app.config["REDIS_URL"])
+    response = jsonify(body)
+    response.status_code = 200 if ready else 503
+    if not ready:
+        response.headers["Retry-After"] = str(current_app.config["OUTAGE_RETRY_AFTER"])
     return response
