@@ -77,3 +77,86 @@ def test_wsgi_refuses_to_start_with_one_line_on_stderr(tmp_path: Path) -> None:
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1
     assert lines[0].startswith("SIPAS configuration error: SECRET_KEY: required in production")
+
+
+# -- the limits, thresholds and switches added with the survey's abuse controls and the dashboards ---------
+
+
+@pytest.mark.parametrize(
+    ("variable", "raw", "key", "expected"),
+    [
+        ("SIPAS_SUBMIT_RATE_LIMIT", "5 per second", "SUBMIT_RATE_LIMIT", "5 per second"),
+        ("SIPAS_SUBMIT_RATE_LIMIT", "  ", "SUBMIT_RATE_LIMIT", "30 per minute"),
+        ("SIPAS_COUNTER_RATE_LIMIT", "100/hour;20/minute", "COUNTER_RATE_LIMIT", "100/hour;20/minute"),
+        ("SIPAS_SIGN_IN_RATE_LIMIT", "3 per minute", "SIGN_IN_RATE_LIMIT", "3 per minute"),
+        ("SIPAS_BURST_WINDOW_SECONDS", "60", "BURST_WINDOW_SECONDS", 60),
+        ("SIPAS_BURST_THRESHOLD", "2", "BURST_THRESHOLD", 2),
+        ("SIPAS_LOCKOUT_THRESHOLD", "1", "LOCKOUT_THRESHOLD", 1),
+        ("SIPAS_LOCKOUT_MINUTES", "90", "LOCKOUT_MINUTES", 90),
+        ("SIPAS_INDEX_CACHE_SECONDS", "0", "INDEX_CACHE_SECONDS", 0),
+        ("SIPAS_INDEX_CACHE_SECONDS", "600", "INDEX_CACHE_SECONDS", 600),
+        ("SIPAS_SHOW_COUNTER_DIRECTORY", "yes", "SHOW_COUNTER_DIRECTORY", True),
+        ("SIPAS_SHOW_COUNTER_DIRECTORY", "OFF", "SHOW_COUNTER_DIRECTORY", False),
+        ("SIPAS_LOG_LEVEL", "warning", "LOG_LEVEL", "WARNING"),
+        ("SIPAS_LOG_LEVEL", "", "LOG_LEVEL", "INFO"),
+        ("SIPAS_PROXY_HOPS", "2", "PROXY_HOPS", 2),
+    ],
+    ids=lambda v: v if isinstance(v, str) and v.startswith("SIPAS_") else None,
+)
+def test_tuning_variables_are_parsed(tmp_path: Path, variable: str, raw: str, key: str, expected: object) -> None:
+    assert settings_from_env({**GOOD_PRODUCTION, variable: raw}, tmp_path)[key] == expected
+
+
+def test_tuning_defaults(tmp_path: Path) -> None:
+    production = settings_from_env(GOOD_PRODUCTION, tmp_path)
+    development = settings_from_env({}, tmp_path)
+    assert {k: production[k] for k in ("SUBMIT_RATE_LIMIT", "COUNTER_RATE_LIMIT", "SIGN_IN_RATE_LIMIT")} == {
+        "SUBMIT_RATE_LIMIT": "30 per minute",
+        "COUNTER_RATE_LIMIT": "20 per minute",
+        "SIGN_IN_RATE_LIMIT": "10 per minute",
+    }
+    assert (production["BURST_WINDOW_SECONDS"], production["BURST_THRESHOLD"]) == (300, 10)
+    assert (production["LOCKOUT_THRESHOLD"], production["LOCKOUT_MINUTES"]) == (5, 15)
+    assert (production["INDEX_CACHE_SECONDS"], production["LOG_LEVEL"], production["PROXY_HOPS"]) == (60, "INFO", 0)
+    # The counter directory (every QR code on the landing page) is a demo feature: off in production.
+    assert (production["SHOW_COUNTER_DIRECTORY"], development["SHOW_COUNTER_DIRECTORY"]) == (False, True)
+
+
+@pytest.mark.parametrize(
+    ("variable", "raw"),
+    [
+        ("SIPAS_SUBMIT_RATE_LIMIT", "thirty a minute"),
+        ("SIPAS_SUBMIT_RATE_LIMIT", "30 per fortnight"),
+        ("SIPAS_COUNTER_RATE_LIMIT", "many"),
+        ("SIPAS_SIGN_IN_RATE_LIMIT", "per minute"),
+        ("SIPAS_BURST_WINDOW_SECONDS", "0"),
+        ("SIPAS_BURST_WINDOW_SECONDS", "5m"),
+        ("SIPAS_BURST_THRESHOLD", "1"),
+        ("SIPAS_LOCKOUT_THRESHOLD", "0"),
+        ("SIPAS_LOCKOUT_MINUTES", "1.5"),
+        ("SIPAS_INDEX_CACHE_SECONDS", "-1"),
+        ("SIPAS_SHOW_COUNTER_DIRECTORY", "2"),
+        ("SIPAS_LOG_LEVEL", "LOUD"),
+        ("SIPAS_PROXY_HOPS", "-1"),
+    ],
+    ids=lambda v: v,
+)
+def test_bad_tuning_values_are_refused_naming_the_variable(tmp_path: Path, variable: str, raw: str) -> None:
+    with pytest.raises(ConfigError) as excinfo:
+        settings_from_env({**GOOD_PRODUCTION, variable: raw}, tmp_path)
+    message = str(excinfo.value)
+    assert message.startswith(variable + ":")
+    assert repr(raw) in message or raw.lstrip("-") in message
+    assert "\n" not in message
+
+
+def test_a_bad_log_level_stops_start_up_with_one_line(tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SIPAS_") and k != "SECRET_KEY"}
+    env.update({**GOOD_PRODUCTION, "SIPAS_LOG_LEVEL": "LOUD"})
+    result = subprocess.run(
+        [sys.executable, "-c", "import wsgi"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60
+    )
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines() == [
+        "SIPAS configuration error: SIPAS_LOG_LEVEL: expected one of DEBUG, INFO, WARNING, ERROR, CRITICAL, got 'LOUD'"
+    ]

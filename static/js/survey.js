@@ -1,37 +1,46 @@
-/* SIPAS survey: progressive enhancement only; the form works without it.
-   - progress indicator; - answers kept in localStorage across reloads (cleared on the thank-you page);
-   - offline queue: a submission that cannot reach the server is kept and sent when the connection
-     returns, with the same submission id (the server stores it once). */
+/* SIPAS survey, progressive enhancement only: progress indicator; answers kept across reloads; a
+   submission that cannot reach the server (offline, 503) is kept on the phone (by sw.js, else in
+   localStorage) and sent later with the same submission id, which the server stores once. */
 (function () {
   "use strict";
-  var QUEUE = "sipas:queue", DRAFT = "sipas:draft:", DAY = 864e5;
-  var store = null;
+  var QUEUE = "sipas:queue", DRAFT = "sipas:draft:", SENT = "sipas:sent", store = null, sw = navigator.serviceWorker;
   try { store = window.localStorage; store.setItem("sipas:t", "1"); store.removeItem("sipas:t"); } catch (e) { store = null; }
-
   function load(key, fallback) {
     try { var v = store && store.getItem(key); return v ? JSON.parse(v) : fallback; } catch (e) { return fallback; }
   }
-  function save(key, value) {
-    try { if (store) { store.setItem(key, JSON.stringify(value)); } } catch (e) { /* full or private mode */ }
-  }
+  function save(key, value) { try { if (store) { store.setItem(key, JSON.stringify(value)); } } catch (e) { /* full */ } }
   function drop(key) { if (store) { store.removeItem(key); } }
+  // Ids the server has stored: a reloaded or cached page must not send new answers under one of them.
+  function sent(id) { return load(SENT, []).indexOf(id) >= 0; }
+  function markSent(id) { if (id && !sent(id)) { save(SENT, load(SENT, []).concat([id]).slice(-20)); } }
+  function ask(msg) {  // a question for the service worker; rejects without one
+    return new Promise(function (ok, fail) {
+      var ch = window.MessageChannel && new MessageChannel();
+      if (!sw || !sw.controller || !ch) { return fail(); }
+      setTimeout(fail, 3000);
+      ch.port1.onmessage = function (e) { return e.data ? ok(e.data) : fail(); };
+      sw.controller.postMessage(msg, [ch.port2]);
+    });
+  }
 
-  var thanks = document.getElementById("thanks");
-  if (thanks) { drop(DRAFT + thanks.getAttribute("data-survey")); }
-
-  var form = document.getElementById("survey");
-  var draftKey = DRAFT + location.pathname;
-  var status = document.getElementById("status");
-  var bypass = false, flushing = false;
+  var form = document.getElementById("survey"), thanks = document.getElementById("thanks"), page = form || thanks;
+  var draftKey = DRAFT + location.pathname, status = document.getElementById("status"), bypass = false, flushing = false;
+  if (sw && page) {
+    window.addEventListener("load", function () { sw.register(page.getAttribute("data-sw"), { scope: "/s/" }).catch(function () {}); });
+  }
+  if (thanks) {
+    var done = DRAFT + thanks.getAttribute("data-survey");
+    markSent(load(done, { v: {} }).v.submission_id);
+    drop(done);
+  }
 
   function say(text) { if (status) { status.textContent = text; status.scrollIntoView({ block: "center" }); } }
-
-  function values() {
+  function id() { return form && form.elements.submission_id.value; }
+  function kept(data) {
     var out = {};
-    new FormData(form).forEach(function (v, k) { if (k !== "csrf_token" && k !== "website") { out[k] = v; } });
+    new URLSearchParams(data).forEach(function (v, k) { if (k !== "csrf_token" && k !== "website") { out[k] = v; } });
     return out;
   }
-
   function restore(v) {
     Object.keys(v).forEach(function (name) {
       var els = form.elements[name];
@@ -45,99 +54,111 @@
       }
     });
   }
+  function fix(v) {  // answers the server refused: show them, and let the browser post them so the server says why
+    restore(v);
+    remember();
+    if (navigator.onLine !== false) { bypass = true; form.submit(); }
+  }
 
-  // Send one queued submission. Resolves to true when it is stored (or can never be), false to retry later.
+  // One attempt: {url} when stored, {status} to retry later, {fix} to correct; rejects when offline.
   function send(entry, retried) {
-    return fetch(entry.url, {
-      method: "POST", body: new URLSearchParams(entry.body), credentials: "same-origin", redirect: "follow"
-    }).then(function (res) {
-      if (res.ok && res.redirected) { return { done: true, url: res.url }; }
-      if (res.status === 429 || res.status >= 500) { return { done: false }; }
+    return fetch(entry.url, { method: "POST", body: new URLSearchParams(entry.body), credentials: "same-origin" }).then(function (res) {
+      if (res.ok && res.redirected) { markSent(entry.id); return { url: res.url }; }
+      if (res.status === 429 || res.status >= 500) { return { status: res.status }; }
       return res.text().then(function (html) {
-        var doc = new DOMParser().parseFromString(html, "text/html");
-        var fresh = doc.querySelector("input[name=csrf_token]");
-        if (res.status === 400 && fresh && !retried) {
-          // The session (and its CSRF token) expired while offline: take the new token and try once more.
-          var body = new URLSearchParams(entry.body);
-          body.set("csrf_token", fresh.value);
-          entry.body = body.toString();
-          return send(entry, true);
-        }
-        // The server wants corrections (422, 409): keep the answers as the page's draft.
-        var kept = {};
-        new URLSearchParams(entry.body).forEach(function (v, k) { if (k !== "csrf_token") { kept[k] = v; } });
-        save(DRAFT + new URL(entry.url).pathname, { t: Date.now(), v: kept });
-        return { done: true, fix: true, url: entry.url };
+        var fresh = /name="csrf_token" type="hidden" value="([^"]+)"/.exec(html), body = new URLSearchParams(entry.body);
+        if (res.status !== 400 || !fresh || retried) { return { fix: kept(entry.body) }; }
+        body.set("csrf_token", fresh[1]);  // the session expired meanwhile: new token, once
+        entry.body = body.toString();
+        return send(entry, true);
       });
     });
   }
-
   function flush() {
-    var queue = load(QUEUE, []);
-    if (flushing || !queue.length || navigator.onLine === false) { return; }
+    if (sw && sw.controller) { sw.controller.postMessage({}); }
+    var entry = load(QUEUE, [])[0];
+    if (flushing || !entry || navigator.onLine === false) { return; }
     flushing = true;
-    var entry = queue[0];
-    if (form && entry.url === form.action) { say(form.getAttribute("data-sending")); }
+    if (entry.id === id()) { say(form.getAttribute("data-sending")); }
     send(entry).then(function (result) {
       flushing = false;
-      if (!result.done) { return; }
+      if (result.status) { return; }
       save(QUEUE, load(QUEUE, []).filter(function (e) { return e.id !== entry.id; }));
-      if (form && entry.url === form.action) {
-        if (result.fix) { restore(load(draftKey, { v: {} }).v); bypass = true; form.submit(); return; }
-        location.replace(result.url);
-        return;
-      }
+      if (entry.id === id()) { return result.fix ? fix(result.fix) : location.replace(result.url); }
+      if (result.fix) { save(DRAFT + new URL(entry.url).pathname, { t: Date.now(), v: result.fix }); }
       flush();
     }, function () { flushing = false; });
   }
-
+  function hold(entry, message) {  // keep it with the service worker, else in localStorage (one entry per id)
+    function local() { save(QUEUE, load(QUEUE, []).filter(function (e) { return e.id !== entry.id; }).concat([entry])); }
+    ask({ type: "queue", entry: entry }).then(function (ok) { return ok || local(); }, local).then(function () { say(message); });
+  }
+  function greet() {  // what the service worker knows: ids sent since, answers to correct, a waiting submission
+    ask({ type: "hello", path: location.pathname, url: location.href }).then(function (entries) {
+      entries.forEach(function (e) { if (e.state === "sent") { markSent(e.id); } });
+      if (!form) { return; }
+      if (sent(id())) { renew(); }
+      entries.forEach(function (e) {
+        if (e.state === "fix") { fix(kept(e.body)); } else if (!e.state && e.id === id()) { say(form.getAttribute("data-queued")); }
+      });
+    }, function () {});
+  }
+  if (sw) {
+    sw.addEventListener("message", function (e) {
+      if (!e.data.url) { return greet(); }
+      markSent(e.data.id);
+      if (e.data.id === id()) { drop(draftKey); location.replace(e.data.url); }
+    });
+    sw.addEventListener("controllerchange", greet);
+  }
   window.addEventListener("online", flush);
   window.setInterval(flush, 30000);
   flush();
+  if (!form) { return greet(); }
 
-  if (!form) { return; }
-
-  var groups = form.querySelectorAll("fieldset.scale");
-  var bar = document.createElement("div");
+  var groups = form.querySelectorAll("fieldset.scale"), bar = document.createElement("div");
   bar.className = "prog";
   bar.innerHTML = "<span></span><progress max=\"" + groups.length + "\"></progress>";
   bar.lastChild.setAttribute("aria-hidden", "true");
   form.insertBefore(bar, form.firstChild);
-
   function progress() {
-    var done = 0;
-    Array.prototype.forEach.call(groups, function (g) { if (g.querySelector("input:checked")) { done += 1; } });
-    bar.firstChild.textContent = form.getAttribute("data-progress")
-      .replace("{done}", done).replace("{total}", groups.length);
-    bar.lastChild.value = done;
+    var n = 0;
+    Array.prototype.forEach.call(groups, function (g) { if (g.querySelector("input:checked")) { n += 1; } });
+    bar.firstChild.textContent = form.getAttribute("data-progress").replace("{done}", n).replace("{total}", groups.length);
+    bar.lastChild.value = n;
+  }
+  function remember() { save(draftKey, { t: Date.now(), v: kept(new FormData(form)) }); progress(); }
+  function renew() {  // this page's id is already stored (a cached copy, a draft sent since): start afresh
+    var b = window.crypto.getRandomValues(new Uint8Array(16)), h = "", i;
+    b[6] = (b[6] & 15) | 64;
+    b[8] = (b[8] & 63) | 128;
+    for (i = 0; i < 16; i += 1) { h += (b[i] + 256).toString(16).slice(1); }
+    drop(draftKey);
+    form.reset();
+    form.elements.submission_id.value = h.replace(/^(.{8})(.{4})(.{4})(.{4})/, "$1-$2-$3-$4-");
+    progress();
   }
 
-  var summary = document.querySelector(".error-summary");
+  var summary = document.querySelector(".error-summary"), draft = load(draftKey, null);
   if (summary) { summary.focus(); }
-
   // Server-side errors mean the page already shows what was posted: keep it, do not restore an old draft.
-  var draft = load(draftKey, null);
-  if (draft && !document.querySelector(".error-summary") && Date.now() - draft.t < DAY) { restore(draft.v); }
+  if (draft && !summary && Date.now() - draft.t < 864e5) { restore(draft.v); }
+  if (sent(id())) { renew(); }
   progress();
-
-  function remember() { save(draftKey, { t: Date.now(), v: values() }); progress(); }
+  greet();
   form.addEventListener("change", remember);
   form.addEventListener("input", remember);
-
   form.addEventListener("submit", function (event) {
     if (bypass || !window.fetch || !store) { return; }
     event.preventDefault();
     remember();
-    var entry = { id: form.elements.submission_id.value, url: form.action, body: new URLSearchParams(new FormData(form)).toString() };
+    var entry = { id: id(), url: form.action, body: new URLSearchParams(new FormData(form)).toString() };
     send(entry).then(function (result) {
-      if (result.done && !result.fix) { location.replace(result.url); return; }
-      // Anything else (errors to correct, rate limit, server trouble): let the browser post it normally.
+      if (result.url) { return location.replace(result.url); }
+      // Database down, nothing stored: keep the answers here. Corrections or a rate limit: the server's page explains.
+      if (result.status === 503) { return hold(entry, form.getAttribute("data-held")); }
       bypass = true;
       form.submit();
-    }, function () {
-      // No connection: queue it (one entry per submission id) and send it when we are back online.
-      save(QUEUE, load(QUEUE, []).filter(function (e) { return e.id !== entry.id; }).concat([entry]));
-      say(form.getAttribute("data-queued"));
-    });
+    }, function () { hold(entry, form.getAttribute("data-queued")); });
   });
 }());

@@ -4,4 +4,4 @@ from flask import Blueprint
 
 bp = Blueprint("public", __name__)
 
-from survey.public import views  # noqa: E402, F401  (routes register on bp)
+from survey.public import views, worker  # noqa: E402, F401  (routes register on bp)

@@ -7,6 +7,7 @@ import logging
 from flask import abort, current_app, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
+from werkzeug.exceptions import TooManyRequests
 from werkzeug.wrappers import Response as WerkzeugResponse
 
 from survey.errors import session_expired_page
@@ -68,9 +69,9 @@ def _survey_form(counter: Counter, formdata: object | None) -> SurveyFormBase:
     return build_survey_form(counter.instrument, directory.procedure_fields(), current_locale(), formdata)
 
 
-def _render(form: SurveyFormBase, counter: Counter, status: int = 200, notice: str | None = None):  # type: ignore[no-untyped-def]
+def _render(form: SurveyFormBase, counter: Counter, status: int = 200, notice: str | None = None, **extra: str):  # type: ignore[no-untyped-def]
     return render_template(
-        "public/survey.html", form=form, counter=counter, instrument=counter.instrument, notice=notice
+        "public/survey.html", form=form, counter=counter, instrument=counter.instrument, notice=notice, **extra
     ), status
 
 
@@ -132,6 +133,27 @@ def csrf_error(_exc: CSRFError):  # type: ignore[no-untyped-def]
         notice=_(
             "For your security the form needs to be sent again. Your answers are kept below: check them and send."
         ),
+    )
+
+
+@bp.errorhandler(429)
+def rate_limited(_exc: TooManyRequests):  # type: ignore[no-untyped-def]
+    """Too many submissions: show the form again with the answers kept and ask to wait (Retry-After is set)."""
+    token = (request.view_args or {}).get("token")
+    counter = _counter_or_error(token) if request.endpoint == "public.survey" and token else None
+    if not isinstance(counter, Counter) or request.method != "POST":
+        return render_template(
+            "errors/error.html", title=_("Too many attempts"), message=_("Please wait a minute and try again.")
+        ), 429
+    return _render(
+        _survey_form(counter, request.form),
+        counter,
+        429,
+        notice=_(
+            "Too many answers were sent from here just now. "
+            "Your answers are kept below: wait a minute, then send them again."
+        ),
+        notice_title=_("Too many attempts"),
     )
 
 

@@ -78,3 +78,35 @@ def phone(browser, server: LiveServer) -> Iterator[object]:  # type: ignore[no-u
 
 def shot(page, name: str) -> None:  # type: ignore[no-untyped-def]
     page.screenshot(path=str(ARTIFACTS / f"{name}.png"))
+
+
+def worker_ready(page) -> None:  # type: ignore[no-untyped-def]
+    """Wait until the survey's service worker controls the page (it claims the page it was installed from)."""
+    page.wait_for_function("() => !!(navigator.serviceWorker && navigator.serviceWorker.controller)", timeout=15_000)
+
+
+#: The service worker's offline queue, read from the page (same origin, same IndexedDB database).
+WORKER_QUEUE_JS = """() => new Promise((ok, fail) => {
+  const req = indexedDB.open('sipas', 1);
+  req.onerror = () => fail(req.error);
+  req.onsuccess = () => {
+    const get = req.result.transaction('queue').objectStore('queue').getAll();
+    get.onsuccess = () => { req.result.close(); ok(get.result); };
+  };
+})"""
+
+#: Put entries back into the service worker's queue and ask it to send them (a replay).
+WORKER_REPLAY_JS = """entries => new Promise((ok, fail) => {
+  const req = indexedDB.open('sipas', 1);
+  req.onerror = () => fail(req.error);
+  req.onsuccess = () => {
+    const tx = req.result.transaction('queue', 'readwrite');
+    entries.forEach(e => tx.objectStore('queue').put(e));
+    tx.oncomplete = () => {
+      req.result.close();
+      navigator.serviceWorker.controller.postMessage({type: 'flush'});
+      navigator.serviceWorker.controller.postMessage({type: 'flush'});
+      ok(true);
+    };
+  };
+})"""

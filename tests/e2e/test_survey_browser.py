@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Iterator
+from unittest.mock import ANY
 
 import pytest
 from playwright.sync_api import expect
 
-from tests.e2e.conftest import AXE, shot
-from tests.e2e.live_server import LiveServer
+from tests.e2e.conftest import AXE, WORKER_QUEUE_JS, WORKER_REPLAY_JS, shot, worker_ready
+from tests.e2e.live_server import LiveServer, live_server
 
 # A 303 keeps the fragment of the page it answers (e.g. #q_q02-0 after following an error link).
 THANKS = re.compile(r"/s/[^/]+/thanks(#[\w-]*)?$")
@@ -97,28 +99,161 @@ def test_without_javascript_errors_then_submission(browser, server: LiveServer) 
     context.close()
 
 
-def test_offline_submission_is_queued_and_sent_once_when_back_online(phone, server: LiveServer) -> None:  # type: ignore[no-untyped-def]
+def test_offline_submission_is_queued_by_the_service_worker_and_sent_once(phone, server: LiveServer) -> None:  # type: ignore[no-untyped-def]
     page = phone.new_page()
     page.goto(server.survey_url())
+    worker_ready(page)
     answer_everything(page, label_index=5)
+    page.locator("#comment").fill("Gửi khi mất mạng")
     submission_id = page.locator("#submission_id").input_value()
     phone.set_offline(True)
     page.locator("button[type=submit]").click()
     status = page.locator("#status")
-    status.wait_for(state="visible")
-    assert "mất kết nối" in status.inner_text()
-    queue = json.loads(page.evaluate("localStorage.getItem('sipas:queue')"))
-    assert [entry["id"] for entry in queue] == [submission_id]
+    expect(status).to_contain_text("đã được lưu trên điện thoại này")
+    assert [entry["id"] for entry in page.evaluate(WORKER_QUEUE_JS)] == [submission_id]
+    assert page.evaluate("localStorage.getItem('sipas:queue')") is None  # the worker holds it, not the page
     shot(page, "offline-queued")
+    # A reload without connection still shows the form (from the worker's cache), the answers and the state.
+    page.reload()
+    expect(status).to_contain_text("đã được lưu trên điện thoại này")
+    assert page.locator("#comment").input_value() == "Gửi khi mất mạng"
+    assert page.locator("#submission_id").input_value() == submission_id
+    shot(page, "offline-reloaded")
     assert server.count_responses(submission_id) == 0
     phone.set_offline(False)
     expect(page).to_have_url(THANKS, timeout=15_000)
     assert server.count_responses(submission_id) == 1
+    # Only the id is remembered once it is stored (so a cached page never reuses it), not the answers.
+    assert page.evaluate(WORKER_QUEUE_JS) == [{"id": submission_id, "url": ANY, "state": "sent", "t": ANY}]
+    # A later visit starts afresh with a new id, and its queue flush sends nothing again.
+    page.goto(server.survey_url())
+    assert page.locator("#submission_id").input_value() != submission_id
+    assert not page.locator("#comment").input_value()
+    page.wait_for_timeout(300)
+    assert server.count_responses(submission_id) == 1
+
+
+def test_a_queued_submission_replayed_twice_is_stored_once(phone, server: LiveServer) -> None:  # type: ignore[no-untyped-def]
+    page = phone.new_page()
+    page.goto(server.survey_url() + "?lang=en")
+    worker_ready(page)
+    answer_everything(page, label_index=3)
+    submission_id = page.locator("#submission_id").input_value()
+    phone.set_offline(True)
+    page.locator("button[type=submit]").click()
+    expect(page.locator("#status")).to_contain_text("saved on this phone")
+    queued = page.evaluate(WORKER_QUEUE_JS)
+    assert [entry["id"] for entry in queued] == [submission_id]
+    phone.set_offline(False)
+    expect(page).to_have_url(THANKS, timeout=15_000)
+    assert server.count_responses(submission_id) == 1
+    # The same queued entry replayed twice more (a second tab, a sync retry): nothing new is stored.
+    for _ in range(2):
+        page.evaluate(WORKER_REPLAY_JS, queued)
+        for _ in range(100):
+            if [e["state"] for e in page.evaluate(WORKER_QUEUE_JS)] == ["sent"]:
+                break
+            page.wait_for_timeout(100)
+        assert [e["state"] for e in page.evaluate(WORKER_QUEUE_JS)] == ["sent"]
+    assert server.count_responses(submission_id) == 1
+
+
+def test_without_a_service_worker_the_page_queues_in_local_storage(browser, server: LiveServer) -> None:  # type: ignore[no-untyped-def]
+    context = browser.new_context(viewport={"width": 360, "height": 740}, is_mobile=True, service_workers="block")
+    page = context.new_page()
+    page.goto(server.survey_url())
+    answer_everything(page, label_index=5)
+    submission_id = page.locator("#submission_id").input_value()
+    context.set_offline(True)
+    page.locator("button[type=submit]").click()
+    expect(page.locator("#status")).to_contain_text("đã được lưu trên điện thoại này")
+    queue = json.loads(page.evaluate("localStorage.getItem('sipas:queue')"))
+    assert [entry["id"] for entry in queue] == [submission_id]
+    assert server.count_responses(submission_id) == 0
+    context.set_offline(False)
+    expect(page).to_have_url(THANKS, timeout=15_000)
+    assert server.count_responses(submission_id) == 1
     assert page.evaluate("localStorage.getItem('sipas:queue')") == "[]"
-    # A later visit (and its queue flush) sends nothing again.
     page.goto(server.survey_url())
     page.wait_for_timeout(300)
     assert server.count_responses(submission_id) == 1
+    context.close()
+
+
+@pytest.mark.parametrize("workers", ["allow", "block"], ids=["service-worker", "local-storage"])
+def test_a_rate_limited_replay_waits_and_is_sent_later(browser, server: LiveServer, workers: str) -> None:  # type: ignore[no-untyped-def]
+    context = browser.new_context(viewport={"width": 360, "height": 740}, is_mobile=True, service_workers=workers)
+    page = context.new_page()
+    page.goto(server.survey_url())
+    if workers == "allow":
+        worker_ready(page)
+    answer_everything(page, label_index=2)
+    submission_id = page.locator("#submission_id").input_value()
+    context.set_offline(True)
+    page.locator("button[type=submit]").click()
+    expect(page.locator("#status")).to_contain_text("đã được lưu trên điện thoại này")
+    refused: list[str] = []
+
+    def too_many(route) -> None:  # type: ignore[no-untyped-def]
+        if route.request.method != "POST":
+            route.continue_()
+            return
+        refused.append(route.request.url)
+        route.fulfill(status=429, headers={"Retry-After": "60"}, body="")
+
+    context.route("**/s/*", too_many)
+    context.set_offline(False)
+    page.wait_for_function("() => navigator.onLine")
+    page.evaluate("window.dispatchEvent(new Event('online'))")
+    for _ in range(50):
+        if refused:
+            break
+        page.wait_for_timeout(100)
+    assert refused, "the queued submission was not retried"
+    page.wait_for_timeout(300)
+    # Still held on the phone, not lost, and the page did not move on.
+    if workers == "allow":
+        assert [e["state"] for e in page.evaluate(WORKER_QUEUE_JS)] == [""]
+    else:
+        assert [e["id"] for e in json.loads(page.evaluate("localStorage.getItem('sipas:queue')"))] == [submission_id]
+    assert server.count_responses(submission_id) == 0
+    context.unroute("**/s/*")
+    page.evaluate("window.dispatchEvent(new Event('online'))")
+    expect(page).to_have_url(THANKS, timeout=15_000)
+    assert server.count_responses(submission_id) == 1
+    context.close()
+
+
+@pytest.fixture(scope="module")
+def limited_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
+    """A second server whose survey accepts one submission per address per minute."""
+    with live_server(tmp_path_factory.mktemp("e2e-limited"), SIPAS_SUBMIT_RATE_LIMIT="1 per minute") as live:
+        yield live
+
+
+def test_rate_limited_form_comes_back_with_the_answers(browser, limited_server: LiveServer) -> None:  # type: ignore[no-untyped-def]
+    context = browser.new_context(viewport={"width": 360, "height": 740}, bypass_csp=True)
+    page = context.new_page()
+    page.goto(limited_server.survey_url())
+    answer_everything(page)
+    page.locator("button[type=submit]").click()
+    expect(page).to_have_url(THANKS)
+    page.goto(limited_server.survey_url())
+    answer_everything(page, label_index=2)
+    page.locator("#comment").fill("Lần thứ hai")
+    submission_id = page.locator("#submission_id").input_value()
+    page.locator("button[type=submit]").click()
+    summary = page.locator(".error-summary")
+    expect(summary).to_contain_text("Quá nhiều lượt gửi")
+    assert page.title().startswith("Lỗi: ")
+    assert page.evaluate("document.activeElement.className") == "error-summary"
+    assert page.locator("fieldset.scale").nth(21).locator("input").nth(1).is_checked()
+    assert page.locator("#comment").input_value() == "Lần thứ hai"
+    assert page.locator("#submission_id").input_value() == submission_id
+    assert limited_server.count_responses(submission_id) == 0
+    shot(page, "survey-rate-limited")
+    assert axe_violations(page) == []
+    context.close()
 
 
 def test_stale_session_is_recovered_by_the_script(phone, server: LiveServer) -> None:  # type: ignore[no-untyped-def]

@@ -158,13 +158,40 @@ def test_per_address_limit_gives_a_translated_429(limited_app: Flask, survey_ans
     counters = _counters()
     statuses = [_post(client, counters[i], survey_answers).status_code for i in range(3)]
     assert statuses == [303, 303, 303]
-    refused = _post(client, counters[3], survey_answers)
+    refused = _post(client, counters[3], survey_answers, q_q05="2", comment="Nhanh gọn")
+    html = refused.get_data(as_text=True)
     assert refused.status_code == 429
-    assert "<h1>Quá nhiều" in refused.get_data(as_text=True)
     assert int(refused.headers["Retry-After"]) > 0
     assert refused.headers["Content-Security-Policy"]
+    # The form comes back with the citizen's answers and a translated error-summary message at the top.
+    assert re.search(r"<title>Lỗi: ", html)
+    assert re.search(r'<div class="error-summary" role="alert" tabindex="-1"><h2>Quá nhiều lượt gửi</h2>', html)
+    assert "vui lòng chờ một phút rồi gửi lại" in html
+    assert 'name="q_q05" value="2" checked>' in html and "Nhanh gọn</textarea>" in html
+    assert html.count(" checked>") == 22 + 1 and '<input checked id="adult"' in html  # items, respondent type, 18+
     # Reading the survey is never limited.
     assert client.get(counter_survey_path(limited_app.config, counters[0])).status_code == 200
+    # Once the window has passed, sending the kept form (same submission id) stores it.
+    kept = hidden_fields(html)
+    limiter.reset()
+    data = survey_answers(counters[3].instrument, **kept, q_q05="2")
+    assert data["submission_id"] == kept["submission_id"]
+    before = _count(Response)
+    assert client.post(counter_survey_path(limited_app.config, counters[3]), data=data).status_code == 303
+    assert _count(Response) == before + 1
+
+
+@pytest.mark.usefixtures("limited_demo")
+def test_rate_limit_on_an_unknown_counter_is_a_plain_translated_429(limited_app: Flask, survey_answers) -> None:  # type: ignore[no-untyped-def]
+    client = limited_app.test_client()
+    counters = _counters()
+    for i in range(3):
+        assert _post(client, counters[i], survey_answers).status_code == 303
+    form = hidden_fields(client.get(counter_survey_path(limited_app.config, counters[0])).get_data(as_text=True))
+    refused = client.post("/s/not-a-token", data=survey_answers(counters[0].instrument, **form))
+    assert refused.status_code == 429
+    assert "<h1>Quá nhiều lượt gửi</h1>" in refused.get_data(as_text=True)
+    assert 'name="q_q01"' not in refused.get_data(as_text=True)
 
 
 @pytest.mark.usefixtures("limited_demo")
