@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import logging
 import os
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -43,13 +41,10 @@ def create_app(overrides: dict[str, Any] | None = None, environ: dict[str, str] 
 
 
 def configure_logging(app: Flask) -> None:
-    """Log to stdout with %-style arguments; no IP addresses or free text (see README, Privacy)."""
-    handler = logging.StreamHandler(sys.stdout)
-    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
-    logger = logging.getLogger("survey")
-    logger.handlers[:] = [handler]
-    logger.setLevel(app.config["LOG_LEVEL"])
-    logger.propagate = False
+    """JSON lines on stdout; no IP addresses or free text (see survey/logging_setup.py and the privacy page)."""
+    from survey.logging_setup import configure_logging as configure
+
+    configure(app)
 
 
 def register_extensions(app: Flask) -> None:
@@ -68,10 +63,13 @@ def register_extensions(app: Flask) -> None:
 
 def register_blueprints(app: Flask) -> None:
     """Public blueprints as they are; every staff blueprint behind the sign-in guard (``survey.auth.protect``)."""
+    from survey.account import bp as account_bp
     from survey.admin import bp as admin_bp
     from survey.agency import bp as agency_bp
+    from survey.api import bp as api_bp
     from survey.auth import protect
     from survey.auth_views import bp as auth_bp
+    from survey.downloads import bp as downloads_bp
     from survey.pages import bp as pages_bp
     from survey.public import bp as public_bp
     from survey.status import bp as status_bp
@@ -83,6 +81,10 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(protect(auth_bp, public_endpoints={"auth.sign_in"}))
     app.register_blueprint(protect(agency_bp))
     app.register_blueprint(protect(admin_bp))
+    app.register_blueprint(protect(downloads_bp))
+    app.register_blueprint(protect(account_bp))
+    # Token-only: guarded by its bearer tokens (survey.api.auth), not by the sign-in session.
+    app.register_blueprint(api_bp)
 
 
 def register_error_handlers(app: Flask) -> None:

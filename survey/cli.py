@@ -14,6 +14,7 @@ from flask import Flask, current_app
 from flask.cli import AppGroup
 
 from survey import migrate
+from survey.admin.commands import import_volumes_command
 from survey.db import db
 from survey.services import directory, exports, par_report, stats
 from survey.services.demo import DemoError, last_complete_month, seed_demo
@@ -317,6 +318,35 @@ def par_report_command(
     click.echo(f"Wrote {output}: {len(report.rows)} agencies ranked{note}.")
 
 
+@click.command("purge-comments")
+@click.option("--dry-run", is_flag=True, help="Count what would be blanked; change nothing.")
+@click.option(
+    "--days",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Retention in days (default: SIPAS_COMMENT_RETENTION_DAYS).",
+)
+def purge_comments_command(dry_run: bool, days: int | None) -> None:
+    """Blank comments older than the retention period; responses and answers stay (audit-logged)."""
+    from survey.services.retention import purge_comments
+
+    report = purge_comments(days or current_app.config["COMMENT_RETENTION_DAYS"], dry_run=dry_run)
+    verb = "Would blank" if report.dry_run else "Blanked"
+    click.echo(
+        f"{verb} {report.comments:,} comments and {report.notes:,} staff notes received before "
+        f"{report.cutoff:%Y-%m-%d %H:%M} UTC."
+    )
+
+
+@click.command("purge-exports")
+def purge_exports_command() -> None:
+    """Delete web export files older than 7 days and mark interrupted export jobs failed (audit-logged)."""
+    from survey.services import export_jobs
+
+    result = export_jobs.purge(Path(current_app.config["EXPORT_DIR"]))
+    click.echo(f"Deleted {result.files:,} expired export files; marked {result.interrupted:,} interrupted jobs failed.")
+
+
 def register(app: Flask) -> None:
     for command in (
         db_cli,
@@ -326,7 +356,10 @@ def register(app: Flask) -> None:
         list_counters,
         make_posters,
         create_user_command,
+        import_volumes_command,
         export_responses_command,
         par_report_command,
+        purge_exports_command,
+        purge_comments_command,
     ):
         app.cli.add_command(command)

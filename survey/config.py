@@ -17,6 +17,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 ENVIRONMENTS = ("development", "production", "test")
 LOCALES = ("vi", "en")
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 SECRET_KEY_FILE = "secret_key"  # noqa: S105  (a file name, not a secret)
 MIN_SECRET_KEY_LENGTH = 32
 
@@ -48,6 +49,14 @@ def _int(env: Mapping[str, str], name: str, default: int, minimum: int = 0) -> i
     if value < minimum:
         raise ConfigError(f"{name}: must be at least {minimum}, got {value}")
     return value
+
+
+def _log_level(env: Mapping[str, str]) -> str:
+    """A standard logging level name; anything else would stop start-up later with a traceback."""
+    raw = env.get("SIPAS_LOG_LEVEL", "").strip()
+    if raw.upper() in ("", *LOG_LEVELS):
+        return raw.upper() or "INFO"
+    raise ConfigError(f"SIPAS_LOG_LEVEL: expected one of {', '.join(LOG_LEVELS)}, got {raw!r}")
 
 
 def _rate_limit(env: Mapping[str, str], name: str, default: str) -> str:
@@ -155,6 +164,10 @@ def settings_from_env(env: Mapping[str, str], instance_path: Path) -> dict[str, 
     submit_limit = _rate_limit(env, "SIPAS_SUBMIT_RATE_LIMIT", "30 per minute")
     counter_limit = _rate_limit(env, "SIPAS_COUNTER_RATE_LIMIT", "20 per minute")
     sign_in_limit = _rate_limit(env, "SIPAS_SIGN_IN_RATE_LIMIT", "10 per minute")
+    api_limit = _rate_limit(env, "SIPAS_API_RATE_LIMIT", "120 per minute")
+
+    # Web exports (ZIP bundles) are kept here for 7 days; every app node must share it.
+    export_dir = env.get("SIPAS_EXPORT_DIR", "").strip() or str(instance_path / "exports")
 
     secure_cookies = urlsplit(base_url).scheme == "https"
     return {
@@ -167,7 +180,7 @@ def settings_from_env(env: Mapping[str, str], instance_path: Path) -> dict[str, 
         "DEFAULT_LOCALE": locale,
         "TIMEZONE": tz_name,
         "PROXY_HOPS": _int(env, "SIPAS_PROXY_HOPS", 0),
-        "LOG_LEVEL": env.get("SIPAS_LOG_LEVEL", "INFO").upper(),
+        "LOG_LEVEL": _log_level(env),
         "SHOW_COUNTER_DIRECTORY": _flag(env, "SIPAS_SHOW_COUNTER_DIRECTORY", default=not production),
         "SUBMIT_RATE_LIMIT": submit_limit,
         "INDEX_CACHE_SECONDS": _int(env, "SIPAS_INDEX_CACHE_SECONDS", 60),
@@ -175,8 +188,11 @@ def settings_from_env(env: Mapping[str, str], instance_path: Path) -> dict[str, 
         "BURST_WINDOW_SECONDS": _int(env, "SIPAS_BURST_WINDOW_SECONDS", 300, minimum=1),
         "BURST_THRESHOLD": _int(env, "SIPAS_BURST_THRESHOLD", 10, minimum=2),
         "SIGN_IN_RATE_LIMIT": sign_in_limit,
+        #: Requests per API token (``/api/v1``).
+        "API_RATE_LIMIT": api_limit,
         "LOCKOUT_THRESHOLD": _int(env, "SIPAS_LOCKOUT_THRESHOLD", 5, minimum=1),
         "LOCKOUT_MINUTES": _int(env, "SIPAS_LOCKOUT_MINUTES", 15, minimum=1),
+        "EXPORT_DIR": export_dir,
         # Flask and extension settings derived from the above.
         "BABEL_DEFAULT_LOCALE": locale,
         "BABEL_DEFAULT_TIMEZONE": tz_name,
@@ -190,8 +206,17 @@ def settings_from_env(env: Mapping[str, str], instance_path: Path) -> dict[str, 
         # A phone left open at the counter must not lose its answers to an expired token.
         "WTF_CSRF_TIME_LIMIT": None,
         "WTF_CSRF_ENABLED": True,
-        "MAX_CONTENT_LENGTH": 64 * 1024,
+        # Request bodies above this get a 413 page; the volume import and API may need more than a survey form.
+        "MAX_CONTENT_LENGTH": _int(env, "SIPAS_MAX_CONTENT_LENGTH", 2 * 1024 * 1024, minimum=1024),
+        #: Comments older than this many days are blanked by ``flask purge-comments`` (responses stay).
+        "COMMENT_RETENTION_DAYS": _int(env, "SIPAS_COMMENT_RETENTION_DAYS", 730, minimum=1),
+        #: Seconds a client is told to wait (Retry-After) when the database is unreachable.
+        "OUTAGE_RETRY_AFTER": _int(env, "SIPAS_OUTAGE_RETRY_AFTER", 30, minimum=1),
         "RATELIMIT_STORAGE_URI": redis_url or "memory://",
+        # Several deployments (or test runs) may share one Redis: their limit keys must not meet.
+        "RATELIMIT_KEY_PREFIX": env.get("SIPAS_RATELIMIT_KEY_PREFIX", "sipas").strip(),
+        # Redis down: serve without limits rather than fail every page (/readyz reports it).
+        "RATELIMIT_SWALLOW_ERRORS": True,
         "RATELIMIT_HEADERS_ENABLED": True,
         "RATELIMIT_ENABLED": True,
     }

@@ -18,10 +18,11 @@ from sqlalchemy import select
 
 from survey.agency.formatting import pct
 from survey.db import db, utcnow
-from survey.models import Agency, Counter, Instrument, Response
+from survey.models import Agency, ApiToken, Counter, Instrument, Response, RoleAssignment, SurveyPeriod, User
 from survey.models.codes import ROLES
-from survey.services import dashboard
+from survey.services import api_tokens, dashboard
 from survey.services.indices import IndexQuery, compute_indices
+from survey.services.users import create_user
 from tests.conftest import hidden_fields
 
 #: Endpoints anyone may use without signing in (citizens, health checks, static files, sign-in itself).
@@ -30,14 +31,23 @@ PUBLIC_ENDPOINTS = {
     "public.index",
     "public.survey",
     "public.thanks",
+    "public.service_worker",
     "pages.methodology",
     "status.healthz",
+    "status.readyz",
+    "pages.privacy",
     "auth.sign_in",
+    "api.openapi",
 }
 
 #: The sibling department each agency-scoped demo role must not see (province roles get a foreign province).
 SIBLING = "so-tai-chinh"
 FOREIGN_PROVINCE = "tinh-ngoai-vung"
+#: Public id of the foreign user's export job, and the year of the foreign PAR scheme.
+FOREIGN_JOB = "f" * 32
+FOREIGN_YEAR = 2026
+#: Ids of the foreign province's user, role assignment and survey period (set by ``_foreign_province``).
+FOREIGN_IDS: dict[str, int] = {}
 
 
 def _foreign_province() -> tuple[Agency, Counter, Response]:
@@ -65,6 +75,20 @@ def _foreign_province() -> tuple[Agency, Counter, Response]:
         received_on=dt.date(2026, 10, 5),
     )
     session.add(response)
+    # Administration routes take user, role and survey-period ids: those of the foreign province.
+    user = User(email="nguoi@ngoai-vung.example", display_name="Ngoại Vùng", password_hash="x")
+    user.roles.append(RoleAssignment(role="agency_manager", agency_id=agency.id))
+    period = SurveyPeriod(agency_id=agency.id, name="Đợt", starts_on=dt.date(2026, 1, 1), ends_on=dt.date(2026, 12, 31))
+    session.add_all([user, period])
+    session.commit()
+    FOREIGN_IDS.update(user_id=user.id, role_id=user.roles[0].id, period_id=period.id)
+    # An export job of that user and the province's PAR scheme: nobody else may open them.
+    from survey.models import ExportJob, ParSchemeRecord
+    from survey.services.par_report import example_definition
+
+    session.add(ExportJob(public_id=FOREIGN_JOB, user_id=user.id, format="csv", filters="{}", status="done"))
+    definition = example_definition(FOREIGN_PROVINCE, FOREIGN_YEAR)
+    session.add(ParSchemeRecord(agency_id=agency.id, year=FOREIGN_YEAR, definition=definition))
     session.commit()
     return agency, counter, response
 
@@ -81,8 +105,18 @@ def _sibling_index(agency: Agency) -> str:
         return pct(report.get(agency.id, "overall").estimate)
 
 
-def _url(app: Flask, rule, agency: Agency, counter: Counter, response: Response) -> str:  # type: ignore[no-untyped-def]
-    values = {"code": agency.code, "counter_id": counter.id, "response_id": response.id}
+def _foreign_token() -> ApiToken:
+    """An API token of a user in the foreign province: no one else may revoke it."""
+    owner = create_user(
+        "ngoai.vung@test.sipas.vn", "Người dùng ngoại vùng", "mật khẩu đủ dài 12", "agency_viewer", FOREIGN_PROVINCE
+    )
+    return api_tokens.create_token(owner.id, "ngoại vùng", None).token
+
+
+def _url(app: Flask, rule, agency: Agency, counter: Counter, response: Response, token_id: int = 0) -> str:  # type: ignore[no-untyped-def]
+    values = {"code": agency.code, "counter_id": counter.id, "response_id": response.id, "token_id": token_id}
+    values.update(FOREIGN_IDS)
+    values.update(public_id=FOREIGN_JOB, instrument_id=response.instrument_id, year=FOREIGN_YEAR)
     unknown = set(rule.arguments) - set(values)
     assert not unknown, f"{rule.endpoint}: add a foreign value for {sorted(unknown)} to this test"
     with app.test_request_context():
@@ -107,6 +141,7 @@ def test_public_routes_are_only_the_allow_listed_ones(staff_app: Flask) -> None:
 @pytest.mark.parametrize("role", [None, *ROLES], ids=["anonymous", *ROLES])
 def test_no_route_shows_a_foreign_agency(staff_app: Flask, signed_in, role: str | None) -> None:  # type: ignore[no-untyped-def]
     foreign_province, foreign_counter, foreign_response = _foreign_province()
+    foreign_token = _foreign_token()
     sibling = db.session.scalar(select(Agency).where(Agency.code == SIBLING))
     assert sibling is not None
     if role in ("agency_manager", "agency_viewer", None):
@@ -126,7 +161,7 @@ def test_no_route_shows_a_foreign_agency(staff_app: Flask, signed_in, role: str 
     for rule in rules:
         if rule.endpoint in PUBLIC_ENDPOINTS:
             continue
-        url = _url(staff_app, rule, foreign, counter, response)
+        url = _url(staff_app, rule, foreign, counter, response, foreign_token.id)
         for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
             if method == "GET":
                 reply = client.get(url)
@@ -137,14 +172,21 @@ def test_no_route_shows_a_foreign_agency(staff_app: Flask, signed_in, role: str 
             assert reply.status_code < 500, f"{method} {url} as {role}: {reply.status_code}"
             for secret in secrets:
                 assert secret not in body, f"{method} {url} as {role} shows {secret!r}"
-            if role is None and method != "GET":
+            if rule.endpoint.startswith("api."):
+                # Token-only: no session cookie (or none at all) reads the API, whoever signed in.
+                assert reply.status_code == 401, f"{method} {url} as {role}: {reply.status_code}"
+            elif role is None and method != "GET":
                 # CSRFProtect runs before the blueprint guard: an anonymous POST has no valid token.
                 assert reply.status_code == 400, f"{method} {url}"
             elif role is None:
                 assert reply.status_code == 302 and "/auth/sign-in" in reply.headers["Location"], f"{method} {url}"
+            elif "token_id" in rule.arguments:
+                assert reply.status_code == 404, f"{method} {url} as {role}: {reply.status_code}"
             elif "code" in rule.arguments and (role != "system_admin"):
                 assert reply.status_code in (403, 404), f"{method} {url} as {role}: {reply.status_code}"
     assert checked >= 15
+    db.session.expire_all()
+    assert foreign_token.revoked_at is None  # tokens are personal: not even a system administrator revoked it
     if role != "system_admin":
         # Nothing above changed the foreign counter or response (every refused POST changed nothing).
         db.session.expire_all()
