@@ -8,7 +8,7 @@ from flask import Flask, Response, g, request
 
 
 def csp_nonce() -> str:
-    """Per-request nonce for the few inline scripts a page may carry."""
+    """Per-request nonce for the few inline scripts (and the survey page's inlined stylesheet)."""
     if "csp_nonce" not in g:
         g.csp_nonce = secrets.token_urlsafe(16)
     return str(g.csp_nonce)
@@ -23,7 +23,7 @@ def init_security(app: Flask) -> None:
         response.headers["Content-Security-Policy"] = (
             "default-src 'self'; "
             f"script-src 'self' 'nonce-{nonce}'; "
-            "style-src 'self'; "
+            f"style-src 'self' 'nonce-{nonce}'; "
             "img-src 'self' data:; "
             "connect-src 'self'; "
             "font-src 'self'; "

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from functools import cache
+from pathlib import Path
+
 from flask import Flask, request, url_for
 from flask_babel import get_locale
 from markupsafe import Markup
@@ -25,10 +28,26 @@ def switch_language_url(target: str) -> str:
         return url_for("public.index", lang=target)
 
 
+@cache
+def _static_file(folder: str, name: str) -> str:
+    return (Path(folder) / name).read_text(encoding="utf-8")
+
+
+def static_text(name: str) -> Markup:
+    """A file of ``static/`` as page text, read once per process (the survey page inlines its CSS).
+
+    Only for our own stylesheets: the content is trusted, so it is not escaped.
+    """
+    from flask import current_app
+
+    return Markup(_static_file(str(current_app.static_folder), name))  # noqa: S704  (our own static file)
+
+
 def init_templating(app: Flask) -> None:
     app.jinja_env.globals.update(
         csp_nonce=csp_nonce,
         current_locale=current_locale,
+        static_text=static_text,
         switch_language_url=switch_language_url,
         qr_svg=lambda url: Markup(qr_svg(url)),  # noqa: S704  (qrcode's own SVG output, no user text)
     )

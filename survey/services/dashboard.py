@@ -20,11 +20,22 @@ from scipy import stats as scipy_stats
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from analytics import AnalyticsError, Estimate, EstimationError, difference, difference_interval, holm
+from analytics import (
+    AgencyPoints,
+    AnalyticsError,
+    Estimate,
+    EstimationError,
+    difference,
+    difference_interval,
+    holm,
+    par_points,
+)
 from survey.auth import subtree
 from survey.models import Agency, Instrument, ResponseTally, SurveyPeriod
+from survey.services import par_report
 from survey.services.index_cache import cached_indices
 from survey.services.indices import TOTAL, IndexQuery, IndexReport
+from survey.services.par_report import SchemeFile
 
 PERIOD_KINDS = ("month", "quarter", "year", "custom", "survey")
 ALPHA = 0.05
@@ -491,6 +502,8 @@ class AgencyLine:
     agency: Agency
     share: Estimate
     vs_province: Comparison
+    #: Sociological-survey points under the province's PAR scheme for the period's year (None: not scored).
+    par: AgencyPoints | None = None
 
 
 @dataclass
@@ -503,9 +516,27 @@ class ProvinceTable:
     total: Estimate | None = None
     lines: list[AgencyLine] = field(default_factory=list)
     problem: str | None = None
+    #: The PAR scheme the points come from, and whether it is the shipped example (not an official allocation).
+    par_scheme: SchemeFile | None = None
+    par_example: bool = False
 
 
 SORT_KEYS = ("name", "index", "n")
+
+
+def _par_points(session: Session, table: ProvinceTable, agency_ids: list[int]) -> dict[int, AgencyPoints]:
+    """PAR points of each agency from the same report: the province's scheme for the period's year, or the
+    shipped example (the page says which). Agencies lacking an index the scheme needs are not scored."""
+    assert table.report is not None
+    chosen = par_report.scheme_for(session, table.province, table.period.end.year)
+    table.par_scheme, table.par_example = chosen.scheme, chosen.fallback or chosen.scheme.example
+    es = table.report.estimates
+    targets = {c.index for c in chosen.scheme.scheme.criteria}
+    scored = [a for a in agency_ids if all(par_report.has_estimate(es, a, t) for t in targets)]
+    if not scored or not all(par_report.has_estimate(es, TOTAL, t) for t in targets):
+        return {}
+    result = par_points(es, chosen.scheme.scheme, scored, level=table.report.estimates.get(TOTAL, "overall").level)
+    return {p.agency: p for p in result.agencies}
 
 
 def province_table(
@@ -541,7 +572,8 @@ def province_table(
             (agencies[agency_id], estimate, same_design_difference(table.report, agency_id, TOTAL, "overall", "share"))
         )
     adjusted = with_holm([c for _, _, c in lines])
-    table.lines = [AgencyLine(a, e, c) for (a, e, _), c in zip(lines, adjusted, strict=True)]
+    points = _par_points(session, table, [a.id for a, _, _ in lines])
+    table.lines = [AgencyLine(a, e, c, points.get(a.id)) for (a, e, _), c in zip(lines, adjusted, strict=True)]
 
     def key(line: AgencyLine) -> tuple[object, ...]:
         if sort == "index":

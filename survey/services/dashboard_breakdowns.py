@@ -33,6 +33,7 @@ from analytics import (
     estimate_from_sums,
 )
 from survey.models import AnswerTally, Counter, Instrument, ProcedureField, ResponseTally, TransactionVolume
+from survey.services import index_cache
 from survey.services.dashboard import Comparison, Period, with_holm
 from survey.services.indices import UNWEIGHTED, WEIGHTED, IndexQuery, cell_weights
 
@@ -192,7 +193,7 @@ def breakdown(
 
     The whole and the counters need only per-PSU sums (a counter is part of its PSU); the fields need
     per-PSU × field sums, so those rows stay at the tallies' grain. Results are kept for
-    ``INDEX_CACHE_SECONDS`` like index reports (an exclusion shows here within that time).
+    ``INDEX_CACHE_SECONDS`` like index reports, and cleared with them by an exclusion.
     """
     key = (tuple(sorted(int(a) for a in agency_ids)), instrument_id, period.start, period.end, locale, by_counter)
     ttl = int(current_app.config.get("INDEX_CACHE_SECONDS", 0))
@@ -210,6 +211,15 @@ def breakdown(
 
 _lock = threading.Lock()
 _cache: dict[int, TTLCache] = {}  # type: ignore[type-arg]
+
+
+def _forget() -> None:
+    with _lock:
+        for cache in _cache.values():
+            cache.clear()
+
+
+index_cache.clear_with_reports(_forget)  # an exclusion clears breakdowns as it clears index reports
 
 
 def _breakdown(

@@ -9,7 +9,7 @@ at once, and other processes catch up within that time. 0 switches the cache off
 from __future__ import annotations
 
 import threading
-from collections.abc import Hashable
+from collections.abc import Callable, Hashable
 
 from cachetools import TTLCache
 from sqlalchemy.orm import Session
@@ -20,6 +20,14 @@ MAX_REPORTS = 64
 
 _lock = threading.Lock()
 _caches: dict[int, TTLCache[Hashable, IndexReport]] = {}
+#: Other caches of figures derived from the tallies (e.g. dashboard breakdowns), cleared with this one.
+_dependents: list[Callable[[], None]] = []
+
+
+def clear_with_reports(clear: Callable[[], None]) -> None:
+    """Have :func:`invalidate` also call ``clear`` (a cache of figures derived from the same tallies)."""
+    if clear not in _dependents:
+        _dependents.append(clear)
 
 
 def _key(query: IndexQuery) -> Hashable:
@@ -56,3 +64,5 @@ def invalidate() -> None:
     with _lock:
         for cache in _caches.values():
             cache.clear()
+    for clear in _dependents:
+        clear()

@@ -126,10 +126,10 @@ def build_par_report(
     es = report.estimates
     targets = {c.index for c in scheme.scheme.criteria} | {"overall"}
     domains = sorted({e.domain for e in es.estimates if e.domain != TOTAL})
-    scored = [d for d in domains if all(_has(es, d, t) for t in targets)]
+    scored = [d for d in domains if all(has_estimate(es, d, t) for t in targets)]
     if not scored:
         raise ParReportError("no agency in scope has every index the scheme needs")
-    missing = [t for t in targets if not _has(es, TOTAL, t)]
+    missing = [t for t in targets if not has_estimate(es, TOTAL, t)]
     if missing:
         raise ParReportError(f"the scheme uses {', '.join(sorted(missing))}, which this instrument does not have")
     result = par_points(es, scheme.scheme, scored, level=level)
@@ -139,7 +139,7 @@ def build_par_report(
     return ParReport(scheme, report, headers, rows, tuple(scored), unscored)
 
 
-def _has(es: Any, domain: Any, target: str) -> bool:
+def has_estimate(es: Any, domain: Any, target: str) -> bool:
     """The domain has a finite estimate of the target (an agency without answers to an element has none)."""
     try:
         return math.isfinite(es.get(domain, target, "share").estimate)

@@ -132,3 +132,29 @@ def test_point_ranges_are_translated(app: Flask, lang: str, expected: str) -> No
 
     with app.test_request_context(f"/?lang={lang}"):
         assert points_range((-0.0019, 0.0229)) == expected
+
+
+def test_province_table_shows_par_points_equal_to_the_analytics_engine(staff_app: Flask, signed_in) -> None:  # type: ignore[no-untyped-def]
+    from analytics import par_points
+    from survey.agency.formatting import score
+    from survey.services import par_report
+
+    province = db.session.scalars(select(Agency).where(Agency.code == "ninh-binh")).one()
+    period = dashboard.parse_period(YEAR, dt.date(2026, 1, 1))
+    table = dashboard.province_table(db.session, province, period, None, "name", False, "vi")
+    assert table.par_scheme is not None and table.par_example  # no stored scheme: the shipped example, said so
+    scored = [line for line in table.lines if line.par is not None]
+    assert scored
+    expected = par_points(
+        table.report.estimates,
+        par_report.scheme_for(db.session, province, 2026).scheme.scheme,
+        [line.agency.id for line in scored],
+    )
+    by_agency = {p.agency: p for p in expected.agencies}
+    for line in scored:
+        assert line.par.total == pytest.approx(by_agency[line.agency.id].total, rel=1e-12)
+    html = signed_in("province_admin").get("/agency/ninh-binh/province", query_string=YEAR).get_data(as_text=True)
+    assert "Điểm điều tra xã hội học PAR" in html and "cách tính điểm mẫu" in html
+    with staff_app.test_request_context("/?lang=vi"):
+        g.pop("_flask_babel", None)
+        assert score(scored[0].par.total) in html

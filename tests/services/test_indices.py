@@ -289,3 +289,25 @@ def test_months_missing_between_stored_ones_are_rolled_up_once(demo) -> None:  #
     db.session.commit()
     _same_report(first, compute_indices(db.session, query))
     assert sorted(_stored_months()) == stored
+
+
+def test_an_exclusion_clears_dashboard_breakdowns_too(demo, app) -> None:  # type: ignore[no-untyped-def]
+    from survey.services import dashboard, dashboard_breakdowns
+    from survey.services.exclusions import exclude_response
+
+    app.config["INDEX_CACHE_SECONDS"] = 60
+    try:
+        response = db.session.scalars(
+            select(Response).where(Response.status == "valid", Response.instrument_id == _instrument().id)
+        ).first()
+        period = dashboard.parse_period({"period": "year", "year": "2026"}, dt.date(2026, 1, 1))
+        args = (db.session, [response.agency_id], response.instrument_id, period, "vi")
+        before = dashboard_breakdowns.breakdown(*args, by_counter=True)
+        assert dashboard_breakdowns.breakdown(*args, by_counter=True) is before  # cached
+        exclude_response(response.agency_id, response.id, "test_or_training", None, actor_user_id=1)
+        assert dashboard_breakdowns.breakdown(*args, by_counter=True) is not before
+    finally:
+        app.config["INDEX_CACHE_SECONDS"] = 0
+        from survey.services import index_cache
+
+        index_cache.invalidate()
