@@ -138,7 +138,8 @@ def requires(capability: str) -> Callable[[F], F]:
 
 def agency_in_scope(code: str, capability: str) -> Agency:
     """The agency with ``code`` if the user may use it for ``capability``; 404 otherwise (no existence leak)."""
-    agency = db.session.scalar(select(Agency).where(Agency.code == code))
+    # A NUL byte (``%00`` in the URL) is no code, and PostgreSQL refuses it in a query (a 500, not a 404).
+    agency = None if "\x00" in code else db.session.scalar(select(Agency).where(Agency.code == code))
     if agency is None or agency.id not in scope(capability):
         abort(404)
     return agency

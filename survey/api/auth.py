@@ -104,7 +104,8 @@ def capability_scope(capability: str) -> Scope:
 def agency_or_404(code: str, capability: str) -> Agency:
     """The agency if the token's user may use it for ``capability``; 404 otherwise (existence not confirmed)."""
     held = capability_scope(capability)
-    agency = db.session.scalar(select(Agency).where(Agency.code == code))
+    # A NUL byte is no code, and PostgreSQL refuses it in a query (a 500, not a 404).
+    agency = None if "\x00" in code else db.session.scalar(select(Agency).where(Agency.code == code))
     if agency is None or agency.id not in held:
         raise ApiProblem(404, f"No agency {code!r} among those your token may read.")
     return agency

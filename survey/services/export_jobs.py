@@ -307,7 +307,8 @@ class JobView:
 
     @property
     def download_name(self) -> str | None:
-        return self.job.file_name.split("/", 1)[1] if self.job.file_name else None
+        # rpartition, not split(...)[1]: a stored name without a folder (a bad row) must not break the job page.
+        return self.job.file_name.rpartition("/")[2] if self.job.file_name else None
 
 
 def state_of(job: ExportJob, now: dt.datetime | None = None) -> str:
@@ -328,6 +329,8 @@ def view(job: ExportJob, now: dt.datetime | None = None) -> JobView:
 
 def job_of(session: Session, public_id: str, user_id: int) -> ExportJob | None:
     """The job if ``user_id`` owns it (anyone else's job does not exist for them)."""
+    if "\x00" in public_id:  # no job has one, and PostgreSQL refuses it in a query
+        return None
     return session.scalar(select(ExportJob).where(ExportJob.public_id == public_id, ExportJob.user_id == user_id))
 
 
@@ -343,8 +346,12 @@ def job_file(job: ExportJob, export_dir: Path) -> Path | None:
     """The finished file of a job, if it is still kept (the stored name is ours, never the user's)."""
     if state_of(job) != "done" or not job.file_name:
         return None
-    path = (export_dir / job.file_name).resolve()
-    if export_dir.resolve() not in path.parents or not path.is_file():
+    try:
+        path = (export_dir / job.file_name).resolve()
+    except (OSError, ValueError):  # a NUL byte or a symlink loop in a tampered name: there is no such file
+        return None
+    # Only inside the job's own folder: a tampered name can reach neither other jobs' files nor anything else.
+    if (export_dir / job.public_id).resolve() not in path.parents or not path.is_file():
         return None
     return path
 

@@ -3,11 +3,18 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from typing import Any
 
+import pytest
 from flask import Flask, url_for
+from sqlalchemy import select
 from werkzeug.routing import Rule
 from werkzeug.routing.converters import IntegerConverter, UUIDConverter
+
+from survey.db import db
+from survey.models import User
+from survey.services import api_tokens
 
 
 def placeholder_url(app: Flask, rule: Rule, known: dict[str, object] | None = None) -> str:
@@ -32,3 +39,15 @@ def rules(app: Flask, method: str) -> Iterator[Rule]:
     for rule in sorted(app.url_map.iter_rules(), key=lambda r: (r.rule, r.endpoint)):
         if rule.endpoint != "static" and method in (rule.methods or set()):
             yield rule
+
+
+@pytest.fixture
+def token_of(staff_app: Flask, logins: dict[str, Any]) -> Callable[[str], str]:
+    """Factory: a fresh API token (its secret) of the seeded demo user holding ``role``."""
+
+    def make(role: str) -> str:
+        user = db.session.scalar(select(User).where(User.email == logins[role].email))
+        assert user is not None
+        return api_tokens.create_token(user.id, f"security {role}", None).secret
+
+    return make

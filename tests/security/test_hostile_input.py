@@ -123,3 +123,14 @@ def test_fuzzed_survey_posts_never_500_and_never_store_half_a_response(app: Flas
         answered = db.session.scalar(select(func.count()).where(Answer.response_id == stored.id))
         required = sum(1 for item in counter.instrument.items if not item.optional)
         assert answered >= required
+
+
+@pytest.mark.usefixtures("demo")
+@pytest.mark.parametrize(
+    "path", ["/agency/so-tu-phap%00/", "/agency/?period=year%00", "/api/v1/agencies?page=1%00", "/s/abc%00def"]
+)
+def test_a_nul_byte_anywhere_in_the_request_is_a_400(client, path: str) -> None:  # type: ignore[no-untyped-def]
+    reply = client.get(path)
+    assert reply.status_code == 400
+    if path.startswith("/api/"):
+        assert reply.content_type == "application/problem+json"
