@@ -46,7 +46,7 @@ COMPRESSIBLE = ("text/html", "text/css", "text/javascript", "application/javascr
 USABLE_JS = """(() => {
   const tick = () => {
     const radio = document.querySelector('fieldset.scale input[type=radio]');
-    const sheet = [...document.styleSheets].some(s => (s.href || '').includes('/static/css/'));
+    const sheet = document.styleSheets.length > 0;  // the page's own styles (inlined) are applied
     if (radio && sheet && !radio.disabled) {
       const box = radio.getBoundingClientRect();
       if (box.width > 0 && box.top >= 0 && box.bottom <= innerHeight) { window.__usable = performance.now(); return; }

@@ -40,8 +40,8 @@ def _upsert_statement(dialect: str, model: type[Any], keys: tuple[str, ...], sum
     compiles it once; a multi-row ``.values(rows)`` would be compiled again on every submission.
     """
     builder = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    stmt = builder(model)
     table = model.__table__
+    stmt = builder(table)  # a Core statement on the table: executemany without the ORM's bulk machinery
     return stmt.on_conflict_do_update(
         index_elements=list(keys), set_={name: table.c[name] + stmt.excluded[name] for name in sums}
     )
@@ -51,8 +51,8 @@ def _upsert(
     session: Session, model: type[Any], rows: list[dict[str, Any]], keys: Iterable[str], sums: Iterable[str]
 ) -> None:
     if rows:
-        dialect = session.get_bind().dialect.name
-        session.execute(_upsert_statement(dialect, model, tuple(keys), tuple(sums)), rows)
+        conn = session.connection()
+        conn.execute(_upsert_statement(conn.dialect.name, model, tuple(keys), tuple(sums)), rows)
 
 
 def add_response(

@@ -134,8 +134,9 @@ def store_submission(
             # The unique submission id makes a repeat fail here, before anything else is written: the
             # common case (a new submission) costs no look-up first.
             session.flush()
-            session.execute(
-                insert(Answer), [{"response_id": response.id, "item_id": i, "score": score} for i, score in answers]
+            session.connection().execute(
+                insert(Answer.__table__),
+                [{"response_id": response.id, "item_id": i, "score": score} for i, score in answers],
             )
             stats.add_response(session, response, rules, answers=answers)
     except IntegrityError:
