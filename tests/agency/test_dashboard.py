@@ -155,6 +155,11 @@ def test_province_table_shows_par_points_equal_to_the_analytics_engine(staff_app
         assert line.par.total == pytest.approx(by_agency[line.agency.id].total, rel=1e-12)
     html = signed_in("province_admin").get("/agency/ninh-binh/province", query_string=YEAR).get_data(as_text=True)
     assert "Điểm điều tra xã hội học PAR" in html and "cách tính điểm mẫu" in html
+    shown = next(line for line in scored if not line.share.suppressed)
     with staff_app.test_request_context("/?lang=vi"):
         g.pop("_flask_babel", None)
-        assert score(scored[0].par.total) in html
+        assert score(shown.par.total) in html
+        # points derived from a suppressed index are suppressed with it, never a bare number
+        for line in scored:
+            if line.share.suppressed:
+                assert f"{score(line.par.total)} (" not in html
