@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
-
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
@@ -14,6 +12,7 @@ from survey.admin import bp
 from survey.admin.forms import ConfirmForm, PeriodForm
 from survey.auth import requires, scope
 from survey.db import db
+from survey.form_dates import date_from_field
 from survey.services import agency_admin
 from survey.services import periods as period_service
 from survey.templating import current_locale
@@ -30,19 +29,11 @@ def _message(code: str) -> str:
     }.get(code, _("This change is not possible"))
 
 
-def _date(field) -> dt.date | None:  # type: ignore[no-untyped-def]
-    try:
-        return dt.date.fromisoformat((field.data or "").strip())
-    except ValueError:
-        field.errors = [*field.errors, _("Enter the date as year-month-day, like 2026-09-30")]
-        return None
-
-
 def _save(form: PeriodForm, period_id: int | None) -> bool:
     """Validate and store the form; False with errors on the form when refused."""
     if not form.validate_on_submit():
         return False
-    starts_on, ends_on = _date(form.starts_on), _date(form.ends_on)
+    starts_on, ends_on = date_from_field(form.starts_on, required=True), date_from_field(form.ends_on, required=True)
     if starts_on is None or ends_on is None:
         return False
     try:

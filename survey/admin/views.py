@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
-
 from flask import current_app, render_template, request
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -14,6 +12,7 @@ from wtforms.validators import Length, Optional
 from survey.admin import bp
 from survey.auth import requires
 from survey.db import db
+from survey.form_dates import date_from_field
 from survey.services import audit_log as audit_service
 
 
@@ -26,20 +25,6 @@ class AuditFilterForm(FlaskForm):
     date_to = StringField(_l("To (YYYY-MM-DD)"), validators=[Optional(), Length(max=10)])
 
 
-def _date(field: StringField) -> dt.date | None:
-    raw = (field.data or "").strip()
-    if not raw:
-        return None
-    try:
-        value = dt.date.fromisoformat(raw)
-    except ValueError:
-        value = None
-    if value is None or not 2000 <= value.year <= 2100:
-        field.errors = [_("Enter the date as year-month-day, like 2026-09-30")]
-        return None
-    return value
-
-
 @bp.get("/audit")
 @requires("view_audit")
 def audit_log():  # type: ignore[no-untyped-def]
@@ -47,7 +32,7 @@ def audit_log():  # type: ignore[no-untyped-def]
     known = audit_service.actions(db.session)
     form.action.choices = [SelectChoice("", _("All actions"))] + [SelectChoice(a, a) for a in known]
     action = form.action.data if form.action.data in known else None
-    date_from, date_to = _date(form.date_from), _date(form.date_to)
+    date_from, date_to = date_from_field(form.date_from), date_from_field(form.date_to)
     if form.errors:
         return render_template("admin/audit.html", form=form, listing=None, has_errors=True), 400
     page = request.args.get("page", "1")

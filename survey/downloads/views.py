@@ -22,6 +22,7 @@ from survey.auth import agency_in_scope, requires, scope
 from survey.db import db
 from survey.downloads import bp
 from survey.downloads.forms import MAX_SAMPLE, ExportForm, ParReportForm
+from survey.form_dates import date_from_field
 from survey.models import Agency, Instrument
 from survey.services import codebook, dashboard, export_jobs, exports, par_report
 from survey.services.exports import ExportRequest
@@ -75,20 +76,6 @@ def _fill_choices(form: ExportForm) -> None:
     ]
 
 
-def _date(field: Any) -> dt.date | None:
-    raw = (field.data or "").strip()
-    if not raw:
-        return None
-    try:
-        value = dt.date.fromisoformat(raw)
-    except ValueError:
-        value = None
-    if value is None or not 2000 <= value.year <= 2100:
-        field.errors = [*field.errors, _("Enter the date as year-month-day, like 2026-09-30")]
-        return None
-    return value
-
-
 def _whole(field: Any, low: int, high: int, message: str) -> int | None:
     raw = (field.data or "").strip().replace(".", "").replace(",", "")
     if not raw:
@@ -109,7 +96,7 @@ def _read_request(form: ExportForm) -> tuple[ExportRequest, dict[str, Any]] | No
     ):
         if field.data not in {c.value for c in field.choices}:  # type: ignore[union-attr]
             field.errors = [message]
-    start, end = _date(form.date_from), _date(form.date_to)
+    start, end = date_from_field(form.date_from), date_from_field(form.date_to)
     period_name = None
     if form.survey_period.data:
         periods = {str(p.id): p for p in export_jobs.survey_periods(db.session, scope("export_data"))}

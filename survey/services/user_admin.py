@@ -25,15 +25,14 @@ from dataclasses import dataclass
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
-from werkzeug.security import generate_password_hash
 
 from survey.auth import CAPABILITIES, Scope, _children_map, subtree
-from survey.db import db, utcnow
+from survey.db import db
 from survey.models import Agency, RoleAssignment, User
 from survey.models.codes import ROLES
 from survey.models.user import new_session_token
 from survey.services import audit
-from survey.services.users import MIN_PASSWORD_LENGTH, UserError, create_user
+from survey.services.users import MIN_PASSWORD_LENGTH, UserError, create_user, set_password
 
 MAX_NAME_LENGTH = 255
 MAX_PASSWORD_LENGTH = 200
@@ -251,9 +250,7 @@ def reset_password(scope: Scope, actor: User, user_id: int, password: str | None
     with db.write() as session:
         user = _load(session, scope, user_id)
         _editable(session, actor, user)
-        user.password_hash = generate_password_hash(password)
-        user.password_changed_at = utcnow()
-        user.session_token = new_session_token()
+        set_password(user, password)
         user.failed_sign_ins = 0
         user.locked_until = None
         audit.record(

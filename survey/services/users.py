@@ -144,6 +144,13 @@ class PasswordError(UserError):
         self.code = code
 
 
+def set_password(user: User, password: str) -> None:
+    """Store a new password (scrypt hash) and a new security stamp, which ends every session of the user."""
+    user.password_hash = generate_password_hash(password)
+    user.password_changed_at = utcnow()
+    user.session_token = new_session_token()
+
+
 def change_password(user_id: int, current: str, new: str) -> User:
     """Set a new password and a new security stamp, which signs the user out of every other session."""
     wrong_current = False
@@ -167,9 +174,7 @@ def change_password(user_id: int, current: str, new: str) -> User:
         elif check_password_hash(user.password_hash, new):
             raise PasswordError("unchanged")
         else:
-            user.password_hash = generate_password_hash(new)
-            user.password_changed_at = utcnow()
-            user.session_token = new_session_token()
+            set_password(user, new)
             audit.record(
                 session,
                 "user.password_changed",
