@@ -32,6 +32,9 @@ MAX_RELATIVE_WIDTH = 1.30
 LOW_DF = 8
 MIN_N_MEAN = 30
 MEAN_HALF_WIDTH = 0.25
+#: Relative tolerance at every threshold: an effective n of exactly 30 (e.g. n = 31 with deff 1) must not
+#: flip with the last bit of rounding, or two correct computations of one estimate would disagree.
+TIE = 1e-9
 
 
 @dataclass(frozen=True)
@@ -72,19 +75,19 @@ def share_flags(p: float, se: float, n: float, df: float, lo: float, hi: float) 
     n_eff = nchs_n_eff(p, se, n)
     width = hi - lo
     presented = False
-    if n_eff < MIN_N_EFF:
+    if n_eff < MIN_N_EFF * (1 - TIE):
         out.append(Flag("suppress_small_n_eff", f"effective sample size {n_eff:.1f} is below {MIN_N_EFF:g}", True))
-    elif width <= NARROW_WIDTH:
+    elif width <= NARROW_WIDTH * (1 + TIE):
         presented = True
-    elif width >= MAX_WIDTH:
+    elif width >= MAX_WIDTH * (1 - TIE):
         out.append(Flag("suppress_wide_ci", f"CI width {width:.3f} is at least {MAX_WIDTH:g}", True))
-    elif p > 0 and width / p > MAX_RELATIVE_WIDTH:
+    elif p > 0 and width / p > MAX_RELATIVE_WIDTH * (1 + TIE):
         out.append(
             Flag("suppress_relative_width", f"CI width / estimate = {width / p:.2f} exceeds {MAX_RELATIVE_WIDTH}", True)
         )
     else:
         presented = True
-    if presented and p < 1 and width / (1 - p) > MAX_RELATIVE_WIDTH:
+    if presented and p < 1 and width / (1 - p) > MAX_RELATIVE_WIDTH * (1 + TIE):
         out.append(
             Flag(
                 "review_complement",
@@ -110,7 +113,7 @@ def mean_flags(
     if n < MIN_N_MEAN:
         out.append(Flag("suppress_small_n", f"only {n:g} answers (below {MIN_N_MEAN})", True))
     half = (hi - lo) / 2
-    if half > half_width_limit:
+    if half > half_width_limit * (1 + TIE):
         out.append(Flag("review_wide_ci", f"CI half-width {half:.3f} exceeds {half_width_limit:g} points"))
     if df < LOW_DF:
         out.append(Flag("low_df", f"only {df:g} design degrees of freedom (below {LOW_DF})"))

@@ -133,3 +133,16 @@ def test_mean_flags():
     codes = [f.code for f in mean_flags(20, 10, 4.0, 0.2, 3.5, 4.5)]
     assert codes == ["suppress_small_n", "review_wide_ci"]
     assert mean_flags(100, 30, 4.0, 0.05, 3.9, 4.1) == ()
+
+
+def test_flags_do_not_flip_with_rounding_at_a_threshold():
+    # n = 31 with a design effect of exactly 1 gives n* = 30 in exact arithmetic; both roundings agree.
+    p, n = 0.6, 31
+    exact_se = math.sqrt(p * (1 - p) / 30)
+    codes = {
+        tuple(f.code for f in share_flags(p, se, n, 20, p - 0.1, p + 0.1))
+        for se in (exact_se * (1 - 1e-15), exact_se, exact_se * (1 + 1e-15))
+    }
+    assert len(codes) == 1
+    # a real shortfall is still flagged
+    assert "suppress_small_n_eff" in {f.code for f in share_flags(p, exact_se * 1.01, n, 20, p - 0.1, p + 0.1)}

@@ -243,9 +243,14 @@ def test_an_exclusion_or_new_volumes_make_a_stored_month_stale(demo) -> None:  #
 
     query = IndexQuery(_instrument().id, *PERIOD)
     compute_indices(db.session, query)
-    response = db.session.scalars(
-        select(Response).where(Response.status == "valid", Response.instrument_id == query.instrument_id)
-    ).first()
+    valid = db.session.scalars(
+        select(Response)
+        .where(Response.status == "valid", Response.instrument_id == query.instrument_id)
+        .order_by(Response.id)
+    ).all()
+    months = [(r.agency_id, r.received_on.replace(day=1)) for r in valid]
+    # a response whose agency-month keeps other responses after the exclusion (so it is stored again)
+    response = next(r for r, month in zip(valid, months, strict=True) if months.count(month) > 1)
     key = (response.agency_id, response.received_on.replace(day=1), True)
     assert key in _stored_months()
     exclude_response(response.agency_id, response.id, "test_or_training", None, actor_user_id=1)
