@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -103,9 +104,13 @@ def _read_period(form: PeriodForm, agency: Agency, agency_ids: list[int]) -> das
     return period
 
 
-def _instrument_id() -> int | None:
-    raw = request.args.get("instrument", "")
+def _int_arg(name: str) -> int | None:
+    raw = request.args.get(name, "")
     return int(raw) if raw.isdigit() else None
+
+
+def _instrument_id() -> int | None:
+    return _int_arg("instrument")
 
 
 def _own_ids(agency: Agency) -> tuple[Agency, list[int]]:
@@ -113,6 +118,26 @@ def _own_ids(agency: Agency) -> tuple[Agency, list[int]]:
     province = dashboard.province_of(db.session, agency)
     ids = dashboard.agency_subtree_ids(db.session, province) if province.id == agency.id else [agency.id]
     return province, ids
+
+
+@dataclass(frozen=True)
+class _PeriodPage:
+    agency: Agency
+    form: PeriodForm
+    province: Agency
+    own: list[int]
+    period: dashboard.Period
+
+
+def _period_page(code: str, template: str, **empty: Any) -> _PeriodPage | tuple[str, int]:
+    """The agency (in scope), its period form read from the query and the period; or the page with errors (400)."""
+    agency = agency_in_scope(code, "view_dashboard")
+    form = PeriodForm(request.args)
+    province, own = _own_ids(agency)
+    period = _read_period(form, agency, own)
+    if period is None:
+        return render_template(template, agency=agency, form=form, has_errors=True, **empty), 400
+    return _PeriodPage(agency, form, province, own, period)
 
 
 def _set_instruments(form: PeriodForm, choices: list[dashboard.InstrumentChoice], chosen: Any) -> None:
@@ -136,14 +161,10 @@ def home():  # type: ignore[no-untyped-def]
 @bp.get("/<code>/")
 @requires("view_dashboard")
 def overview(code: str):  # type: ignore[no-untyped-def]
-    agency = agency_in_scope(code, "view_dashboard")
-    form = PeriodForm(request.args)
-    _province, own = _own_ids(agency)
-    period = _read_period(form, agency, own)
-    if period is None:
-        return render_template(
-            "agency/overview.html", agency=agency, form=form, board=None, rates=None, has_errors=True
-        ), 400
+    page = _period_page(code, "agency/overview.html", board=None, rates=None)
+    if isinstance(page, tuple):
+        return page
+    agency, form, own, period = page.agency, page.form, page.own, page.period
     board = dashboard.agency_dashboard(db.session, agency, period, _instrument_id(), current_locale())
     _set_instruments(form, board.instruments, board.instrument)
     rates = dashboard_breakdowns.response_rates(db.session, own, period, current_locale())
@@ -186,12 +207,10 @@ def province(code: str):  # type: ignore[no-untyped-def]
 @requires("view_dashboard")
 def trends(code: str):  # type: ignore[no-untyped-def]
     """The index (or one element) per month over the twelve months up to the chosen period."""
-    agency = agency_in_scope(code, "view_dashboard")
-    form = PeriodForm(request.args)
-    _province, own = _own_ids(agency)
-    period = _read_period(form, agency, own)
-    if period is None:
-        return render_template("agency/trends.html", agency=agency, form=form, trend=None, has_errors=True), 400
+    page = _period_page(code, "agency/trends.html", trend=None)
+    if isinstance(page, tuple):
+        return page
+    agency, form, own, period = page.agency, page.form, page.own, page.period
     # Twelve months up to the period's end, but not into months without any response yet.
     latest = dashboard.latest_day(db.session, own)
     end = min(period.end, latest) if latest is not None and latest >= period.start else period.end
@@ -221,12 +240,10 @@ def _chosen_instrument(own: list[int], period: dashboard.Period, form: PeriodFor
 @requires("view_dashboard")
 def breakdowns(code: str):  # type: ignore[no-untyped-def]
     """The index per counter and per field, each compared with the agency as a whole."""
-    agency = agency_in_scope(code, "view_dashboard")
-    form = PeriodForm(request.args)
-    province, own = _own_ids(agency)
-    period = _read_period(form, agency, own)
-    if period is None:
-        return render_template("agency/breakdowns.html", agency=agency, form=form, result=None, has_errors=True), 400
+    page = _period_page(code, "agency/breakdowns.html", result=None)
+    if isinstance(page, tuple):
+        return page
+    agency, form, own, period, province = page.agency, page.form, page.own, page.period, page.province
     instrument = _chosen_instrument(own, period, form)
     is_province = province.id == agency.id
     result, agencies = None, []
@@ -256,12 +273,10 @@ def breakdowns(code: str):  # type: ignore[no-untyped-def]
 @requires("view_dashboard")
 def answers(code: str):  # type: ignore[no-untyped-def]
     """How citizens answered each criterion: shares of 1 … 5 and "not applicable"."""
-    agency = agency_in_scope(code, "view_dashboard")
-    form = PeriodForm(request.args)
-    _province, own = _own_ids(agency)
-    period = _read_period(form, agency, own)
-    if period is None:
-        return render_template("agency/answers.html", agency=agency, form=form, rows=None, has_errors=True), 400
+    page = _period_page(code, "agency/answers.html", rows=None)
+    if isinstance(page, tuple):
+        return page
+    agency, form, own, period = page.agency, page.form, page.own, page.period
     instrument = _chosen_instrument(own, period, form)
     rows = (
         dashboard_breakdowns.distributions(db.session, own, instrument, period, current_locale())
@@ -285,12 +300,10 @@ def answers(code: str):  # type: ignore[no-untyped-def]
 @requires("view_dashboard")
 def response_rate(code: str):  # type: ignore[no-untyped-def]
     """Valid responses against completed transactions, per month and per field."""
-    agency = agency_in_scope(code, "view_dashboard")
-    form = PeriodForm(request.args)
-    _province, own = _own_ids(agency)
-    period = _read_period(form, agency, own)
-    if period is None:
-        return render_template("agency/response_rate.html", agency=agency, form=form, rates=None, has_errors=True), 400
+    page = _period_page(code, "agency/response_rate.html", rates=None)
+    if isinstance(page, tuple):
+        return page
+    agency, form, own, period = page.agency, page.form, page.own, page.period
     _chosen_instrument(own, period, form)
     rates = dashboard_breakdowns.response_rates(db.session, own, period, current_locale())
     return render_template(
@@ -299,11 +312,6 @@ def response_rate(code: str):  # type: ignore[no-untyped-def]
 
 
 # -- comments ------------------------------------------------------------------------------------------------
-
-
-def _int_arg(name: str) -> int | None:
-    raw = request.args.get(name, "")
-    return int(raw) if raw.isdigit() else None
 
 
 @bp.get("/<code>/comments")

@@ -531,9 +531,8 @@ def _par_points(session: Session, table: ProvinceTable, agency_ids: list[int]) -
     chosen = par_report.scheme_for(session, table.province, table.period.end.year)
     table.par_scheme, table.par_example = chosen.scheme, chosen.fallback or chosen.scheme.example
     es = table.report.estimates
-    targets = {c.index for c in chosen.scheme.scheme.criteria}
-    scored = [a for a in agency_ids if all(par_report.has_estimate(es, a, t) for t in targets)]
-    if not scored or not all(par_report.has_estimate(es, TOTAL, t) for t in targets):
+    scored, missing = par_report.scoreable(es, chosen.scheme, agency_ids)
+    if not scored or missing:
         return {}
     result = par_points(es, chosen.scheme.scheme, scored, level=table.report.estimates.get(TOTAL, "overall").level)
     return {p.agency: p for p in result.agencies}

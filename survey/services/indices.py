@@ -91,6 +91,10 @@ _DAYS_SQL = {
 }
 
 
+#: PSU code = counter_key × 100,000 + days since 1970-01-01, computed in SQL so every column is numeric.
+_PSU_SQL = {dialect: f"t.counter_key * {_DAY_SPAN} + {days}" for dialect, days in _DAYS_SQL.items()}
+
+
 def _response_cells(session: Session, query: IndexQuery) -> dict[str, np.ndarray]:
     """Valid responses per agency × counter-day × field (tens of thousands of rows at national scale).
 
@@ -164,13 +168,6 @@ _WEIGHTS_DDL = {
     # Rows vanish at the end of each transaction; the table itself lives as long as the connection.
     "postgresql": "CREATE TEMP TABLE IF NOT EXISTS tmp_cell_weights (agency_id INTEGER, field_key INTEGER, "
     "month DATE, w DOUBLE PRECISION, PRIMARY KEY (agency_id, field_key, month)) ON COMMIT DELETE ROWS",
-}
-
-
-#: PSU code = counter_key × 100,000 + days since 1970-01-01, computed in SQL so every column is numeric.
-_PSU_SQL = {
-    "sqlite": "t.counter_key * 100000 + CAST(julianday(t.day) - 2440587.5 AS INTEGER)",
-    "postgresql": "t.counter_key * 100000 + (t.day - DATE '1970-01-01')",
 }
 
 

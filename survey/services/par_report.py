@@ -124,19 +124,24 @@ def build_par_report(
     except LookupError as exc:
         raise ParReportError(str(exc)) from None
     es = report.estimates
-    targets = {c.index for c in scheme.scheme.criteria} | {"overall"}
     domains = sorted({e.domain for e in es.estimates if e.domain != TOTAL})
-    scored = [d for d in domains if all(has_estimate(es, d, t) for t in targets)]
+    scored, missing = scoreable(es, scheme, domains)
     if not scored:
         raise ParReportError("no agency in scope has every index the scheme needs")
-    missing = [t for t in targets if not has_estimate(es, TOTAL, t)]
     if missing:
-        raise ParReportError(f"the scheme uses {', '.join(sorted(missing))}, which this instrument does not have")
+        raise ParReportError(f"the scheme uses {', '.join(missing)}, which this instrument does not have")
     result = par_points(es, scheme.scheme, scored, level=level)
     labels = {a: (code, name) for a, code, name in session.execute(select(Agency.id, Agency.code, Agency.name_vi))}
     headers, rows = par_table(result, es, total_domain=TOTAL, labels=labels, level=level)
     unscored = tuple(labels[d][0] for d in domains if d not in scored)
     return ParReport(scheme, report, headers, rows, tuple(scored), unscored)
+
+
+def scoreable(es: Any, scheme: SchemeFile, agencies: Sequence[Any]) -> tuple[list[Any], list[str]]:
+    """The agencies with every index the scheme needs, and the indices the whole scope lacks (sorted)."""
+    targets = {c.index for c in scheme.scheme.criteria} | {"overall"}
+    scored = [a for a in agencies if all(has_estimate(es, a, t) for t in targets)]
+    return scored, sorted(t for t in targets if not has_estimate(es, TOTAL, t))
 
 
 def has_estimate(es: Any, domain: Any, target: str) -> bool:
