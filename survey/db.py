@@ -8,6 +8,9 @@ removes the scoped session.
 from __future__ import annotations
 
 import datetime as dt
+import fcntl
+import os
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
@@ -94,16 +97,66 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
     return create_engine(url, pool_pre_ping=True, **kwargs)
 
 
+class WriterQueue:
+    """Queues this machine's writers to one SQLite file on an OS file lock, in front of ``BEGIN IMMEDIATE``.
+
+    SQLite lets one writer in at a time and makes the others poll: its busy handler sleeps 1, 2, 5,
+    10 ms … between tries, so under load a waiting worker sleeps past the moment the lock is free and
+    a core idles (12 % of the CPU in the submission benchmark). A blocking ``flock`` instead wakes the
+    next writer as soon as the lock is released. The file lock orders processes; a re-entrant thread
+    lock orders the threads of one process, which share the file descriptor. Writers that do not come
+    through :meth:`Database.write` (the CLI's bulk loads) still meet SQLite's own busy timeout.
+    """
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+        self._threads = threading.RLock()
+        self._depth = 0
+        self._fd: int | None = None
+        self._pid = 0
+
+    def _file(self) -> int:
+        if self._fd is None or self._pid != os.getpid():  # a forked worker opens its own descriptor
+            self._fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
+            self._pid = os.getpid()
+        return self._fd
+
+    @contextmanager
+    def turn(self) -> Iterator[None]:
+        with self._threads:
+            if self._depth == 0:
+                fcntl.flock(self._file(), fcntl.LOCK_EX)
+            self._depth += 1
+            try:
+                yield
+            finally:
+                self._depth -= 1
+                if self._depth == 0:
+                    fcntl.flock(self._file(), fcntl.LOCK_UN)
+
+
+def writer_queue_for(engine: Engine) -> WriterQueue | None:
+    """A queue beside a SQLite database file (``<file>-writers``); None for other databases and memory."""
+    if engine.dialect.name != "sqlite":
+        return None
+    database = engine.url.database or ""
+    if database in ("", ":memory:") or database.startswith("file:"):
+        return None
+    return WriterQueue(os.path.abspath(database) + "-writers")
+
+
 class Database:
     """Holds the engine and the scoped session of one app."""
 
     def __init__(self) -> None:
         self.engine: Engine | None = None
+        self.writers: WriterQueue | None = None
         self.session_factory = sessionmaker(expire_on_commit=False)
         self.session: scoped_session[Session] = scoped_session(self.session_factory)
 
     def init_app(self, app: Flask) -> None:
         self.engine = make_engine(app.config["DATABASE_URL"])
+        self.writers = writer_queue_for(self.engine)
         self.session_factory.configure(bind=self.engine)
         app.teardown_appcontext(self._remove_session)
         app.extensions["sipas_db"] = self
@@ -118,6 +171,15 @@ class Database:
     @contextmanager
     def write(self) -> Iterator[Session]:
         """One write transaction: commit on success, roll back on any error."""
+        if self.writers is None:
+            with self._write() as session:
+                yield session
+            return
+        with self.writers.turn(), self._write() as session:
+            yield session
+
+    @contextmanager
+    def _write(self) -> Iterator[Session]:
         session = self.session()
         if session.in_transaction():
             # End the read transaction a request may have opened, so the write lock is taken up front.

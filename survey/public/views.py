@@ -14,11 +14,19 @@ from survey.errors import session_expired_page
 from survey.extensions import limiter
 from survey.models import Counter
 from survey.public import bp
+from survey.public.complete_form import read_complete_form
 from survey.public.forms import SurveyFormBase, build_survey_form, prefill_dossier_code
 from survey.services import directory
 from survey.services.bursts import BurstRule
+from survey.services.directory import CounterRef
 from survey.services.links import counter_survey_path, counter_survey_url
-from survey.services.submissions import DuplicateDossierError, SubmissionError, store_submission
+from survey.services.submissions import (
+    DuplicateDossierError,
+    StoredSubmission,
+    Submission,
+    SubmissionError,
+    store_submission,
+)
 from survey.services.tokens import read_counter_token
 from survey.templating import current_locale
 
@@ -83,13 +91,46 @@ def _thanks(token: str) -> WerkzeugResponse:
 @limiter.limit(_submit_limit, methods=["POST"])
 @limiter.limit(_counter_limit, key_func=_counter_key, methods=["POST"], deduct_when=_stored)
 def survey(token: str):  # type: ignore[no-untyped-def]
+    if request.method == "POST":
+        return _submit(token)
     counter = _counter_or_error(token)
     if isinstance(counter, tuple):
         return counter
-    if request.method == "GET":
-        form = _survey_form(counter, None)
-        prefill_dossier_code(form, request.args.get("ma"))
-        return _render(form, counter)
+    form = _survey_form(counter, None)
+    prefill_dossier_code(form, request.args.get("ma"))
+    return _render(form, counter)
+
+
+def _submit(token: str):  # type: ignore[no-untyped-def]
+    """A complete, valid form is stored straight from the posted fields; anything else takes the form path."""
+    secret_key = current_app.config["SECRET_KEY"]
+    ref = directory.resolve_counter_ref(read_counter_token(secret_key, token))
+    if isinstance(ref, str):
+        return render_template("public/counter_unavailable.html"), 410 if ref == "revoked" else 404
+    data = read_complete_form(ref.rules, request.form, secret_key)
+    if data is None:
+        return _submit_form(token)
+    try:
+        stored = _store(ref, data)
+    except DuplicateDossierError:
+        return _submit_form(token)  # renders the form with the dossier message
+    except SubmissionError as exc:
+        log.warning("submission refused: %s", exc)
+        abort(400)
+    g.submission_stored = stored.created
+    return _thanks(token)
+
+
+def _store(counter: Counter | CounterRef, data: Submission) -> StoredSubmission:
+    config = current_app.config
+    return store_submission(counter, data, config["TIMEZONE"], burst_rule=BurstRule.from_config(config))
+
+
+def _submit_form(token: str):  # type: ignore[no-untyped-def]
+    """The form path: messages for missing answers, 400 for forged values, the honeypot's silent thanks."""
+    counter = _counter_or_error(token)
+    if isinstance(counter, tuple):
+        return counter
     form = _survey_form(counter, request.form)
     if form.forged_fields():
         abort(400)
@@ -100,12 +141,7 @@ def survey(token: str):  # type: ignore[no-untyped-def]
     if not form.validate():
         return _render(form, counter, 422)
     try:
-        stored = store_submission(
-            counter,
-            form.to_submission(current_app.config["SECRET_KEY"]),
-            current_app.config["TIMEZONE"],
-            burst_rule=BurstRule.from_config(current_app.config),
-        )
+        stored = _store(counter, form.to_submission(current_app.config["SECRET_KEY"]))
     except DuplicateDossierError:
         form.dossier_code.errors = [
             _("This dossier has already been rated. Each dossier can be rated once; clear the code to send a rating.")

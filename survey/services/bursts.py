@@ -13,6 +13,7 @@ from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
 
 from survey.db import db
 from survey.models import Response
@@ -36,26 +37,29 @@ class BurstRule:
         return cls(int(config["BURST_WINDOW_SECONDS"]), int(config["BURST_THRESHOLD"]))
 
 
+def _window(counter_id: int, now: dt.datetime, rule: BurstRule) -> Any:
+    since = now - dt.timedelta(seconds=rule.window_seconds)
+    return (
+        select(Response.id)
+        # The (counter, received_at) index holds exactly the window's entries, in order.
+        .where(Response.counter_id == counter_id, Response.received_at > since, Response.received_at <= now)
+    )
+
+
+def may_be_burst(session: Session, counter_id: int, now: dt.datetime, rule: BurstRule) -> bool:
+    """Whether the window ending at ``now`` holds ``threshold`` responses: a cheap read (at most
+    ``threshold`` index entries), run by the submission inside its own write transaction so it costs no
+    transaction of its own. Almost every submission answers no, and :func:`flag_burst` is never called."""
+    counted = session.connection().execute(
+        select(func.count()).select_from(_window(counter_id, now, rule).limit(rule.threshold).subquery())
+    )
+    return (counted.scalar() or 0) >= rule.threshold
+
+
 def flag_burst(counter_id: int, now: dt.datetime, rule: BurstRule) -> int:
     """Flag the responses of a burst ending at ``now`` at this counter; the number newly flagged."""
-    since = now - dt.timedelta(seconds=rule.window_seconds)
-    window = (
-        select(Response.id)
-        .where(
-            Response.counter_id == counter_id,
-            # Local days around the window (a day either side covers every timezone) let the
-            # (counter, day) index narrow the scan to a few days instead of the counter's whole history.
-            Response.received_on >= since.date() - dt.timedelta(days=1),
-            Response.received_on <= now.date() + dt.timedelta(days=1),
-            Response.received_at > since,
-            Response.received_at <= now,
-        )
-        .order_by(Response.id)
-    )
-    # Cheap read first: almost every submission is not part of a burst (one row back, whatever the window).
-    if (
-        db.session.scalar(select(func.count()).select_from(window.limit(rule.threshold).subquery())) or 0
-    ) < rule.threshold:
+    window = _window(counter_id, now, rule).order_by(Response.id)
+    if not may_be_burst(db.session(), counter_id, now, rule):
         return 0
     try:
         with db.write() as session:

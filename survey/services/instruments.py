@@ -345,6 +345,11 @@ class InstrumentRules:
 _RULES: dict[tuple[int, str], InstrumentRules] = {}
 
 
+def cached_rules(instrument_id: int, content_digest: str) -> InstrumentRules | None:
+    """The rules already built for this instrument and digest, if any (no database access)."""
+    return _RULES.get((instrument_id, content_digest))
+
+
 def instrument_rules(instrument: Instrument) -> InstrumentRules:
     """Submission rules of ``instrument``, built once per process and content digest.
 

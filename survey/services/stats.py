@@ -7,7 +7,9 @@ check the incremental path: a test proves both agree).
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import datetime as dt
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from functools import cache
 from typing import Any
 
@@ -19,10 +21,10 @@ from survey.db import utcnow
 from survey.models import Answer, AnswerTally, Instrument, PsuMonthSums, Response, ResponseTally
 from survey.services.instruments import InstrumentRules
 
-_TALLY_KEYS = ("agency_id", "day", "counter_key", "field_key")
+TALLY_KEYS = ("agency_id", "day", "counter_key", "field_key")
 #: The scale points counted one by one (the 5-point SIPAS scale).
 SCALE_POINTS = (1, 2, 3, 4, 5)
-_ANSWER_SUMS = (
+ANSWER_SUMS = (
     "n_valid",
     "n_satisfied",
     "sum_score",
@@ -33,7 +35,7 @@ _ANSWER_SUMS = (
 
 
 @cache
-def _upsert_statement(dialect: str, model: type[Any], keys: tuple[str, ...], sums: tuple[str, ...]) -> Any:
+def upsert_statement(dialect: str, model: type[Any], keys: tuple[str, ...], sums: tuple[str, ...]) -> Any:
     """INSERT … ON CONFLICT DO UPDATE adding ``sums`` (SQLite and PostgreSQL both support it).
 
     Built once per dialect and table and executed with a list of rows (executemany), so SQLAlchemy
@@ -52,7 +54,23 @@ def _upsert(
 ) -> None:
     if rows:
         conn = session.connection()
-        conn.execute(_upsert_statement(conn.dialect.name, model, tuple(keys), tuple(sums)), rows)
+        conn.execute(upsert_statement(conn.dialect.name, model, tuple(keys), tuple(sums)), rows)
+
+
+@dataclass(frozen=True)
+class TallyKey:
+    """Where one response is counted: its agency, local day, counter and field (0 when none)."""
+
+    agency_id: int
+    day: dt.date
+    counter_key: int
+    field_key: int
+
+    @classmethod
+    def of(cls, response: Response | Mapping[str, Any]) -> TallyKey:
+        """The key of a mapped response or of a response row's values (the submission path's plain dict)."""
+        get = response.get if isinstance(response, Mapping) else response.__getattribute__
+        return cls(get("agency_id"), get("received_on"), get("counter_id") or 0, get("field_id") or 0)
 
 
 def add_response(
@@ -64,30 +82,32 @@ def add_response(
 ) -> None:
     """Add (``sign=1``) or remove (``sign=-1``) one valid response's contribution, in the caller's transaction.
 
-    ``answers`` are (item id, score) pairs, by default the response's own answer rows. Rows are written
-    in key order so concurrent submissions take row locks in the same order.
+    ``answers`` are (item id, score) pairs, by default the response's own answer rows.
+    """
+    pairs = answers if answers is not None else [(a.item_id, a.score) for a in response.answers]
+    add_tallies(session, TallyKey.of(response), instrument, pairs, sign)
+
+
+def answer_tally_rows(
+    key: TallyKey,
+    instrument_id: int,
+    satisfied_from: int,
+    answers: Iterable[tuple[int, int | None]],
+    sign: int = 1,
+) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """The rows one response adds (``sign=1``) or removes (``-1``): its response tally and its answer tallies.
+
+    Answer rows come in item order, so concurrent submissions take row locks in the same order.
     """
     base = {
-        "agency_id": response.agency_id,
-        "day": response.received_on,
-        "counter_key": response.counter_id or 0,
-        "field_key": response.field_id or 0,
-        "month": response.received_on.replace(day=1),
+        "agency_id": key.agency_id,
+        "day": key.day,
+        "counter_key": key.counter_key,
+        "field_key": key.field_key,
+        "month": key.day.replace(day=1),
     }
-    _upsert(
-        session,
-        ResponseTally,
-        [{**base, "instrument_id": instrument.id, "n": sign}],
-        (*_TALLY_KEYS, "instrument_id"),
-        ("n",),
-    )
-    if isinstance(instrument, InstrumentRules):
-        satisfied_from = instrument.satisfied_from
-    else:
-        satisfied_from = int(instrument.scale["satisfied_from"])
-    pairs = answers if answers is not None else ((a.item_id, a.score) for a in response.answers)
     rows = []
-    for item_id, score in sorted(pairs, key=lambda pair: pair[0]):
+    for item_id, score in sorted(answers, key=lambda pair: pair[0]):
         valid = score is not None
         rows.append(
             {
@@ -101,10 +121,32 @@ def add_response(
                 **{f"n_score_{point}": sign * (score == point) for point in SCALE_POINTS},
             }
         )
-    _upsert(session, AnswerTally, rows, (*_TALLY_KEYS, "item_id"), _ANSWER_SUMS)
-    if sign < 0 or base["month"] < utcnow().date().replace(day=1):
-        # A closed month changed (an exclusion, a late correction): its stored roll-up is stale.
-        forget_months(session, response.agency_id, base["month"])
+    return {**base, "instrument_id": instrument_id, "n": sign}, rows
+
+
+def add_tallies(
+    session: Session,
+    key: TallyKey,
+    instrument: Instrument | InstrumentRules,
+    answers: Iterable[tuple[int, int | None]],
+    sign: int = 1,
+) -> None:
+    """Add (or with ``sign=-1`` remove) one response counted under ``key`` with these (item id, score) answers."""
+    if isinstance(instrument, InstrumentRules):
+        satisfied_from = instrument.satisfied_from
+    else:
+        satisfied_from = int(instrument.scale["satisfied_from"])
+    response_row, answer_rows = answer_tally_rows(key, instrument.id, satisfied_from, answers, sign)
+    _upsert(session, ResponseTally, [response_row], (*TALLY_KEYS, "instrument_id"), ("n",))
+    _upsert(session, AnswerTally, answer_rows, (*TALLY_KEYS, "item_id"), ANSWER_SUMS)
+    forget_changed_month(session, key, sign)
+
+
+def forget_changed_month(session: Session, key: TallyKey, sign: int = 1) -> None:
+    """A closed month changed (an exclusion, a late correction): drop its stored roll-up, which is now stale."""
+    month = key.day.replace(day=1)
+    if sign < 0 or month < utcnow().date().replace(day=1):
+        forget_months(session, key.agency_id, month)
 
 
 def forget_months(session: Session, agency_id: int | None = None, month: Any = None) -> None:
@@ -134,7 +176,7 @@ def rebuild(session: Session) -> tuple[int, int]:
     month = month_start(Response.received_on, session.get_bind().dialect.name)
     session.execute(
         insert(ResponseTally).from_select(
-            [*_TALLY_KEYS, "month", "instrument_id", "n"],
+            [*TALLY_KEYS, "month", "instrument_id", "n"],
             select(*grain, month, Response.instrument_id, func.count())
             .where(valid)
             .group_by(*grain, Response.instrument_id),
@@ -145,7 +187,7 @@ def rebuild(session: Session) -> tuple[int, int]:
         score = Answer.score
         session.execute(
             insert(AnswerTally).from_select(
-                [*_TALLY_KEYS, "month", "item_id", *_ANSWER_SUMS],
+                [*TALLY_KEYS, "month", "item_id", *ANSWER_SUMS],
                 select(
                     *grain,
                     month,

@@ -8,15 +8,17 @@ import uuid
 from dataclasses import dataclass, field
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import insert, select
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
 from survey.db import db, utcnow
-from survey.models import Answer, Counter, ProcedureField, Response
+from survey.models import Counter, ProcedureField, Response
 from survey.services import stats
 from survey.services.bursts import BurstRule, flag_burst
-from survey.services.instruments import instrument_rules
+from survey.services.directory import CounterRef
+from survey.services.instruments import InstrumentRules, instrument_rules
 from survey.services.scrub import clean_comment
+from survey.services.submission_sql import SubmissionStatements
 
 log = logging.getLogger(__name__)
 
@@ -66,8 +68,29 @@ def find_response(submission_id: uuid.UUID) -> Response | None:
     return db.session.scalar(select(Response).where(Response.submission_id == submission_id))
 
 
+def _rules(counter: Counter | CounterRef) -> InstrumentRules:
+    return counter.rules if isinstance(counter, CounterRef) else instrument_rules(counter.instrument)
+
+
+def check_answers(rules: InstrumentRules, answers: dict[str, int | None]) -> None:
+    """Raise :class:`SubmissionError` unless ``answers`` fit the instrument (items, required, N/A, scale)."""
+    items = rules.items
+    unknown = set(answers) - set(items)
+    if unknown:
+        raise SubmissionError(f"unknown item {sorted(unknown)[0]!r} for {rules.label}")
+    for code, item in items.items():
+        score = answers.get(code, "missing")
+        if score == "missing":
+            if not item.optional:
+                raise SubmissionError(f"item {code!r} is required")
+        elif score is None and not item.allows_na:
+            raise SubmissionError(f"item {code!r} does not allow 'not applicable'")
+        elif score is not None and not 1 <= score <= rules.n_levels:
+            raise SubmissionError(f"item {code!r}: score {score} is outside the scale")
+
+
 def store_submission(
-    counter: Counter,
+    counter: Counter | CounterRef,
     data: Submission,
     timezone: str,
     now: dt.datetime | None = None,
@@ -86,21 +109,8 @@ def store_submission(
             return StoredSubmission(existing.id, created=False)
         raise DuplicateDossierError("dossier already rated at this agency")
 
-    rules = instrument_rules(counter.instrument)
-    items = rules.items
-    unknown = set(data.answers) - set(items)
-    if unknown:
-        raise SubmissionError(f"unknown item {sorted(unknown)[0]!r} for {rules.label}")
-    for code, item in items.items():
-        score = data.answers.get(code, "missing")
-        if score == "missing":
-            if not item.optional:
-                raise SubmissionError(f"item {code!r} is required")
-        elif score is None and not item.allows_na:
-            raise SubmissionError(f"item {code!r} does not allow 'not applicable'")
-        elif score is not None and not 1 <= score <= rules.n_levels:
-            raise SubmissionError(f"item {code!r}: score {score} is outside the scale")
-
+    rules = _rules(counter)
+    check_answers(rules, data.answers)
     received_at = now or utcnow()
     field_id = None
     if data.field_code:
@@ -108,37 +118,44 @@ def store_submission(
         if field_id is None:
             raise SubmissionError(f"unknown field of procedure {data.field_code!r}")
 
-    response = Response(
-        submission_id=data.submission_id,
-        agency_id=counter.agency_id,
-        counter_id=counter.id,
-        instrument_id=rules.id,
-        received_at=received_at,
-        received_on=received_at.astimezone(ZoneInfo(timezone)).date(),
-        channel="in_person",
-        collection_mode="qr",
-        respondent_type=data.respondent_type,
-        field_id=field_id,
-        gender=data.gender,
-        age_band=data.age_band,
-        education=data.education,
-        occupation=data.occupation,
-        comment=clean_comment(data.comment),
-        dossier_hash=data.dossier_hash,
-        status="valid",
-    )
+    row = {
+        "submission_id": data.submission_id,
+        "agency_id": counter.agency_id,
+        "counter_id": counter.id,
+        "instrument_id": rules.id,
+        "received_at": received_at,
+        "received_on": received_at.astimezone(ZoneInfo(timezone)).date(),
+        "channel": "in_person",
+        "collection_mode": "qr",
+        "respondent_type": data.respondent_type,
+        "field_id": field_id,
+        "gender": data.gender,
+        "age_band": data.age_band,
+        "education": data.education,
+        "occupation": data.occupation,
+        "comment": clean_comment(data.comment),
+        "dossier_hash": data.dossier_hash,
+        "status": "valid",
+    }
+    items = rules.items
     answers = [(items[code].id, score) for code, score in data.answers.items()]
+    burst = False
     try:
         with db.write() as session:
-            session.add(response)
-            # The unique submission id makes a repeat fail here, before anything else is written: the
-            # common case (a new submission) costs no look-up first.
-            session.flush()
-            session.connection().execute(
-                insert(Answer.__table__),
-                [{"response_id": response.id, "item_id": i, "score": score} for i, score in answers],
-            )
-            stats.add_response(session, response, rules, answers=answers)
+            # Plain SQL on the driver's cursor, in this transaction (see services/submission_sql.py). The unique
+            # submission id makes a repeat fail on the first insert, before anything else is written, so a
+            # new submission (the common case) needs no look-up first.
+            sql = SubmissionStatements(session.connection())
+            response_id = sql.insert_response(row)
+            sql.insert_answers(response_id, answers)
+            key = stats.TallyKey.of(row)
+            sql.add_tallies(key, rules.id, rules.satisfied_from, answers)
+            stats.forget_changed_month(session, key)
+            if burst_rule is not None:
+                since = received_at - dt.timedelta(seconds=burst_rule.window_seconds)
+                in_window = sql.responses_in_window(counter.id, since, received_at, burst_rule.threshold)
+                burst = in_window >= burst_rule.threshold
+            sql.close()
     except IntegrityError:
         # The same submission again (double tap, retry, offline replay), or two ratings of one dossier raced.
         existing = find_response(data.submission_id)
@@ -147,9 +164,10 @@ def store_submission(
         if data.dossier_hash and dossier_already_rated(counter.agency_id, data.dossier_hash):
             raise DuplicateDossierError("dossier already rated at this agency") from None
         raise
-    if burst_rule is not None:
+    if burst:
+        assert burst_rule is not None
         _check_burst(counter.id, received_at, burst_rule)
-    return StoredSubmission(response.id, created=True)
+    return StoredSubmission(response_id, created=True)
 
 
 def _check_burst(counter_id: int, received_at: dt.datetime, rule: BurstRule) -> None:
