@@ -1,10 +1,12 @@
 """Citizen submissions under load: gunicorn on SQLite, concurrent clients, acknowledged vs stored.
 
-    python benchmarks/submit_load.py [--seconds 20] [--clients 16] [--workers 4] [--max-requests 50000]
-                                     [--client wrk|python] [--redis-url redis://127.0.0.1:6379/14]
+    python benchmarks/submit_load.py [--seconds 20] [--clients 16] [--workers N] [--threads 1]
+                                     [--max-requests 50000] [--client wrk|python]
+                                     [--redis-url redis://127.0.0.1:6379/14]
 
 1. Builds a scratch SQLite database (migrated, a seeded demo province) and starts gunicorn
-   (``--workers`` sync workers) on a free 127.0.0.1 port.
+   (``--workers`` sync workers, by default one per core; ``--threads`` above 1 uses gthread workers)
+   on a free 127.0.0.1 port.
 2. ``--clients`` phones each open the survey page of a counter (session cookie and CSRF token), then
    POST complete, valid forms with fresh submission ids until ``--seconds`` pass. A 303 to the
    thank-you page is an acknowledgement. The load comes from ``wrk`` (Debian package; a C client
@@ -12,7 +14,8 @@
    script) or, without wrk or with ``--client python``, from as many Python processes, which also
    record each acknowledged id.
 3. Repeats against a bare route that stores the same rows through the same services without
-   token, CSRF, form validation or rendering (``benchmarks/bare_submit_app.py``): the ceiling.
+   token, CSRF, reading the form or the redirect (``benchmarks/bare_submit_app.py``), with the same
+   client: the ceiling.
 4. Prints submissions/s, p50/p95/p99 latency and acknowledged vs stored (every acknowledged id
    must be in the database exactly once).
 
@@ -80,8 +83,17 @@ WORKER_ARGS: list[str] = []
 
 def _start(app_path: str, env: dict[str, str], port: int, workers: int) -> subprocess.Popen[bytes]:
     proc = subprocess.Popen(
-        [GUNICORN, "--bind", f"127.0.0.1:{port}", "--workers", str(workers), *WORKER_ARGS, "--log-level", "warning",
-         app_path],  # fmt: skip
+        [
+            GUNICORN,
+            "--bind",
+            f"127.0.0.1:{port}",
+            "--workers",
+            str(workers),
+            *WORKER_ARGS,
+            "--log-level",
+            "warning",
+            app_path,
+        ],  # fmt: skip
         cwd=ROOT,
         env=env,
         stdout=subprocess.DEVNULL,
@@ -324,7 +336,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=20.0)
     parser.add_argument("--clients", type=int, default=16)
-    parser.add_argument("--workers", type=int, default=4)
+    parser.add_argument(
+        "--workers", type=int, default=os.cpu_count() or 2, help="gunicorn sync workers (default: one per core)"
+    )
     parser.add_argument("--max-requests", type=int, default=50_000)
     parser.add_argument("--client", choices=("wrk", "python"), default="wrk" if shutil.which("wrk") else "python")
     parser.add_argument(

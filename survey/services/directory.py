@@ -67,12 +67,25 @@ def resolve_counter_ref(token: CounterToken | None) -> CounterRef | str:
     counter_id, agency_id, key_version, active, agency_active, instrument_id, digest = row
     if token.key_version != key_version or not active or not agency_active:
         return "revoked"
+    return CounterRef(counter_id, agency_id, _rules(instrument_id, digest))
+
+
+def counter_ref(counter_id: int) -> CounterRef | None:
+    """Counter ``counter_id`` as a :class:`CounterRef`, active or not (None when there is no such counter)."""
+    row = counter_row(db.session.connection(), counter_id) if counter_id <= MAX_ID else None
+    if row is None:
+        return None
+    counter_id, agency_id, _key_version, _active, _agency_active, instrument_id, digest = row
+    return CounterRef(counter_id, agency_id, _rules(instrument_id, digest))
+
+
+def _rules(instrument_id: int, digest: str) -> InstrumentRules:
     rules = cached_rules(instrument_id, digest)
     if rules is None:
         instrument = db.session.get(Instrument, instrument_id)
-        assert instrument is not None  # the join found it
+        assert instrument is not None  # the counter's row joined it
         rules = instrument_rules(instrument)
-    return CounterRef(counter_id, agency_id, rules)
+    return rules
 
 
 def agencies_with_counters(agency_code: str | None = None) -> list[Agency]:

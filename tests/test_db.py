@@ -1,0 +1,112 @@
+"""SQLite writers queue on a file lock in front of BEGIN IMMEDIATE (survey.db.WriterQueue)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import fcntl
+import os
+import threading
+import time
+import uuid
+from pathlib import Path
+
+from sqlalchemy import func, select
+
+from survey import create_app
+from survey.db import WriterQueue, db, make_engine, writer_queue_for
+from survey.migrate import upgrade
+from survey.models import Counter, Response
+from survey.services.demo import seed_demo
+from survey.services.submissions import Submission, store_submission
+from tests.conftest import environ_for
+
+
+def _held_elsewhere(path: str) -> bool:
+    """Whether another open file description holds the lock (flock conflicts across descriptions)."""
+    fd = os.open(path, os.O_RDWR)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return True
+    finally:
+        os.close(fd)
+    return False
+
+
+def test_only_a_sqlite_file_gets_a_queue(tmp_path: Path) -> None:
+    queue = writer_queue_for(make_engine(f"sqlite:///{tmp_path / 'a.db'}"))
+    assert queue is not None and queue.path == str(tmp_path / "a.db") + "-writers"
+    assert writer_queue_for(make_engine("sqlite://")) is None
+    assert writer_queue_for(make_engine("sqlite:///:memory:")) is None
+    assert writer_queue_for(make_engine("postgresql+psycopg://postgres@127.0.0.1:1/none")) is None
+
+
+def test_the_lock_is_held_for_the_outermost_turn_only(tmp_path: Path) -> None:
+    queue = WriterQueue(str(tmp_path / "db-writers"))
+    with queue.turn():
+        assert _held_elsewhere(queue.path)
+        with queue.turn():  # re-entrant within a thread
+            assert _held_elsewhere(queue.path)
+        assert _held_elsewhere(queue.path)
+    assert not _held_elsewhere(queue.path)
+
+
+def test_a_second_thread_waits_for_its_turn_and_is_woken_at_once(tmp_path: Path) -> None:
+    queue = WriterQueue(str(tmp_path / "db-writers"))
+    entered = threading.Event()
+    waited: list[float] = []
+
+    def second() -> None:
+        started = time.monotonic()
+        with queue.turn():
+            waited.append(time.monotonic() - started)
+            entered.set()
+
+    with queue.turn():
+        thread = threading.Thread(target=second)
+        thread.start()
+        assert not entered.wait(0.2)  # blocked while the first writer holds the turn
+    thread.join(5)
+    assert entered.is_set() and waited[0] >= 0.2
+
+
+def test_concurrent_submissions_are_all_stored(scratch_database_url: str) -> None:
+    """Four threads of one process submit at once (on SQLite through the queue): every submission is stored."""
+    engine = make_engine(scratch_database_url)
+    upgrade(engine)
+    engine.dispose()
+    app = create_app(overrides={"RATELIMIT_ENABLED": False}, environ=environ_for(scratch_database_url))
+    with app.app_context():
+        assert (db.writers is not None) == scratch_database_url.startswith("sqlite")
+        seed_demo(db.session, 0, seed=3, append=False, end_month=dt.date(2026, 10, 1), timezone=app.config["TIMEZONE"])
+        counter = db.session.scalars(select(Counter).order_by(Counter.id)).first()
+        assert counter is not None
+        counter_id = counter.id
+        db.session.remove()
+    ids: list[uuid.UUID] = []
+    errors: list[BaseException] = []
+
+    def writer() -> None:
+        try:
+            with app.app_context():
+                counter = db.session.get(Counter, counter_id)
+                assert counter is not None
+                answers: dict[str, int | None] = {item.code: 4 for item in counter.instrument.items}
+                for _ in range(15):
+                    sid = uuid.uuid4()
+                    ids.append(sid)
+                    store_submission(counter, Submission(sid, answers), app.config["TIMEZONE"])
+        except BaseException as exc:  # noqa: BLE001 - reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=writer) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    assert errors == []
+    with app.app_context():
+        assert db.session.scalar(select(func.count()).select_from(Response)) == 60
+        db.session.remove()
+        assert db.engine is not None
+        db.engine.dispose()
