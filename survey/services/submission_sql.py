@@ -110,10 +110,15 @@ def _sqlite_row(values: Mapping[str, Any]) -> dict[str, Any]:
 class SubmissionStatements:
     """The submission's statements on one connection's cursor, in that connection's transaction."""
 
-    def __init__(self, connection: Connection) -> None:
-        self.dialect = connection.dialect
-        self.sqlite = self.dialect.name == "sqlite"
-        self.cursor = connection.connection.driver_connection.cursor()  # type: ignore[union-attr]
+    def __init__(self, dialect: Dialect, cursor: Any) -> None:
+        self.dialect = dialect
+        self.sqlite = dialect.name == "sqlite"
+        self.cursor = cursor
+
+    @classmethod
+    def on(cls, connection: Connection) -> SubmissionStatements:
+        """On a cursor of ``connection``'s driver connection, in its transaction."""
+        return cls(connection.dialect, connection.connection.driver_connection.cursor())  # type: ignore[union-attr]
 
     def _run(self, name: str, params: Any, many: bool = False) -> None:
         """Run one statement; a driver error becomes SQLAlchemy's (IntegrityError, OperationalError …),
@@ -170,7 +175,7 @@ class SubmissionStatements:
 
 def counter_row(connection: Connection, counter_id: int) -> tuple[int, int, int, bool, bool, int, str] | None:
     """:meth:`SubmissionStatements.counter` on a cursor of its own."""
-    statements = SubmissionStatements(connection)
+    statements = SubmissionStatements.on(connection)
     try:
         return statements.counter(counter_id)
     finally:

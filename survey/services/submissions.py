@@ -145,7 +145,7 @@ def store_submission(
             # Plain SQL on the driver's cursor, in this transaction (see services/submission_sql.py). The unique
             # submission id makes a repeat fail on the first insert, before anything else is written, so a
             # new submission (the common case) needs no look-up first.
-            sql = SubmissionStatements(session.connection())
+            sql = SubmissionStatements.on(session.connection())
             response_id = sql.insert_response(row)
             sql.insert_answers(response_id, answers)
             key = stats.TallyKey.of(row)

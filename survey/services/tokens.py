@@ -7,6 +7,7 @@ every printed poster of a counter at once by rotating it.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 
 from itsdangerous import BadSignature, URLSafeSerializer
 
@@ -31,6 +32,13 @@ def read_counter_token(secret_key: str, token: str) -> CounterToken | None:
     """The token's payload, or None when it was not signed by us or is malformed."""
     if len(token) > 200:
         return None
+    return _read(secret_key, token)
+
+
+@lru_cache(maxsize=4096)
+def _read(secret_key: str, token: str) -> CounterToken | None:
+    """Checking a signature is pure, and a counter's posters all carry one token: a submission reads it
+    twice (its rate-limit key and its view), and a busy counter sends the same one all day."""
     try:
         payload = _serializer(secret_key).loads(token)
     except BadSignature:

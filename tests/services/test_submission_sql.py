@@ -122,7 +122,7 @@ def test_a_driver_error_arrives_as_sqlalchemys_and_writes_nothing(app: Flask) ->
         "status": "valid",
     }
     with pytest.raises(IntegrityError), db.write() as session:
-        SubmissionStatements(session.connection()).insert_response(row)
+        SubmissionStatements.on(session.connection()).insert_response(row)
     assert db.session.scalar(select(Response.id).order_by(Response.id.desc()).limit(1)) == before
 
 
@@ -133,7 +133,7 @@ def test_the_burst_window_is_half_open_and_counts_no_further_than_its_limit(app:
     for at in times:
         store_submission(counter, Submission(uuid.uuid4(), answers), "Asia/Ho_Chi_Minh", now=at)
     with db.write() as session:
-        sql = SubmissionStatements(session.connection())
+        sql = SubmissionStatements.on(session.connection())
         assert sql.responses_in_window(counter.id, times[0], times[3], 100) == 3  # (since, until]
         assert sql.responses_in_window(counter.id, times[0] - dt.timedelta(microseconds=1), times[3], 100) == 4
         assert sql.responses_in_window(counter.id, times[0] - dt.timedelta(seconds=1), times[3], 2) == 2
