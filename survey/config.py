@@ -217,6 +217,7 @@ def settings_from_env(env: Mapping[str, str], instance_path: Path) -> dict[str, 
         "RATELIMIT_KEY_PREFIX": env.get("SIPAS_RATELIMIT_KEY_PREFIX", "sipas").strip(),
         # Redis down: serve without limits rather than fail every page (/readyz reports it).
         "RATELIMIT_SWALLOW_ERRORS": True,
-        "RATELIMIT_HEADERS_ENABLED": True,
+        # Only Retry-After, on 429 answers (survey/errors.py): the X-RateLimit-* headers cost every request.
+        "RATELIMIT_HEADERS_ENABLED": False,
         "RATELIMIT_ENABLED": True,
     }

@@ -12,7 +12,7 @@ csrf = CSRFProtect()
 babel = Babel()
 login_manager = LoginManager()
 # Keyed by a hash of the client address, never the address itself (survey/privacy.py).
-limiter = Limiter(key_func=client_key, default_limits=[], headers_enabled=True)
+limiter = Limiter(key_func=client_key, default_limits=[])
 
 
 def select_locale() -> str:
