@@ -17,6 +17,7 @@ import datetime as dt
 import re
 import uuid
 from collections.abc import Mapping
+from dataclasses import dataclass
 from functools import cache
 from typing import Any
 
@@ -107,6 +108,33 @@ def _sqlite_row(values: Mapping[str, Any]) -> dict[str, Any]:
     return {name: _sqlite_value(value) for name, value in values.items()}
 
 
+@dataclass
+class PreparedSubmission:
+    """The parameters of one submission's statements, adapted to the database."""
+
+    key: TallyKey
+    response: Mapping[str, Any]
+    answers: list[dict[str, Any]]
+    response_tally: dict[str, Any]
+    answer_tallies: list[dict[str, Any]]
+
+
+def prepare(
+    dialect: str, row: Mapping[str, Any], instrument_id: int, satisfied_from: int, answers: list[tuple[int, int | None]]
+) -> PreparedSubmission:
+    """Every parameter of :meth:`SubmissionStatements.write`, worked out before the write lock is taken."""
+    values = {name: row[name] for name in RESPONSE_COLUMNS}
+    key = TallyKey.of(row)
+    response_tally, answer_tallies = answer_tally_rows(key, instrument_id, satisfied_from, answers)
+    if dialect == "sqlite":  # of the tallies, only the day and its month need adapting, the same in every row
+        values = _sqlite_row(values)
+        day, month = key.day.isoformat(), key.day.replace(day=1).isoformat()
+        for tally in (response_tally, *answer_tallies):
+            tally["day"], tally["month"] = day, month
+    answer_rows = [{"response_id": 0, "item_id": item_id, "score": score} for item_id, score in answers]
+    return PreparedSubmission(key, values, answer_rows, response_tally, answer_tallies)
+
+
 class SubmissionStatements:
     """The submission's statements on one connection's cursor, in that connection's transaction."""
 
@@ -131,28 +159,19 @@ class SubmissionStatements:
                 sql, None, exc, self.dialect.loaded_dbapi.Error, hide_parameters=True, dialect=self.dialect
             ) from exc
 
-    def insert_response(self, row: Mapping[str, Any]) -> int:
-        """The new response's id; a repeated submission id raises IntegrityError before anything is written."""
-        values = {name: row[name] for name in RESPONSE_COLUMNS}
-        self._run("response", _sqlite_row(values) if self.sqlite else values)
+    def write(self, prepared: PreparedSubmission) -> int:
+        """Insert the response and its answers and count it in both tally tables; the response's id.
+
+        A repeated submission id raises IntegrityError on the first insert, before anything else is written.
+        """
+        self._run("response", prepared.response)
         (response_id,) = self.cursor.fetchone()
+        for answer in prepared.answers:
+            answer["response_id"] = response_id
+        self._run("answers", prepared.answers, many=True)
+        self._run("response_tally", prepared.response_tally)
+        self._run("answer_tallies", prepared.answer_tallies, many=True)
         return int(response_id)
-
-    def insert_answers(self, response_id: int, answers: list[tuple[int, int | None]]) -> None:
-        rows = [{"response_id": response_id, "item_id": item_id, "score": score} for item_id, score in answers]
-        self._run("answers", rows, many=True)
-
-    def add_tallies(
-        self, key: TallyKey, instrument_id: int, satisfied_from: int, answers: list[tuple[int, int | None]]
-    ) -> None:
-        """Count the response in both tally tables (as :func:`survey.services.stats.add_tallies` does)."""
-        response_row, answer_rows = answer_tally_rows(key, instrument_id, satisfied_from, answers)
-        if self.sqlite:  # the only values to adapt are the day and its month, shared by every row
-            day, month = key.day.isoformat(), key.day.replace(day=1).isoformat()
-            for row in (response_row, *answer_rows):
-                row["day"], row["month"] = day, month
-        self._run("response_tally", response_row)
-        self._run("answer_tallies", answer_rows, many=True)
 
     def responses_in_window(self, counter_id: int, since: dt.datetime, until: dt.datetime, limit: int) -> int:
         """How many of the counter's responses fall in (since, until], counting no further than ``limit``."""

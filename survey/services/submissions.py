@@ -18,7 +18,7 @@ from survey.services.bursts import BurstRule, flag_burst
 from survey.services.directory import CounterRef
 from survey.services.instruments import InstrumentRules, instrument_rules
 from survey.services.scrub import clean_comment
-from survey.services.submission_sql import SubmissionStatements
+from survey.services.submission_sql import SubmissionStatements, prepare
 
 log = logging.getLogger(__name__)
 
@@ -139,18 +139,16 @@ def store_submission(
     }
     items = rules.items
     answers = [(items[code].id, score) for code, score in data.answers.items()]
+    prepared = prepare(db.dialect, row, rules.id, rules.satisfied_from, answers)
     burst = False
     try:
         with db.write() as session:
-            # Plain SQL on the driver's cursor, in this transaction (see services/submission_sql.py). The unique
-            # submission id makes a repeat fail on the first insert, before anything else is written, so a
-            # new submission (the common case) needs no look-up first.
+            # Plain SQL on the driver's cursor, in this transaction (see services/submission_sql.py), with every
+            # parameter worked out before the write lock was taken. The unique submission id makes a repeat fail
+            # on the first insert, before anything else is written, so a new submission needs no look-up first.
             sql = SubmissionStatements.on(session.connection())
-            response_id = sql.insert_response(row)
-            sql.insert_answers(response_id, answers)
-            key = stats.TallyKey.of(row)
-            sql.add_tallies(key, rules.id, rules.satisfied_from, answers)
-            stats.forget_changed_month(session, key)
+            response_id = sql.write(prepared)
+            stats.forget_changed_month(session, prepared.key)
             if burst_rule is not None:
                 since = received_at - dt.timedelta(seconds=burst_rule.window_seconds)
                 in_window = sql.responses_in_window(counter.id, since, received_at, burst_rule.threshold)

@@ -13,7 +13,7 @@ from sqlalchemy.exc import IntegrityError
 from survey.db import db
 from survey.models import Answer, Counter, ProcedureField, Response
 from survey.services import dossiers
-from survey.services.submission_sql import SubmissionStatements
+from survey.services.submission_sql import SubmissionStatements, prepare
 from survey.services.submissions import Submission, store_submission
 
 pytestmark = pytest.mark.usefixtures("demo")
@@ -122,7 +122,7 @@ def test_a_driver_error_arrives_as_sqlalchemys_and_writes_nothing(app: Flask) ->
         "status": "valid",
     }
     with pytest.raises(IntegrityError), db.write() as session:
-        SubmissionStatements.on(session.connection()).insert_response(row)
+        SubmissionStatements.on(session.connection()).write(prepare(db.dialect, row, counter.instrument_id, 4, []))
     assert db.session.scalar(select(Response.id).order_by(Response.id.desc()).limit(1)) == before
 
 
