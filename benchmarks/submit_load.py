@@ -391,7 +391,7 @@ def main() -> None:
             + f", SQLite, rate limits in {limits}, "
             f"{args.seconds:.0f} s per run, {os.cpu_count()} cores, load average before {os.getloadavg()[0]:.2f}"
         )
-        label = "survey form (token, CSRF, validation, render)"
+        label = "survey form (token, CSRF, rate limits, validation, redirect)"
         bare_label, bare_app = "bare insert route (ceiling)", "benchmarks.bare_submit_app:app"
         if args.client == "wrk":
             form_rate = _run_wrk(label, "wsgi:app", db_path, forms, args)
