@@ -3,12 +3,15 @@
 Storing a submission is a handful of small statements. Through SQLAlchemy's execution layer (cache
 keys, parameter processing, result objects) each cost more Python than SQLite spent running it, and
 all of it ran while the database's write lock was held, which the other workers were waiting for.
-Here the statements are written once, with named parameters, and run on the DBAPI cursor of the
-session's own connection, inside the transaction SQLAlchemy began: nothing about atomicity changes.
+Here each statement is compiled once per dialect, with named parameters, from the same Core statements
+the rest of the app uses, and run on the DBAPI cursor of the session's own connection, inside the
+transaction SQLAlchemy began: nothing about atomicity changes. Every parameter is worked out first
+(:func:`prepare`), so the write lock is held only while SQLite runs the statements.
 
 Values are adapted as SQLAlchemy stores them (on SQLite: UUIDs as 32 hex digits, dates as ISO text,
 UTC timestamps as ``YYYY-MM-DD HH:MM:SS.ffffff``); psycopg takes Python values as they are. Tests
-read the rows back through the ORM and check the tallies against a rebuild, on both databases.
+read the rows back through the ORM, compare them with ORM-written rows and check the tallies against a
+rebuild, on both databases.
 """
 
 from __future__ import annotations
