@@ -10,6 +10,7 @@ import time
 import uuid
 from pathlib import Path
 
+import pytest
 from sqlalchemy import func, select
 
 from survey import create_app
@@ -49,6 +50,15 @@ def test_the_lock_is_held_for_the_outermost_turn_only(tmp_path: Path) -> None:
             assert _held_elsewhere(queue.path)
         assert _held_elsewhere(queue.path)
     assert not _held_elsewhere(queue.path)
+
+
+def test_a_failing_writer_gives_up_its_turn(tmp_path: Path) -> None:
+    queue = WriterQueue(str(tmp_path / "db-writers"))
+    with pytest.raises(RuntimeError), queue.turn():
+        raise RuntimeError("the transaction failed")
+    assert not _held_elsewhere(queue.path)
+    with queue.turn():  # and the next writer gets it
+        assert _held_elsewhere(queue.path)
 
 
 def test_a_second_thread_waits_for_its_turn_and_is_woken_at_once(tmp_path: Path) -> None:
