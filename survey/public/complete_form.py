@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Mapping
+from functools import cache
 
 from survey.models.codes import AGE_BANDS, EDUCATION_LEVELS, GENDERS, OCCUPATIONS
 from survey.models.response import COMMENT_MAX_LENGTH
@@ -35,18 +36,11 @@ _PROFILE = {
 #: What a BooleanField reads as unchecked.
 _UNCHECKED = frozenset(("false", ""))
 
-#: Per questionnaire (id, scale length): each item's form field name, and the choice → score map.
-_ITEM_FIELDS: dict[tuple[int, int], tuple[list[tuple[str, str, bool, bool]], dict[str, int]]] = {}
 
-
-def _item_fields(rules: InstrumentRules) -> tuple[list[tuple[str, str, bool, bool]], dict[str, int]]:
-    key = (rules.id, rules.n_levels)
-    cached = _ITEM_FIELDS.get(key)
-    if cached is None:
-        fields = [(code, ITEM_PREFIX + code, item.optional, item.allows_na) for code, item in rules.items.items()]
-        cached = (fields, {str(level): level for level in range(1, rules.n_levels + 1)})
-        _ITEM_FIELDS[key] = cached
-    return cached
+@cache
+def _scores(n_levels: int) -> dict[str, int]:
+    """The choice → score map of an ``n_levels``-point scale ("1" → 1 …)."""
+    return {str(level): level for level in range(1, n_levels + 1)}
 
 
 def read_complete_form(rules: InstrumentRules, form: Mapping[str, str], secret_key: str) -> Submission | None:
@@ -68,15 +62,15 @@ def read_complete_form(rules: InstrumentRules, form: Mapping[str, str], secret_k
         if value and value not in allowed:
             return None
         profile[name] = value or None
-    fields, scores = _item_fields(rules)
+    scores = _scores(rules.n_levels)
     answers: dict[str, int | None] = {}
-    for code, name, optional, allows_na in fields:
-        raw = form.get(name) or ""
+    for code, item in rules.items.items():
+        raw = form.get(ITEM_PREFIX + code) or ""
         if not raw:
-            if not optional:
+            if not item.optional:
                 return None
             continue
-        if raw == NOT_APPLICABLE and allows_na:
+        if raw == NOT_APPLICABLE and item.allows_na:
             answers[code] = None
             continue
         score = scores.get(raw)
