@@ -13,7 +13,7 @@ import os
 import sqlite3
 import threading
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import DateTime, Engine, MetaData, create_engine, event
@@ -178,31 +178,23 @@ class Database:
 
     @contextmanager
     def write(self) -> Iterator[Session]:
-        """One write transaction: commit on success, roll back on any error."""
-        if self.writers is None:
-            with self._write() as session:
+        """One write transaction (queued on SQLite files): commit on success, roll back on any error."""
+        with self.writers.turn() if self.writers is not None else nullcontext():
+            session = self.session()
+            if session.in_transaction():
+                # End the read transaction a request may have opened, so the write lock is taken up front.
+                session.commit()
+            session.connection(execution_options={"sqlite_begin": "IMMEDIATE"})
+            # Readers that commit opportunistically (stored index roll-ups) must not commit a writer's work.
+            session.info["sipas_writing"] = True
+            try:
                 yield session
-            return
-        with self.writers.turn(), self._write() as session:
-            yield session
-
-    @contextmanager
-    def _write(self) -> Iterator[Session]:
-        session = self.session()
-        if session.in_transaction():
-            # End the read transaction a request may have opened, so the write lock is taken up front.
-            session.commit()
-        session.connection(execution_options={"sqlite_begin": "IMMEDIATE"})
-        # Readers that commit opportunistically (stored index roll-ups) must not commit a writer's work.
-        session.info["sipas_writing"] = True
-        try:
-            yield session
-            session.commit()
-        except BaseException:
-            session.rollback()
-            raise
-        finally:
-            session.info.pop("sipas_writing", None)
+                session.commit()
+            except BaseException:
+                session.rollback()
+                raise
+            finally:
+                session.info.pop("sipas_writing", None)
 
 
 db = Database()

@@ -22,7 +22,6 @@ from survey.services.directory import CounterRef
 from survey.services.links import counter_survey_path, counter_survey_url
 from survey.services.submissions import (
     DuplicateDossierError,
-    StoredSubmission,
     Submission,
     SubmissionError,
     store_submission,
@@ -50,8 +49,12 @@ def _counter_or_error(token: str) -> Counter | tuple[str, int]:
     lookup = directory.resolve_counter(read_counter_token(current_app.config["SECRET_KEY"], token))
     if lookup.counter is not None:
         return lookup.counter
-    status = 410 if lookup.status == "revoked" else 404
-    return render_template("public/counter_unavailable.html"), status
+    return _unavailable(lookup.status)
+
+
+def _unavailable(status: str) -> tuple[str, int]:
+    """The "no longer in use" page: 410 for a revoked token, 404 for an unknown one."""
+    return render_template("public/counter_unavailable.html"), 410 if status == "revoked" else 404
 
 
 def _submit_limit() -> str:
@@ -106,24 +109,29 @@ def _submit(token: str):  # type: ignore[no-untyped-def]
     secret_key = current_app.config["SECRET_KEY"]
     ref = directory.resolve_counter_ref(read_counter_token(secret_key, token))
     if isinstance(ref, str):
-        return render_template("public/counter_unavailable.html"), 410 if ref == "revoked" else 404
+        return _unavailable(ref)
     data = read_complete_form(ref.rules, request.form, secret_key)
     if data is None:
         return _submit_form(token)
     try:
-        stored = _store(ref, data)
+        return _store(token, ref, data)
     except DuplicateDossierError:
         return _submit_form(token)  # renders the form with the dossier message
+
+
+def _store(token: str, counter: Counter | CounterRef, data: Submission) -> WerkzeugResponse:
+    """Store the submission and redirect to the thank-you page; 400 when it does not fit the questionnaire.
+
+    :class:`DuplicateDossierError` is left to the caller, which shows the form with the message.
+    """
+    config = current_app.config
+    try:
+        stored = store_submission(counter, data, config["TIMEZONE"], burst_rule=BurstRule.from_config(config))
     except SubmissionError as exc:
         log.warning("submission refused: %s", exc)
         abort(400)
     g.submission_stored = stored.created
     return _thanks(token)
-
-
-def _store(counter: Counter | CounterRef, data: Submission) -> StoredSubmission:
-    config = current_app.config
-    return store_submission(counter, data, config["TIMEZONE"], burst_rule=BurstRule.from_config(config))
 
 
 def _submit_form(token: str):  # type: ignore[no-untyped-def]
@@ -141,17 +149,12 @@ def _submit_form(token: str):  # type: ignore[no-untyped-def]
     if not form.validate():
         return _render(form, counter, 422)
     try:
-        stored = _store(counter, form.to_submission(current_app.config["SECRET_KEY"]))
+        return _store(token, counter, form.to_submission(current_app.config["SECRET_KEY"]))
     except DuplicateDossierError:
         form.dossier_code.errors = [
             _("This dossier has already been rated. Each dossier can be rated once; clear the code to send a rating.")
         ]
         return _render(form, counter, 409)
-    except SubmissionError as exc:
-        log.warning("submission refused: %s", exc)
-        abort(400)
-    g.submission_stored = stored.created
-    return _thanks(token)
 
 
 @bp.errorhandler(CSRFError)

@@ -11,9 +11,8 @@ import logging
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
 
 from survey.db import db
 from survey.models import Response
@@ -37,30 +36,19 @@ class BurstRule:
         return cls(int(config["BURST_WINDOW_SECONDS"]), int(config["BURST_THRESHOLD"]))
 
 
-def _window(counter_id: int, now: dt.datetime, rule: BurstRule) -> Any:
-    since = now - dt.timedelta(seconds=rule.window_seconds)
-    return (
-        select(Response.id)
-        # The (counter, received_at) index holds exactly the window's entries, in order.
-        .where(Response.counter_id == counter_id, Response.received_at > since, Response.received_at <= now)
-    )
-
-
-def may_be_burst(session: Session, counter_id: int, now: dt.datetime, rule: BurstRule) -> bool:
-    """Whether the window ending at ``now`` holds ``threshold`` responses: a cheap read (at most
-    ``threshold`` index entries), run by the submission inside its own write transaction so it costs no
-    transaction of its own. Almost every submission answers no, and :func:`flag_burst` is never called."""
-    counted = session.connection().execute(
-        select(func.count()).select_from(_window(counter_id, now, rule).limit(rule.threshold).subquery())
-    )
-    return (counted.scalar() or 0) >= rule.threshold
-
-
 def flag_burst(counter_id: int, now: dt.datetime, rule: BurstRule) -> int:
-    """Flag the responses of a burst ending at ``now`` at this counter; the number newly flagged."""
-    window = _window(counter_id, now, rule).order_by(Response.id)
-    if not may_be_burst(db.session(), counter_id, now, rule):
-        return 0
+    """Flag the responses of a burst ending at ``now`` at this counter; the number newly flagged.
+
+    Called when a submission's own count of the window (``SubmissionStatements.responses_in_window``,
+    inside its write transaction) reached the threshold; the window is read again here, in this write.
+    """
+    since = now - dt.timedelta(seconds=rule.window_seconds)
+    # The (counter, received_at) index holds exactly the window's entries.
+    window = (
+        select(Response.id)
+        .where(Response.counter_id == counter_id, Response.received_at > since, Response.received_at <= now)
+        .order_by(Response.id)
+    )
     try:
         with db.write() as session:
             ids = list(session.scalars(window))

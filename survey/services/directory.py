@@ -33,11 +33,20 @@ def resolve_counter(token: CounterToken | None) -> CounterLookup:
     counter = db.session.get(
         Counter, token.counter_id, options=[joinedload(Counter.agency), joinedload(Counter.instrument)]
     )
-    if counter is None or token.key_version > counter.key_version:
+    if counter is None:
         return CounterLookup(None, "unknown")
-    if token.key_version != counter.key_version or not counter.active or not counter.agency.active:
-        return CounterLookup(None, "revoked")
-    return CounterLookup(counter, "ok")
+    status = _token_status(token, counter.key_version, counter.active and counter.agency.active)
+    return CounterLookup(counter if status == "ok" else None, status)
+
+
+def _token_status(token: CounterToken, key_version: int, usable: bool) -> str:
+    """'unknown' for a key version never issued (404); 'revoked' for a rotated key or a closed counter or
+    agency (410); else 'ok'. Shared by both look-ups, so the posters' pages and the submissions agree."""
+    if token.key_version > key_version:
+        return "unknown"
+    if token.key_version != key_version or not usable:
+        return "revoked"
+    return "ok"
 
 
 #: Largest id an INTEGER column holds (a signed token can carry any int; the driver would refuse more).
@@ -62,12 +71,11 @@ def resolve_counter_ref(token: CounterToken | None) -> CounterRef | str:
     if token is None or token.counter_id > MAX_ID:
         return "unknown"
     row = counter_row(db.session.connection(), token.counter_id)
-    if row is None or token.key_version > row[2]:
+    if row is None:
         return "unknown"
     counter_id, agency_id, key_version, active, agency_active, instrument_id, digest = row
-    if token.key_version != key_version or not active or not agency_active:
-        return "revoked"
-    return CounterRef(counter_id, agency_id, _rules(instrument_id, digest))
+    status = _token_status(token, key_version, active and agency_active)
+    return CounterRef(counter_id, agency_id, _rules(instrument_id, digest)) if status == "ok" else status
 
 
 def counter_ref(counter_id: int) -> CounterRef | None:

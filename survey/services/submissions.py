@@ -162,8 +162,7 @@ def store_submission(
         if data.dossier_hash and dossier_already_rated(counter.agency_id, data.dossier_hash):
             raise DuplicateDossierError("dossier already rated at this agency") from None
         raise
-    if burst:
-        assert burst_rule is not None
+    if burst_rule is not None and burst:
         _check_burst(counter.id, received_at, burst_rule)
     return StoredSubmission(response_id, created=True)
 
