@@ -29,6 +29,7 @@ def create_app(overrides: dict[str, Any] | None = None, environ: dict[str, str] 
         app.config.update(overrides)
     configure_logging(app)
     register_extensions(app)
+    register_converters(app)
     register_blueprints(app)
     register_error_handlers(app)
     register_security(app)
@@ -59,6 +60,13 @@ def register_extensions(app: Flask) -> None:
     from survey.auth import init_login
 
     init_login(login_manager)
+
+
+def register_converters(app: Flask) -> None:
+    """Bounded path integers (``survey.bounded_int``): before the blueprints, whose rules bind converters."""
+    from survey.bounded_int import register_converters as register
+
+    register(app.url_map)
 
 
 def register_blueprints(app: Flask) -> None:

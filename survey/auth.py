@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from functools import wraps
 from typing import Any, TypeVar
 
-from flask import Blueprint, abort, g, request
+from flask import Blueprint, abort, current_app, g, request, url_for
 from flask_babel import lazy_gettext as _l
 from flask_login import LoginManager, current_user
 from sqlalchemy import select
@@ -118,6 +118,23 @@ def scope(capability: str) -> Scope:
 def can(capability: str) -> bool:
     """Whether the signed-in user holds ``capability`` over at least one agency."""
     return not scope(capability).empty
+
+
+#: Where a signed-in user lands (after sign-in, and from ``/agency/`` without dashboards): the first page of
+#: this list the user's roles may use; the password page (every account has one) otherwise.
+LANDING_PAGES: tuple[tuple[str, str], ...] = (
+    ("view_dashboard", "agency.home"),
+    ("view_audit", "admin.audit_log"),
+    ("manage_users", "admin.index"),
+)
+
+
+def landing_url() -> str:
+    """The first page the signed-in user can use (an auditor lands on the audit log, not on a 403)."""
+    for capability, endpoint in LANDING_PAGES:
+        if can(capability) and endpoint in current_app.view_functions:
+            return url_for(endpoint)
+    return url_for("auth.password")
 
 
 def requires(capability: str) -> Callable[[F], F]:

@@ -6,6 +6,9 @@ import secrets
 
 from flask import Flask, Response, abort, g, request
 
+#: Stated on the privacy page; ``tests/multinode/test_tls_browser.py`` proves HTTPS form posts work with it.
+REFERRER_POLICY = "same-origin"
+
 
 def csp_nonce() -> str:
     """Per-request nonce for the few inline scripts (and the survey page's inlined stylesheet)."""
@@ -49,8 +52,10 @@ def init_security(app: Flask) -> None:
         )
         response.headers["X-Content-Type-Options"] = "nosniff"
         response.headers["X-Frame-Options"] = "DENY"
-        # Survey URLs carry the counter token: never leak them in a Referer header.
-        response.headers["Referrer-Policy"] = "no-referrer"
+        # Survey URLs carry the counter token: no other site ever gets a Referer (nor our origin), but the
+        # app's own requests carry one, which strict CSRF checking on HTTPS requires (Flask-WTF compares
+        # the Referer with the host: with "no-referrer" every form POST over HTTPS was refused).
+        response.headers["Referrer-Policy"] = REFERRER_POLICY
         response.headers["Permissions-Policy"] = "camera=(), microphone=(), geolocation=(), payment=()"
         response.headers["Cross-Origin-Opener-Policy"] = "same-origin"
         if https:

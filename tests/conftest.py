@@ -108,9 +108,13 @@ def environ_for(database_url: str, **extra: str) -> dict[str, str]:
 
 
 @contextmanager
-def app_in_transaction(engine: Engine, database_url: str, **overrides: object) -> Iterator[Flask]:
-    """An app whose session lives inside a transaction rolled back afterwards."""
-    app = create_app(overrides={"RATELIMIT_ENABLED": False, **overrides}, environ=environ_for(database_url))
+def app_in_transaction(
+    engine: Engine, database_url: str, environ: dict[str, str] | None = None, **overrides: object
+) -> Iterator[Flask]:
+    """An app whose session lives inside a transaction rolled back afterwards (``environ`` adds variables)."""
+    app = create_app(
+        overrides={"RATELIMIT_ENABLED": False, **overrides}, environ=environ_for(database_url, **(environ or {}))
+    )
     connection = engine.connect()
     outer = connection.begin()
     db.session_factory.configure(bind=connection, join_transaction_mode="create_savepoint")

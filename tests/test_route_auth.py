@@ -89,6 +89,16 @@ def _foreign_province() -> tuple[Agency, Counter, Response]:
     session.add(ExportJob(public_id=FOREIGN_JOB, user_id=user.id, format="csv", filters="{}", status="done"))
     definition = example_definition(FOREIGN_PROVINCE, FOREIGN_YEAR)
     session.add(ParSchemeRecord(agency_id=agency.id, year=FOREIGN_YEAR, definition=definition))
+    # An audit event about the foreign province, naming it: auditors of other agencies must not see it.
+    from survey.services import audit
+
+    audit.record(
+        session,
+        "agency.renamed",
+        target_type="agency",
+        target_id=agency.id,
+        details={"agency_id": agency.id, "to": {"name_vi": agency.name_vi, "name_en": agency.name_en}},
+    )
     session.commit()
     return agency, counter, response
 

@@ -15,6 +15,7 @@ from survey.admin import bp
 from survey.admin.forms import AgencyCreateForm, AgencyNameForm, ConfirmForm
 from survey.admin.labels import kind_label
 from survey.auth import agency_in_scope, requires, scope
+from survey.bounded_int import parse_id
 from survey.db import db
 from survey.services import agency_admin
 from survey.templating import current_locale
@@ -70,7 +71,7 @@ def agency_new():  # type: ignore[no-untyped-def]
     form.admin_unit.choices = [SelectChoice(str(u.id), u.name) for u in units]
     status = 200
     if form.validate_on_submit():
-        unit_id = int(form.admin_unit.data) if (form.admin_unit.data or "").isdigit() else None
+        unit_id = parse_id(form.admin_unit.data)
         try:
             agency = agency_admin.create_agency(
                 allowed,

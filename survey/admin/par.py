@@ -19,6 +19,7 @@ from wtforms.validators import DataRequired, Length, Optional
 
 from survey.admin import bp
 from survey.auth import agency_in_scope, requires, scope
+from survey.bounded_int import parse_int
 from survey.db import db
 from survey.models import Agency, User
 from survey.services import par_report
@@ -73,8 +74,7 @@ def _provinces() -> list[Agency]:
 
 
 def _year(raw: str | None) -> int | None:
-    raw = (raw or "").strip()
-    return int(raw) if raw.isdigit() and 2000 <= int(raw) <= 2100 else None
+    return parse_int((raw or "").strip(), 2000, 2100)
 
 
 def _province(code: str) -> Agency:

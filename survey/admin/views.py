@@ -10,7 +10,8 @@ from wtforms import SelectChoice, SelectField, StringField
 from wtforms.validators import Length, Optional
 
 from survey.admin import bp
-from survey.auth import requires
+from survey.auth import requires, scope
+from survey.bounded_int import parse_page
 from survey.db import db
 from survey.form_dates import date_from_field
 from survey.services import audit_log as audit_service
@@ -29,19 +30,21 @@ class AuditFilterForm(FlaskForm):
 @requires("view_audit")
 def audit_log():  # type: ignore[no-untyped-def]
     form = AuditFilterForm(request.args)
-    known = audit_service.actions(db.session)
+    # An auditor sees the events of their agency subtree; an unscoped one (no agency, or system_admin) all.
+    agency_ids = scope("view_audit").filter_ids()
+    known = audit_service.actions(db.session, agency_ids)
     form.action.choices = [SelectChoice("", _("All actions"))] + [SelectChoice(a, a) for a in known]
     action = form.action.data if form.action.data in known else None
     date_from, date_to = date_from_field(form.date_from), date_from_field(form.date_to)
     if form.errors:
         return render_template("admin/audit.html", form=form, listing=None, has_errors=True), 400
-    page = request.args.get("page", "1")
     listing = audit_service.audit_events(
         db.session,
         current_app.config["TIMEZONE"],
         action=action,
         date_from=date_from,
         date_to=date_to,
-        page=int(page) if page.isdigit() else 1,
+        page=parse_page(request.args.get("page")),
+        agency_ids=agency_ids,
     )
     return render_template("admin/audit.html", form=form, listing=listing, has_errors=False)

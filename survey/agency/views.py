@@ -6,6 +6,7 @@ import datetime as dt
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlencode
 
 from flask import abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
@@ -26,7 +27,8 @@ from survey.agency.forms import (
     ExcludeForm,
     PeriodForm,
 )
-from survey.auth import agency_in_scope, requires, scope
+from survey.auth import agency_in_scope, can, landing_url, requires, scope
+from survey.bounded_int import parse_id, parse_page
 from survey.db import db
 from survey.models import Agency, Counter, Instrument, ProcedureField, SurveyPeriod
 from survey.services import comments as comment_service
@@ -105,8 +107,8 @@ def _read_period(form: PeriodForm, agency: Agency, agency_ids: list[int]) -> das
 
 
 def _int_arg(name: str) -> int | None:
-    raw = request.args.get(name, "")
-    return int(raw) if raw.isdigit() else None
+    """An id filter of the query string (counter, field, questionnaire: INTEGER columns); None if not one."""
+    return parse_id(request.args.get(name))
 
 
 def _instrument_id() -> int | None:
@@ -146,9 +148,13 @@ def _set_instruments(form: PeriodForm, choices: list[dashboard.InstrumentChoice]
 
 
 @bp.get("/")
-@requires("view_dashboard")
 def home():  # type: ignore[no-untyped-def]
-    """The agencies the user may open, and the province tables they may see."""
+    """The agencies the user may open, and the province tables they may see.
+
+    A role without dashboards (an auditor) is sent to the first page it can use instead of a 403.
+    """
+    if not can("view_dashboard"):
+        return redirect(landing_url(), code=303)
     visible = scope("view_dashboard")
     query = select(Agency).order_by(Agency.parent_id.is_not(None), Agency.name_vi)
     if not visible.everything:
@@ -366,7 +372,10 @@ def comments(code: str):  # type: ignore[no-untyped-def]
     )
     before = comment_service.parse_cursor(request.args.get("before"))
     listing = comment_service.comments(db.session, own, period.start, period.end, chosen, before)
-    query = {k: v for k, v in request.args.items() if k != "before" and v}
+    # Links carry the page's own parameters only: never the whole query string (``?endpoint=x`` must not
+    # reach url_for's arguments, nor ``?_method=POST`` its method).
+    query = {name: value for name in COMMENT_ARGS if (value := request.args.get(name))}
+    older = listing.older
     return render_template(
         "agency/comments.html",
         agency=agency,
@@ -374,8 +383,9 @@ def comments(code: str):  # type: ignore[no-untyped-def]
         filters=filters_form,
         period=period,
         listing=listing,
-        query=query,
-        back=url_for("agency.comments", code=agency.code, **query, before=request.args.get("before") or None),
+        back=_comments_url(agency, query, request.args.get("before")),
+        newest_url=_comments_url(agency, query),
+        older_url=_comments_url(agency, query, f"{older[0].isoformat()}.{older[1]}") if older else None,
         counter_names={c.id: c.name(current_locale()) for c in counters_list},
         field_names={f.id: f.name(current_locale()) for f in fields},
         review_form=CommentReviewForm(),
@@ -385,7 +395,7 @@ def comments(code: str):  # type: ignore[no-untyped-def]
     )
 
 
-@bp.post("/<code>/comments/<int:response_id>/review")
+@bp.post("/<code>/comments/<bigint:response_id>/review")
 @requires("handle_comments")
 def comment_review(code: str, response_id: int) -> WerkzeugResponse:
     """Mark one comment handled (with an optional note) or unhandled; back to the same comments page."""
@@ -397,8 +407,9 @@ def comment_review(code: str, response_id: int) -> WerkzeugResponse:
             return redirect(_comments_back(agency, form.back.data), code=303)
         abort(400)
     try:
+        # The user's scope decides, not the page's agency: the province's page lists its departments' comments.
         changed = comment_service.set_handled(
-            agency.id, response_id, form.action.data == "handled", form.note.data, current_user.id
+            scope("handle_comments"), response_id, form.action.data == "handled", form.note.data, current_user.id
         )
     except comment_service.CommentError as exc:
         if exc.code == "not_found":
@@ -410,6 +421,18 @@ def comment_review(code: str, response_id: int) -> WerkzeugResponse:
     elif changed:
         flash(_("Comment %(id)d is marked not handled again.", id=response_id), "info")
     return redirect(_comments_back(agency, form.back.data) + f"#comment-{response_id}", code=303)
+
+
+#: The comments page's query parameters (period, questionnaire and filters), in the order links write them.
+COMMENT_ARGS = ("period", "month", "quarter", "year", "date_from", "date_to", "survey_period", "instrument",
+                "status", "counter", "field", "q")  # fmt: skip
+
+
+def _comments_url(agency: Agency, query: dict[str, str], before: str | None = None) -> str:
+    """The comments page with ``query`` (already limited to :data:`COMMENT_ARGS`) and a cursor, URL-encoded."""
+    pairs = [*query.items(), *([("before", before)] if before else [])]
+    base = url_for("agency.comments", code=agency.code)
+    return f"{base}?{urlencode(pairs)}" if pairs else base
 
 
 def _flash_note_too_long() -> None:
@@ -547,16 +570,15 @@ def posters_zip(code: str):  # type: ignore[no-untyped-def]
 @requires("manage_counters")
 def responses(code: str):  # type: ignore[no-untyped-def]
     agency = agency_in_scope(code, "manage_counters")
-    page = request.args.get("page", "1")
     status = request.args.get("status") or None
     listing = exclusions.agency_responses(
-        db.session, agency.id, int(page) if page.isdigit() else 1, status if status in ("valid", "excluded") else None
+        db.session, agency.id, parse_page(request.args.get("page")), status if status in ("valid", "excluded") else None
     )
     names = {c.id: c.name(current_locale()) for c in counter_service.counters_of(db.session, agency.id)}
     return render_template("agency/responses.html", agency=agency, listing=listing, counter_names=names, status=status)
 
 
-@bp.route("/<code>/responses/<int:response_id>/exclude", methods=["GET", "POST"])
+@bp.route("/<code>/responses/<bigint:response_id>/exclude", methods=["GET", "POST"])
 @requires("manage_counters")
 def exclude(code: str, response_id: int):  # type: ignore[no-untyped-def]
     agency = agency_in_scope(code, "manage_counters")

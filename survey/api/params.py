@@ -17,6 +17,7 @@ from typing import Any
 from flask import request
 
 from survey.api.problems import invalid
+from survey.bounded_int import MAX_PAGE, parse_int
 from survey.db import db
 from survey.models import Instrument
 from survey.services import api_reads, dashboard
@@ -85,14 +86,15 @@ class QueryArgs:
         raw = self.raw(name)
         if raw is None:
             return default
-        if not re.fullmatch(r"\d{1,19}", raw) or not minimum <= int(raw) <= maximum:
+        value = parse_int(raw, minimum, maximum)  # ASCII digits only, within the bounds
+        if value is None:
             self.error(name, f"expected a whole number from {minimum} to {maximum}, got {raw!r}")
             return default
-        return int(raw)
+        return value
 
     def paging(self) -> Paging:
         return Paging(
-            self.integer("page", 1, 1, 10**6),
+            self.integer("page", 1, 1, MAX_PAGE),
             self.integer("per_page", DEFAULT_PER_PAGE, 1, MAX_PER_PAGE),
         )
 

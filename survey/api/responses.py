@@ -109,5 +109,6 @@ def _audit(plan: exports.ExportPlan) -> None:
             actor_user_id=user_id(),
             target_type="instrument",
             target_id=plan.instrument.label,
+            agency_id=audit.common_agency(session, plan.request.agency_ids),
             details={"actor": "api", "rows": plan.rows, "filters": plan.filters(), "weighting": plan.weights.weighting},
         )

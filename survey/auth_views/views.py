@@ -7,16 +7,24 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from flask import current_app, flash, g, redirect, render_template, request, session, url_for
-from flask_babel import format_datetime
 from flask_babel import gettext as _
 from flask_login import current_user, login_user, logout_user
 from werkzeug.wrappers import Response as WerkzeugResponse
 
-from survey.auth import can, scope
+from survey.auth import can, landing_url, scope
 from survey.auth_views import bp
 from survey.auth_views.forms import PasswordForm, SignInForm
 from survey.extensions import limiter
 from survey.services import users
+
+
+def _throttle_rule() -> users.ThrottleRule:
+    threshold = int(current_app.config["LOCKOUT_THRESHOLD"])
+    return users.ThrottleRule(
+        threshold=threshold,
+        cap=dt.timedelta(minutes=current_app.config["LOCKOUT_MINUTES"]),
+        soft_cap=10 * threshold,
+    )
 
 
 def _sign_in_limit() -> str:
@@ -36,6 +44,7 @@ def _start_session(user: Any) -> None:
     session.clear()
     g.pop("csrf_token", None)  # Flask-WTF caches the token per request; the old one belongs to the old session
     login_user(user)
+    g.pop("sipas_scopes", None)  # scopes computed before sign-in were the anonymous user's
     session.permanent = True
 
 
@@ -48,7 +57,7 @@ def staff_navigation() -> dict[str, Any]:
 @limiter.limit(_sign_in_limit, methods=["POST"])
 def sign_in():  # type: ignore[no-untyped-def]
     if current_user.is_authenticated:
-        return redirect(url_for("agency.home"))
+        return redirect(landing_url())
     form = SignInForm()
     problem = None
     status = 200
@@ -56,22 +65,19 @@ def sign_in():  # type: ignore[no-untyped-def]
         result = users.authenticate(
             form.email.data or "",
             form.password.data or "",
-            threshold=current_app.config["LOCKOUT_THRESHOLD"],
-            lockout=dt.timedelta(minutes=current_app.config["LOCKOUT_MINUTES"]),
+            client=request.remote_addr,  # after ProxyFix; only an HMAC of it is stored
+            secret=current_app.config["SECRET_KEY"],
+            rule=_throttle_rule(),
         )
         if result.status == "ok" and result.user is not None:
             _start_session(result.user)
-            return redirect(_safe_next(request.args.get("next")) or url_for("agency.home"), code=303)
-        if result.status == "locked" and result.locked_until is not None:
-            problem = _(
-                "Too many failed attempts: this account is locked until %(time)s. "
-                "Try again then, or ask your administrator to help.",
-                time=format_datetime(result.locked_until, "HH:mm dd/MM/yyyy"),
-            )
-            status = 429
-        else:
-            problem = _("The e-mail address or password is not right. Check them and try again.")
-            status = 401
+            return redirect(_safe_next(request.args.get("next")) or landing_url(), code=303)
+        # One answer for every refusal: unknown account, wrong password, inactive, throttled (ASVS 2.2).
+        problem = _(
+            "The e-mail address or password is not right, or there have been too many attempts: "
+            "wait a few minutes and try again."
+        )
+        status = 401
     elif form.errors:
         status = 422
     return render_template(
@@ -85,7 +91,7 @@ def sign_out() -> WerkzeugResponse:
     users.record_sign_out(current_user.id)
     logout_user()
     session.clear()
-    flash(_("You have signed out."), "info")
+    flash(_("You have signed out on every device."), "info")
     return redirect(url_for("auth.sign_in"), code=303)
 
 
@@ -108,7 +114,7 @@ def password():  # type: ignore[no-untyped-def]
         else:
             _start_session(user)
             flash(_("Your password has been changed. Every other session has been signed out."), "info")
-            return redirect(url_for("agency.home"), code=303)
+            return redirect(landing_url(), code=303)
     elif form.errors:
         status = 422
     return render_template("auth/password.html", form=form, has_errors=bool(form.errors)), status

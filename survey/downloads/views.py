@@ -19,6 +19,7 @@ from sqlalchemy import select
 from wtforms import SelectChoice
 
 from survey.auth import agency_in_scope, requires, scope
+from survey.bounded_int import parse_int
 from survey.db import db
 from survey.downloads import bp
 from survey.downloads.forms import MAX_SAMPLE, ExportForm, ParReportForm
@@ -80,10 +81,10 @@ def _whole(field: Any, low: int, high: int, message: str) -> int | None:
     raw = (field.data or "").strip().replace(".", "").replace(",", "")
     if not raw:
         return None
-    if not raw.lstrip("-").isdigit() or not low <= int(raw) <= high:
+    value = parse_int(raw, low, high)
+    if value is None:
         field.errors = [*field.errors, message]
-        return None
-    return int(raw)
+    return value
 
 
 def _read_request(form: ExportForm) -> tuple[ExportRequest, dict[str, Any]] | None:
@@ -257,11 +258,12 @@ def _par_inputs(code: str, form: ParReportForm) -> dict[str, Any]:
     out: dict[str, Any] = {"agency": agency, "ids": ids, "report": None, "error": None, "status": 200}
     raw = (form.year.data or "").strip()
     if raw:
-        if not (raw.isdigit() and 2000 <= int(raw) <= 2100):
+        parsed = parse_int(raw, 2000, 2100)
+        if parsed is None:
             form.year.errors = [_("Enter the year as four digits, like 2026")]
             out["status"] = 422
             return out
-        year = int(raw)
+        year = parsed
     else:
         year = (dashboard.latest_day(db.session, ids) or dt.date.today()).year
     form.year.data = str(year)

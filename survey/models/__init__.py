@@ -11,7 +11,7 @@ from survey.models.response import Answer, Response
 from survey.models.review import CommentReview, ResponseFlag
 from survey.models.stats import AnswerTally, PsuMonthSums, ResponseTally
 from survey.models.survey_period import SurveyPeriod
-from survey.models.user import RoleAssignment, User
+from survey.models.user import RoleAssignment, SignInThrottle, User
 from survey.models.volume import TransactionVolume
 
 __all__ = [
@@ -35,6 +35,7 @@ __all__ = [
     "ResponseFlag",
     "ResponseTally",
     "RoleAssignment",
+    "SignInThrottle",
     "SurveyPeriod",
     "TransactionVolume",
     "User",

@@ -22,5 +22,9 @@ class AuditEvent(Base):
     action: Mapped[str] = mapped_column(String(64), index=True)
     target_type: Mapped[str | None] = mapped_column(String(40))
     target_id: Mapped[str | None] = mapped_column(String(64))
+    #: The agency the event concerns (the lowest common ancestor when it concerns several); auditors see the
+    #: events of their subtree. NULL: no agency (system settings, demo seeding, unknown accounts), which only
+    #: auditors without an agency (and system administrators) see. No foreign key, like ``actor_user_id``.
+    agency_id: Mapped[int | None] = mapped_column(Integer, index=True)
     #: Structured detail; never personal data.
     details: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)

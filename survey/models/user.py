@@ -31,12 +31,8 @@ class User(UserMixin, Base):
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
     password_changed_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
     last_login_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
-    #: Security stamp kept in the session id; a new one (password change) ends every other session.
+    #: Security stamp kept in the session id; a new one (password change, sign-out) ends every session.
     session_token: Mapped[str] = mapped_column(String(64), default=new_session_token, server_default="")
-    #: Failed sign-ins since the last success or lock-out; reaching the threshold locks the account.
-    failed_sign_ins: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
-    #: Sign-in is refused until this time (UTC) after too many failures.
-    locked_until: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
 
     roles: Mapped[list[RoleAssignment]] = relationship(back_populates="user", cascade="all, delete-orphan")
 
@@ -65,3 +61,31 @@ class RoleAssignment(Base):
     agency_id: Mapped[int | None] = mapped_column(ForeignKey("agencies.id"), index=True)
 
     user: Mapped[User] = relationship(back_populates="roles")
+
+
+class SignInThrottle(Base):
+    """Failed sign-ins of one e-mail address (``account``) or one e-mail × client address (``pair``).
+
+    ``key`` is an HMAC (``SECRET_KEY``) of the e-mail typed and, for a pair, of the client address: neither
+    is stored, and an e-mail that matches no account is throttled exactly like one that does. The rule is in
+    :func:`survey.services.users.authenticate`.
+    """
+
+    __tablename__ = "sign_in_throttles"
+    __table_args__ = (CheckConstraint(check_in("kind", ("account", "pair")), name="kind"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    key: Mapped[str] = mapped_column(String(64), unique=True)
+    kind: Mapped[str] = mapped_column(String(10))
+    #: Pair: failures since the last success (or a day without failures). Account: failures in the window.
+    failures: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    #: Attempts are refused (without checking the password) until then: a pair's back-off, or the account's
+    #: pace for addresses it does not know while it is under attack.
+    blocked_until: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    last_failure_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    #: Pair only: the last successful sign-in from this address (a known address is not slowed by the soft cap).
+    last_success_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    #: Account only: start of the window in which ``failures`` are counted.
+    window_started_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    #: Rows untouched for long are deleted (they hold nothing once their back-off and trust have expired).
+    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)

@@ -148,6 +148,7 @@ def create_agency(
             actor_user_id=actor_user_id,
             target_type="agency",
             target_id=agency.id,
+            agency_id=agency.id,
             details={"code": code, "kind": kind, "parent": parent_code, "admin_unit": unit.code},
         )
     return agency
@@ -174,6 +175,7 @@ def rename_agency(scope: Scope, code: str, name_vi: str, name_en: str | None, ac
                 actor_user_id=actor_user_id,
                 target_type="agency",
                 target_id=agency.id,
+                agency_id=agency.id,
                 details={"code": code, "from": before, "to": {"name_vi": name_vi, "name_en": name_en}},
             )
     return agency
@@ -191,6 +193,7 @@ def set_agency_active(scope: Scope, code: str, active: bool, actor_user_id: int)
                 actor_user_id=actor_user_id,
                 target_type="agency",
                 target_id=agency.id,
+                agency_id=agency.id,
                 details={"code": code},
             )
     return agency

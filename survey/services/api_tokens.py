@@ -90,6 +90,7 @@ def create_token(user_id: int, name: str, lifetime_days: int | None, *, now: dt.
             actor_user_id=user_id,
             target_type="api_token",
             target_id=token.id,
+            agency_id=audit.user_agency(session, user_id),
             details={
                 "name": token.name,
                 "prefix": token.prefix,
@@ -116,6 +117,7 @@ def revoke_token(user_id: int, token_id: int, *, now: dt.datetime | None = None)
                 target_type="api_token",
                 target_id=token.id,
                 details={"name": token.name, "prefix": token.prefix},
+                agency_id=audit.user_agency(session, user_id),
             )
     return token
 

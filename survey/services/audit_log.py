@@ -1,12 +1,17 @@
-"""Reading the audit log: filter by action and local date range, newest first, one page at a time."""
+"""Reading the audit log: filter by action and local date range, newest first, one page at a time.
+
+Scoped: ``agency_ids`` (from ``scope("view_audit")``) limits the events to those concerning agencies in the
+auditor's subtree; None means every event, including those that concern no agency.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, select
+from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.orm import Session
 
 from survey.models import AuditEvent, User
@@ -23,9 +28,16 @@ class AuditPage:
     pages: int
 
 
-def actions(session: Session) -> list[str]:
-    """Every action recorded so far (for the filter)."""
-    return list(session.scalars(select(AuditEvent.action).distinct().order_by(AuditEvent.action)))
+def _in_scope(agency_ids: Iterable[int] | None) -> list[ColumnElement[bool]]:
+    if agency_ids is None:
+        return []
+    return [AuditEvent.agency_id.in_(sorted(agency_ids))]
+
+
+def actions(session: Session, agency_ids: Iterable[int] | None = None) -> list[str]:
+    """Every action recorded so far among the events in scope (for the filter)."""
+    query = select(AuditEvent.action).where(*_in_scope(agency_ids)).distinct().order_by(AuditEvent.action)
+    return list(session.scalars(query))
 
 
 def audit_events(
@@ -35,10 +47,11 @@ def audit_events(
     date_from: dt.date | None = None,
     date_to: dt.date | None = None,
     page: int = 1,
+    agency_ids: Iterable[int] | None = None,
 ) -> AuditPage:
-    """Events matching the filters; dates are local days (``SIPAS_TIMEZONE``), both ends inclusive."""
+    """Events in scope matching the filters; dates are local days (``SIPAS_TIMEZONE``), both ends inclusive."""
     tz = ZoneInfo(timezone)
-    where = []
+    where = _in_scope(agency_ids)
     if action:
         where.append(AuditEvent.action == action)
     if date_from:

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session
 
+from survey.auth import Scope
 from survey.db import db, utcnow
 from survey.models import CommentReview, Response, ResponseTally, User
 from survey.services import audit
@@ -27,7 +28,7 @@ STATUSES = ("all", "unhandled", "handled")
 
 
 class CommentError(ValueError):
-    """``not_found`` (no comment with that id in the agency) or ``note_too_long``."""
+    """``not_found`` (no comment with that id in the user's scope) or ``note_too_long``."""
 
     def __init__(self, code: str) -> None:
         super().__init__(code)
@@ -151,24 +152,22 @@ def comments(
     return CommentPage(rows, older, before is None)
 
 
-def set_handled(agency_id: int, response_id: int, handled: bool, note: str | None, actor_user_id: int) -> bool:
-    """Mark the comment of one of the agency's responses handled (with an optional note) or unhandled.
+def set_handled(allowed: Scope, response_id: int, handled: bool, note: str | None, actor_user_id: int) -> bool:
+    """Mark the comment of a response of any agency in ``allowed`` handled (with an optional note) or unhandled.
 
+    ``allowed`` is the user's ``handle_comments`` scope, not the agency of the page the form was on: a province's
+    page lists its departments' comments too. A comment outside the scope is ``not_found`` (the view's 404).
     Returns whether anything changed; marking an already handled comment again updates its note.
     """
     note = scrub_personal_data((note or "").strip()) or None
     if note is not None and len(note) > MAX_NOTE_LENGTH:
         raise CommentError("note_too_long")
     with db.write() as session:
-        response_id_found = session.scalar(
-            select(Response.id).where(
-                Response.id == response_id,
-                Response.agency_id == agency_id,
-                Response.comment.is_not(None),
-                Response.comment != "",
-            )
-        )
-        if response_id_found is None:
+        where = [Response.id == response_id, Response.comment.is_not(None), Response.comment != ""]
+        if not allowed.everything:
+            where.append(Response.agency_id.in_(allowed.filter_ids() or []))
+        agency_id = session.scalar(select(Response.agency_id).where(*where))
+        if agency_id is None:
             raise CommentError("not_found")
         review = session.get(CommentReview, response_id)
         if handled:

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from sqlalchemy import case, func, select
 from sqlalchemy.orm import joinedload, selectinload
 
+from survey.bounded_int import parse_id
 from survey.db import db
 from survey.models import Agency, Counter, Instrument, ProcedureField, Response
 from survey.services.instruments import InstrumentRules, cached_rules, instrument_rules
@@ -26,7 +27,10 @@ class CounterLookup:
 
 
 def resolve_counter(token: CounterToken | None) -> CounterLookup:
-    """An unknown token is 'unknown' (404); a rotated key or inactive counter is 'revoked' (410)."""
+    """An unknown token is 'unknown' (404); a rotated key or inactive counter is 'revoked' (410).
+
+    A token's ids are within the columns' range (``read_counter_token`` refuses others), so the look-up is safe.
+    """
     if token is None:
         return CounterLookup(None, "unknown")
     # One query for the counter, its agency (active?) and its instrument (the form).
@@ -49,10 +53,6 @@ def _token_status(token: CounterToken, key_version: int, usable: bool) -> str:
     return "ok"
 
 
-#: Largest id an INTEGER column holds (a signed token can carry any int; the driver would refuse more).
-MAX_ID = 2**31 - 1
-
-
 @dataclass(frozen=True)
 class CounterRef:
     """What storing a submission needs of a counter: its ids and its questionnaire's rules, as plain data."""
@@ -68,7 +68,7 @@ def resolve_counter_ref(token: CounterToken | None) -> CounterRef | str:
     The submission path's look-up: one row of plain columns instead of three mapped objects, and the
     rules from the per-digest cache (the instrument itself is loaded only the first time a digest is seen).
     """
-    if token is None or token.counter_id > MAX_ID:
+    if token is None:  # ids out of range are no token (``read_counter_token``)
         return "unknown"
     row = counter_row(db.session.connection(), token.counter_id)
     if row is None:
@@ -80,7 +80,7 @@ def resolve_counter_ref(token: CounterToken | None) -> CounterRef | str:
 
 def counter_ref(counter_id: int) -> CounterRef | None:
     """Counter ``counter_id`` as a :class:`CounterRef`, active or not (None when there is no such counter)."""
-    row = counter_row(db.session.connection(), counter_id) if counter_id <= MAX_ID else None
+    row = counter_row(db.session.connection(), counter_id) if parse_id(counter_id) is not None else None
     if row is None:
         return None
     counter_id, agency_id, _key_version, _active, _agency_active, instrument_id, digest = row

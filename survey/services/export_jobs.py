@@ -148,6 +148,7 @@ def create_job(session: Session, user_id: int, request: ExportRequest, labels: d
             target_type="export_job",
             target_id=job.public_id,
             details={"format": request.format, "rows": plan.rows, "filters": plan.filters()},
+            agency_id=audit.common_agency(write, request.agency_ids),
         )
     return job
 
@@ -365,6 +366,7 @@ def record_download(job: ExportJob, user_id: int) -> None:
             target_type="export_job",
             target_id=job.public_id,
             details={"format": job.format, "rows": job.rows_done, "bytes": job.size_bytes},
+            agency_id=audit.user_agency(session, user_id),
         )
 
 

@@ -487,6 +487,7 @@ def _audit(plan: ExportPlan, actor: str, actor_user_id: int | None, bundle: bool
             actor_user_id=actor_user_id,
             target_type="instrument",
             target_id=plan.instrument.label,
+            agency_id=audit.common_agency(write_session, plan.request.agency_ids),
             details={
                 "actor": actor,
                 "format": plan.request.format,

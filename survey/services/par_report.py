@@ -272,6 +272,7 @@ def record_generated(
             actor_user_id=actor_user_id,
             target_type="par_scheme",
             target_id=f"{scheme.scheme.jurisdiction}-{scheme.scheme.year}",
+            agency_id=audit.common_agency(write_session, report.scored),
             details={
                 "actor": actor,
                 "example_scheme": scheme.example,
@@ -459,6 +460,7 @@ def create_from_example(agency: Agency, year: int, user_id: int | None) -> ParSc
             actor_user_id=user_id,
             target_type="par_scheme",
             target_id=f"{agency.code}-{year}",
+            agency_id=agency.id,
             details={"from": EXAMPLE_SCHEME.name, "example": True},
         )
     return record
@@ -489,6 +491,7 @@ def save_scheme(agency: Agency, year: int, draft: SchemeDraft, user_id: int | No
             actor_user_id=user_id,
             target_type="par_scheme",
             target_id=f"{agency.code}-{year}",
+            agency_id=agency.id,
             details={
                 "example": scheme.example,
                 "criteria": [f"{c.code}: {c.max_points:g} × {c.index}" for c in scheme.scheme.criteria],

@@ -113,6 +113,7 @@ def create_period(
             "period.created",
             actor_user_id=actor_user_id,
             target_type="survey_period",
+            agency_id=agency.id,
             target_id=period.id,
             details=_details(period, agency.code),
         )
@@ -146,6 +147,7 @@ def update_period(
                 "period.updated",
                 actor_user_id=actor_user_id,
                 target_type="survey_period",
+                agency_id=agency.id,
                 target_id=period.id,
                 details={"from": before, "to": after},
             )
@@ -163,6 +165,7 @@ def delete_period(scope: Scope, period_id: int, actor_user_id: int) -> None:
             "period.deleted",
             actor_user_id=actor_user_id,
             target_type="survey_period",
+            agency_id=agency.id,
             target_id=period_id,
             details=details,
         )

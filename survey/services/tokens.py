@@ -11,6 +11,8 @@ from functools import lru_cache
 
 from itsdangerous import BadSignature, URLSafeSerializer
 
+from survey.bounded_int import parse_id
+
 SALT = "sipas.counter-token.v1"
 
 
@@ -29,7 +31,7 @@ def sign_counter(secret_key: str, counter_id: int, key_version: int) -> str:
 
 
 def read_counter_token(secret_key: str, token: str) -> CounterToken | None:
-    """The token's payload, or None when it was not signed by us or is malformed."""
+    """The token's payload, or None when it was not signed by us, is malformed or carries an id out of range."""
     if len(token) > 200:
         return None
     return _read(secret_key, token)
@@ -43,10 +45,11 @@ def _read(secret_key: str, token: str) -> CounterToken | None:
         payload = _serializer(secret_key).loads(token)
     except BadSignature:
         return None
-    if (
-        not isinstance(payload, list)
-        or len(payload) != 2
-        or not all(isinstance(v, int) and not isinstance(v, bool) and v > 0 for v in payload)
-    ):
+    # Both are INTEGER columns: a signed id no column can hold (2**63, or 2**31 on PostgreSQL) is no token,
+    # so neither counter look-up ever hands the driver a number it would refuse (a 500 instead of a 404).
+    if not isinstance(payload, list) or len(payload) != 2:
         return None
-    return CounterToken(counter_id=payload[0], key_version=payload[1])
+    counter_id, key_version = (parse_id(v) for v in payload)
+    if counter_id is None or key_version is None:
+        return None
+    return CounterToken(counter_id=counter_id, key_version=key_version)

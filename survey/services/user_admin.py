@@ -219,7 +219,14 @@ def rename_user(scope: Scope, actor: User, user_id: int, display_name: str) -> U
         _editable(session, actor, user)
         if user.display_name != display_name:
             user.display_name = display_name
-            audit.record(session, "user.renamed", actor_user_id=actor.id, target_type="user", target_id=user.id)
+            audit.record(
+                session,
+                "user.renamed",
+                actor_user_id=actor.id,
+                target_type="user",
+                target_id=user.id,
+                agency_id=audit.user_agency(session, user.id),
+            )
     return user
 
 
@@ -239,20 +246,19 @@ def set_user_active(scope: Scope, actor: User, user_id: int, active: bool) -> Us
                 actor_user_id=actor.id,
                 target_type="user",
                 target_id=user.id,
+                agency_id=audit.user_agency(session, user.id),
             )
     return user
 
 
 def reset_password(scope: Scope, actor: User, user_id: int, password: str | None) -> tuple[User, str]:
-    """Set a new password (generated if none), unlock the account and end its sessions. Audited."""
+    """Set a new password (generated if none) and end the account's sessions. Audited."""
     password = password or generate_password()
     _check_password(password)
     with db.write() as session:
         user = _load(session, scope, user_id)
         _editable(session, actor, user)
         set_password(user, password)
-        user.failed_sign_ins = 0
-        user.locked_until = None
         audit.record(
             session,
             "user.password_reset",
@@ -260,6 +266,7 @@ def reset_password(scope: Scope, actor: User, user_id: int, password: str | None
             target_type="user",
             target_id=user.id,
             details={"sessions_ended": True, "own": user.id == actor.id},
+            agency_id=audit.user_agency(session, user.id),
         )
     return user, password
 
@@ -281,6 +288,7 @@ def grant_role(scope: Scope, actor: User, user_id: int, role: str, agency_code: 
             target_type="user",
             target_id=user.id,
             details={"role": role, "agency": agency_code if agency_id is not None else None},
+            agency_id=agency_id,
         )
     return assignment
 
@@ -311,4 +319,5 @@ def remove_role(scope: Scope, actor: User, user_id: int, role_id: int) -> None:
             target_type="user",
             target_id=user.id,
             details={"role": assignment.role, "agency": agency_code},
+            agency_id=assignment.agency_id,
         )

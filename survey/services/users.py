@@ -3,15 +3,20 @@
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
+import hmac
 import re
 from dataclasses import dataclass
 from functools import cache
 
-from sqlalchemy import select
+from sqlalchemy import delete, select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.orm import Session
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from survey.db import db, utcnow
-from survey.models import Agency, RoleAssignment, User
+from survey.models import Agency, RoleAssignment, SignInThrottle, User
 from survey.models.codes import ROLES
 from survey.models.user import new_session_token
 from survey.services import audit
@@ -58,6 +63,7 @@ def create_user(
             target_type="user",
             target_id=user.id,
             details={"role": role, "agency": agency_code},
+            agency_id=agency_id,
         )
     return user
 
@@ -66,12 +72,42 @@ def create_user(
 
 
 @dataclass(frozen=True)
+class ThrottleRule:
+    """How failed sign-ins slow further attempts (OWASP ASVS 2.2); see the README's security section.
+
+    * One e-mail × one client address: after ``threshold`` failures in a row, each further failure refuses
+      that pair for ``min(2 ** (failures - threshold), cap)`` minutes (1, 2, 4, 8 … up to ``cap``); a
+      success, or ``forget`` without a failure, starts the count again. Only the failing address waits.
+    * One e-mail from every address: once ``soft_cap`` failures fall within ``window``, addresses that have
+      not signed in to it successfully within ``trust`` share one password check per ``pace`` (a slow
+      pace, never a lock); known addresses go on as before, so the real user is not locked out.
+
+    E-mail addresses that match no account are throttled exactly the same way.
+    """
+
+    threshold: int = 5
+    cap: dt.timedelta = dt.timedelta(minutes=15)
+    soft_cap: int = 50
+    window: dt.timedelta = dt.timedelta(hours=1)
+    pace: dt.timedelta = dt.timedelta(seconds=30)
+    trust: dt.timedelta = dt.timedelta(days=30)
+    forget: dt.timedelta = dt.timedelta(days=1)
+
+    def backoff(self, failures: int) -> dt.timedelta | None:
+        """How long a pair waits after its ``failures``-th failure in a row (None: not yet)."""
+        if failures < self.threshold:
+            return None
+        exponent = min(failures - self.threshold, 30)  # 2**30 minutes is far beyond any cap
+        return min(dt.timedelta(minutes=2**exponent), self.cap)
+
+
+@dataclass(frozen=True)
 class SignIn:
-    """The outcome of a sign-in attempt: ``ok``, ``invalid`` (never says which part was wrong) or ``locked``."""
+    """The outcome of a sign-in attempt: ``ok`` or ``refused`` (never which part was wrong, nor whether
+    the account exists or the attempt was throttled: the answer is the same)."""
 
     status: str
     user: User | None = None
-    locked_until: dt.datetime | None = None
 
 
 @cache
@@ -80,60 +116,114 @@ def _dummy_hash() -> str:
     return generate_password_hash(new_session_token())
 
 
-def authenticate(email: str, password: str, *, threshold: int, lockout: dt.timedelta) -> SignIn:
-    """Check a password; count failures per account and lock it for ``lockout`` after ``threshold`` in a row.
+def throttle_key(secret: str, kind: str, email: str, client: str | None = None) -> str:
+    """Keyed hash naming a throttle row: neither the e-mail typed nor the client address is stored."""
+    message = "\0".join(["sipas-sign-in", kind, email] + ([client or ""] if kind == "pair" else []))
+    return hmac.new(secret.encode(), message.encode(), hashlib.sha256).hexdigest()
 
-    Every attempt is audited (never with the e-mail typed or the password): ``auth.signed_in``,
-    ``auth.sign_in_failed`` (reason ``unknown_account``, ``inactive``, ``bad_password`` or ``locked``)
-    and ``auth.locked`` when a lock-out starts.
+
+def _throttle(session: Session, key: str, kind: str, now: dt.datetime) -> SignInThrottle:
+    """The throttle row for ``key``, created if missing and locked for this transaction."""
+    insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    session.execute(
+        insert(SignInThrottle).values(key=key, kind=kind, failures=0, updated_at=now).on_conflict_do_nothing()
+    )
+    row = session.scalar(
+        select(SignInThrottle)
+        .where(SignInThrottle.key == key)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
+    assert row is not None
+    row.updated_at = now
+    return row
+
+
+def authenticate(
+    email: str,
+    password: str,
+    *,
+    client: str | None,
+    secret: str,
+    rule: ThrottleRule = ThrottleRule(),
+    now: dt.datetime | None = None,
+) -> SignIn:
+    """Check a password from ``client`` (the address Flask sees), throttled by :class:`ThrottleRule`.
+
+    Every attempt is audited (never with the e-mail typed, the address or the password): ``auth.signed_in``
+    or ``auth.sign_in_failed`` (reason ``unknown_account``, ``inactive``, ``bad_password`` or ``throttled``
+    with ``by`` ``address`` or ``account``), and ``auth.throttled`` when a back-off or the slow pace starts.
     """
     email = email.strip().lower()
-    now = utcnow()
+    now = now or utcnow()
     with db.write() as session:
+        session.execute(delete(SignInThrottle).where(SignInThrottle.updated_at < now - rule.trust))
+        pair = _throttle(session, throttle_key(secret, "pair", email, client), "pair", now)
+        account = _throttle(session, throttle_key(secret, "account", email), "account", now)
+        if pair.last_failure_at is not None and now - pair.last_failure_at >= rule.forget:
+            pair.failures = 0
+        if account.window_started_at is None or now - account.window_started_at >= rule.window:
+            account.failures, account.window_started_at = 0, now
+        known_address = pair.last_success_at is not None and now - pair.last_success_at <= rule.trust
+
         user = session.scalar(select(User).where(User.email == email)) if email else None
-        if user is None:
-            check_password_hash(_dummy_hash(), password)
-            audit.record(session, "auth.sign_in_failed", details={"reason": "unknown_account"})
-            return SignIn("invalid")
-        if user.locked_until is not None and user.locked_until > now:
-            audit.record(
-                session, "auth.sign_in_failed", target_type="user", target_id=user.id, details={"reason": "locked"}
-            )
-            return SignIn("locked", locked_until=user.locked_until)
-        if not check_password_hash(user.password_hash, password):
-            user.failed_sign_ins += 1
-            details: dict[str, object] = {"reason": "bad_password", "failures": user.failed_sign_ins}
-            audit.record(session, "auth.sign_in_failed", target_type="user", target_id=user.id, details=details)
-            if user.failed_sign_ins >= threshold:
-                user.locked_until = now + lockout
-                user.failed_sign_ins = 0
-                audit.record(
-                    session,
-                    "auth.locked",
-                    target_type="user",
-                    target_id=user.id,
-                    details={"until": user.locked_until.isoformat(), "after_failures": threshold},
-                )
-                return SignIn("locked", locked_until=user.locked_until)
-            return SignIn("invalid")
-        if not user.active:
-            audit.record(
-                session, "auth.sign_in_failed", target_type="user", target_id=user.id, details={"reason": "inactive"}
-            )
-            return SignIn("invalid")
-        user.failed_sign_ins = 0
-        user.locked_until = None
-        user.last_login_at = now
-        if not user.session_token:
-            user.session_token = new_session_token()
-        audit.record(session, "auth.signed_in", actor_user_id=user.id, target_type="user", target_id=user.id)
-    return SignIn("ok", user=user)
+        about: dict[str, object] = (
+            {"target_type": "user", "target_id": user.id, "agency_id": audit.user_agency(session, user.id)}
+            if user is not None
+            else {}
+        )
+
+        def refuse(reason: str, **extra: object) -> SignIn:
+            audit.record(session, "auth.sign_in_failed", details={"reason": reason, **extra}, **about)  # type: ignore[arg-type]
+            return SignIn("refused")
+
+        if pair.blocked_until is not None and pair.blocked_until > now:
+            return refuse("throttled", by="address")
+        if account.failures >= rule.soft_cap and not known_address:
+            if account.blocked_until is not None and account.blocked_until > now:
+                return refuse("throttled", by="account")
+            account.blocked_until = now + rule.pace  # this attempt takes the account's slot for unknown addresses
+
+        right = check_password_hash(user.password_hash if user is not None else _dummy_hash(), password)
+        if user is not None and right and user.active:
+            pair.failures, pair.blocked_until, pair.last_success_at = 0, None, now
+            user.last_login_at = now
+            if not user.session_token:
+                user.session_token = new_session_token()
+            audit.record(session, "auth.signed_in", actor_user_id=user.id, **about)  # type: ignore[arg-type]
+            return SignIn("ok", user=user)
+
+        pair.failures += 1
+        account.failures += 1
+        pair.last_failure_at = account.last_failure_at = now
+        reason = "unknown_account" if user is None else ("inactive" if right else "bad_password")
+        result = refuse(reason, failures=pair.failures) if user is not None else refuse(reason)
+        wait = rule.backoff(pair.failures)
+        if wait is not None:
+            pair.blocked_until = now + wait
+            details = {"by": "address", "failures": pair.failures, "minutes": int(wait.total_seconds() // 60)}
+            audit.record(session, "auth.throttled", details=details, **about)  # type: ignore[arg-type]
+        if account.failures == rule.soft_cap:
+            details = {"by": "account", "failures": account.failures, "pace_seconds": int(rule.pace.total_seconds())}
+            audit.record(session, "auth.throttled", details=details, **about)  # type: ignore[arg-type]
+        return result
 
 
 def record_sign_out(user_id: int) -> None:
-    """Audit a sign-out."""
+    """End every session of the user (a new security stamp: a saved cookie is worthless) and audit it."""
     with db.write() as session:
-        audit.record(session, "auth.signed_out", actor_user_id=user_id, target_type="user", target_id=user_id)
+        user = session.get(User, user_id)
+        if user is not None:
+            user.session_token = new_session_token()
+        audit.record(
+            session,
+            "auth.signed_out",
+            actor_user_id=user_id,
+            target_type="user",
+            target_id=user_id,
+            agency_id=audit.user_agency(session, user_id),
+            details={"sessions_ended": True},
+        )
 
 
 class PasswordError(UserError):
@@ -167,6 +257,7 @@ def change_password(user_id: int, current: str, new: str) -> User:
                 target_type="user",
                 target_id=user.id,
                 details={"reason": "wrong_current"},
+                agency_id=audit.user_agency(session, user.id),
             )
             wrong_current = True
         elif len(new) < MIN_PASSWORD_LENGTH:
@@ -182,6 +273,7 @@ def change_password(user_id: int, current: str, new: str) -> User:
                 target_type="user",
                 target_id=user.id,
                 details={"sessions_ended": True},
+                agency_id=audit.user_agency(session, user.id),
             )
     if wrong_current:
         raise PasswordError("wrong_current")

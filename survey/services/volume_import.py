@@ -416,6 +416,7 @@ def import_volumes(
             actor_user_id=actor.id if actor is not None else None,
             target_type="file",
             target_id=name[:64],
+            agency_id=audit.common_agency(write_session, (a for a, _m in sets)),
             details={
                 "file": name,
                 "rows": len(checked.rows),

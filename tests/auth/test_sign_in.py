@@ -1,4 +1,4 @@
-"""Sign-in, lock-out, session fixation, sign-out everywhere on password change, and their audit entries."""
+"""Sign-in, throttling, session fixation, sign-out everywhere on password change, and their audit entries."""
 
 from __future__ import annotations
 
@@ -44,21 +44,48 @@ def test_wrong_password_is_refused_with_a_translated_message(staff_app: Flask, l
 def test_unknown_account_is_refused_the_same_way(staff_app: Flask) -> None:
     reply = _post_sign_in(staff_app.test_client(), "nobody@example.vn", "whatever password")
     assert reply.status_code == 401
-    assert db.session.scalar(select(AuditEvent).order_by(AuditEvent.id.desc())).details == {  # type: ignore[union-attr]
-        "reason": "unknown_account"
-    }
+    event = db.session.scalar(select(AuditEvent).order_by(AuditEvent.id.desc()))
+    assert event is not None and event.details == {"reason": "unknown_account"}
+    assert event.agency_id is None  # no agency: only auditors without an agency see it
 
 
-def test_too_many_failures_lock_the_account_even_for_the_right_password(staff_app: Flask, logins) -> None:  # type: ignore[no-untyped-def]
-    login = logins["agency_manager"]
-    client = staff_app.test_client()
+REFUSED = "Địa chỉ thư điện tử hoặc mật khẩu không đúng, hoặc đã có quá nhiều lần thử"
+
+
+def _post_from(client, address: str, email: str, password: str):  # type: ignore[no-untyped-def]
+    client.environ_base["REMOTE_ADDR"] = address
+    return _post_sign_in(client, email, password)
+
+
+def test_unknown_and_known_accounts_get_the_same_answers(staff_app: Flask, logins) -> None:  # type: ignore[no-untyped-def]
+    """ASVS 2.2: whether an account exists never shows, not even after the throttle engages."""
     threshold = staff_app.config["LOCKOUT_THRESHOLD"]
-    replies = [_post_sign_in(client, login.email, "wrong password!") for _ in range(threshold)]
-    assert [r.status_code for r in replies] == [401] * (threshold - 1) + [429]
-    locked = _post_sign_in(client, login.email, login.password)
-    assert locked.status_code == 429
-    assert "tài khoản tạm khóa đến" in locked.get_data(as_text=True)
-    assert "auth.locked" in _actions()
+    answers = {}
+    for email in (logins["agency_manager"].email, "nobody.here@demo.sipas.vn"):
+        client = staff_app.test_client()
+        replies = [_post_from(client, "198.51.100.20", email, "wrong password!") for _ in range(threshold + 2)]
+        bodies = [r.get_data(as_text=True) for r in replies]
+        assert all(REFUSED in body and "khóa" not in body for body in bodies)
+        answers[email] = [(r.status_code, r.headers.get("Retry-After")) for r in replies]
+    known, unknown = answers.values()
+    assert known == unknown == [(401, None)] * (threshold + 2)
+    # Throttled, the right password gets that same answer (and no hint that it was right).
+    reply = _post_from(
+        staff_app.test_client(), "198.51.100.20", logins["agency_manager"].email, logins["agency_manager"].password
+    )
+    assert reply.status_code == 401 and REFUSED in reply.get_data(as_text=True)
+
+
+def test_an_attacker_address_cannot_lock_the_user_out(staff_app: Flask, logins) -> None:  # type: ignore[no-untyped-def]
+    login = logins["agency_manager"]
+    attacker = staff_app.test_client()
+    for _ in range(3 * staff_app.config["LOCKOUT_THRESHOLD"]):
+        assert _post_from(attacker, "198.51.100.7", login.email, "a guess that fails").status_code == 401
+    # The real user, from another address, signs in at once with the right password.
+    user = staff_app.test_client()
+    assert _post_from(user, "203.0.113.5", login.email, login.password).status_code == 303
+    assert user.get("/agency/").status_code == 200
+    assert "auth.throttled" in _actions() and "auth.locked" not in _actions()
 
 
 def test_empty_form_shows_an_error_summary(staff_app: Flask) -> None:
@@ -124,6 +151,28 @@ def test_deactivated_user_loses_the_session(staff_app: Flask, signed_in) -> None
 
 def test_sign_out_ends_the_session(signed_in) -> None:  # type: ignore[no-untyped-def]
     client = signed_in("agency_viewer")
+    other_device = signed_in("agency_viewer")
     token = hidden_fields(client.get("/auth/password").get_data(as_text=True))["csrf_token"]
     assert client.post("/auth/sign-out", data={"csrf_token": token}).status_code == 303
+    assert "Bạn đã đăng xuất trên mọi thiết bị." in client.get("/auth/sign-in").get_data(as_text=True)
     assert client.get("/agency/hoa-lu/").status_code == 302
+    # Sign-out ends every session of the account (the page says so): the other device is signed out too.
+    stale = other_device.get("/agency/hoa-lu/")
+    assert stale.status_code == 302 and "/auth/sign-in" in stale.headers["Location"]
+
+
+def test_auditor_lands_on_the_audit_log(staff_app: Flask, logins) -> None:  # type: ignore[no-untyped-def]
+    login = logins["auditor"]
+    client = staff_app.test_client()
+    reply = _post_sign_in(client, login.email, login.password)
+    assert reply.status_code == 303 and reply.headers["Location"] == "/admin/audit"
+    home = client.get("/agency/")
+    assert home.status_code == 303 and home.headers["Location"] == "/admin/audit"
+    assert client.get(home.headers["Location"]).status_code == 200
+    assert client.get("/auth/sign-in").headers["Location"] == "/admin/audit"
+
+
+def test_dashboard_roles_still_land_on_their_agencies(staff_app: Flask, logins) -> None:  # type: ignore[no-untyped-def]
+    login = logins["statistician"]
+    reply = _post_sign_in(staff_app.test_client(), login.email, login.password)
+    assert reply.status_code == 303 and reply.headers["Location"] == "/agency/"

@@ -18,7 +18,7 @@ def assert_secure_headers(response, what: str) -> None:  # type: ignore[no-untyp
     assert "'unsafe-inline'" not in csp and "'unsafe-eval'" not in csp, what
     assert response.headers.get("X-Content-Type-Options") == "nosniff", what
     assert response.headers.get("X-Frame-Options") == "DENY", what
-    assert response.headers.get("Referrer-Policy") == "no-referrer", what
+    assert response.headers.get("Referrer-Policy") == "same-origin", what
     assert response.headers.get("Strict-Transport-Security", "").startswith("max-age="), what
     assert b"Traceback" not in response.get_data(), what
 

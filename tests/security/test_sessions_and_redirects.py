@@ -42,6 +42,22 @@ def test_sign_in_replaces_the_session_cookie_and_its_csrf_token(staff_app: Flask
     assert response.status_code == 302 and "/auth/sign-in" in response.headers["Location"]
 
 
+def test_a_cookie_saved_before_sign_out_is_worthless_after_it(staff_app: Flask, logins) -> None:  # type: ignore[no-untyped-def]
+    client = staff_app.test_client()
+    login = logins["agency_viewer"]
+    sign_in_client(client, login.email, login.password)
+    assert client.get("/agency/").status_code == 200
+    saved = _session_cookie(client)
+    assert saved
+    token = hidden_fields(client.get("/auth/password").get_data(as_text=True))["csrf_token"]
+    assert client.post("/auth/sign-out", data={"csrf_token": token}).status_code == 303
+    # Someone who copied the cookie (a shared computer, a stolen backup) replays it after the sign-out.
+    replay = staff_app.test_client()
+    replay.set_cookie("sipas_session", saved, domain="localhost")
+    response = replay.get("/agency/")
+    assert response.status_code == 302 and "/auth/sign-in" in response.headers["Location"]
+
+
 def test_production_cookies_are_secure_httponly_and_lax(database_url: str) -> None:
     app = create_app(environ={**PRODUCTION, "SIPAS_DATABASE_URL": database_url})
     assert app.config["SESSION_COOKIE_SECURE"] and app.config["SESSION_COOKIE_HTTPONLY"]
