@@ -4,30 +4,40 @@ VENV := .venv
 BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
-WORKERS ?= 2
+# One process with threads: rate limits kept in memory are then shared by every request. More worker
+# processes need SIPAS_REDIS_URL (survey/gunicorn_conf.py refuses to start otherwise).
+WORKERS ?= 1
+THREADS ?= 4
 DEMO_RESPONSES ?= 20000
 FLASK := $(BIN)/flask --app wsgi
 export PORT
 
-.PHONY: run test test-sqlite test-postgres lint format install translations messages benchmark-seed benchmark-page clean
+.PHONY: run test test-sqlite test-postgres lint format install install-run translations messages benchmark-seed benchmark-page clean
 .PHONY: audit multinode soak restore-drill
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 
-$(VENV)/.installed: requirements.txt requirements-dev.txt $(wildcard package-lock.json) | $(BIN)/python
+# Serving needs only the runtime requirements; tests, lint and the audit add the development tools and npm.
+$(VENV)/.installed-run: requirements.txt | $(BIN)/python
+	$(BIN)/pip install --quiet -r requirements.txt
+	touch $@
+
+$(VENV)/.installed: $(VENV)/.installed-run requirements-dev.txt $(wildcard package-lock.json)
 	$(BIN)/pip install --quiet -r requirements-dev.txt
 	@if [ -f package.json ] && command -v npm >/dev/null; then npm ci --no-audit --no-fund --silent; \
 	elif [ -f package.json ]; then echo "npm not found: browser tests will skip (and fail under CI=true)"; fi
 	touch $@
 
+install-run: $(VENV)/.installed-run
+
 install: $(VENV)/.installed
 
-translations: install
+translations: install-run
 	$(BIN)/pybabel compile --use-fuzzy=false -d translations >/dev/null 2>&1 || $(BIN)/pybabel compile -d translations
 
 ## run: migrate, seed the demo province if the database is empty, serve on $(HOST):$(PORT)
-run: install translations
+run: install-run translations
 	$(FLASK) db upgrade
 	$(FLASK) load-instruments
 	$(FLASK) seed-demo --if-empty --responses $(DEMO_RESPONSES)
@@ -35,13 +45,13 @@ run: install translations
 	@echo "SIPAS is starting on http://$(HOST):$(PORT)/"
 	@echo "  landing page with every counter's QR code: http://$(HOST):$(PORT)/"
 	@echo "  health check:                              http://$(HOST):$(PORT)/healthz"
-	@echo "  a survey link (all of them: $(FLASK) list-counters):"
+	@echo "  a survey link (all of them: PORT=$(PORT) $(FLASK) list-counters):"
 	@$(FLASK) list-counters | head -n 3 | sed 's/^/    /'
 	@echo "  demo logins (e-mail, password, role, agency) from instance/demo-logins.txt:"
 	@sed 's/^/    /' instance/demo-logins.txt 2>/dev/null || echo "    (none: this database was not seeded by make run)"
 	@echo ""
-	exec $(BIN)/gunicorn --bind $(HOST):$(PORT) --workers $(WORKERS) --access-logfile - \
-		--access-logformat '%(t)s "%(m)s %(U)s" %(s)s %(b)s %(M)sms' wsgi:app
+	exec $(BIN)/gunicorn --config survey/gunicorn_conf.py --bind $(HOST):$(PORT) \
+		--workers $(WORKERS) --threads $(THREADS) --no-control-socket wsgi:app
 
 ## test: the whole suite on SQLite, then again on PostgreSQL when TEST_DATABASE_URL is set
 test: install translations test-sqlite test-postgres

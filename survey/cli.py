@@ -136,8 +136,24 @@ def rebuild_stats() -> None:
 @click.command("list-counters")
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON array instead of a table.")
 @click.option("--agency", "agency_code", default=None, help="Only this agency's counters (agency code).")
-def list_counters(as_json: bool, agency_code: str | None) -> None:
+@click.option(
+    "--base-url",
+    default=None,
+    help="Public address of the server (default: SIPAS_BASE_URL, else http://127.0.0.1:$PORT).",
+)
+def list_counters(as_json: bool, agency_code: str | None, base_url: str | None) -> None:
     """List active counters with their survey URLs (the address in each QR code)."""
+    config = dict(current_app.config)
+    if base_url:
+        if not base_url.startswith(("http://", "https://")) or "?" in base_url or "#" in base_url:
+            raise click.ClickException(f"--base-url: expected http(s)://host[:port][/path], got {base_url!r}")
+        config["BASE_URL"] = base_url.rstrip("/")
+    elif config.get("BASE_URL_GUESSED"):
+        click.echo(
+            f"note: SIPAS_BASE_URL is not set; these URLs assume the server answers at {config['BASE_URL']} "
+            "(set SIPAS_BASE_URL, PORT or --base-url to the address it serves on)",
+            err=True,
+        )
     rows = [
         {
             "agency": counter.agency.code,
@@ -145,7 +161,7 @@ def list_counters(as_json: bool, agency_code: str | None) -> None:
             "counter": counter.code,
             "counter_name": counter.name_vi,
             "instrument": counter.instrument.label,
-            "url": counter_survey_url(current_app.config, counter),
+            "url": counter_survey_url(config, counter),
         }
         for counter in directory.all_counters(agency_code)
     ]

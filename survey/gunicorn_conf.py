@@ -76,5 +76,6 @@ def memory_limits_problem(workers: int, environ: dict[str, str] | os._Environ[st
 def on_starting(server: Any) -> None:
     problem = memory_limits_problem(server.cfg.workers, os.environ)
     if problem:
-        print(problem, file=sys.stderr, flush=True)
+        sys.stderr.write(problem + "\n")
+        sys.stderr.flush()
         sys.exit(1)

@@ -54,13 +54,25 @@ def _in_request() -> bool:
 
 
 def configure_logging(app: Flask) -> None:
-    """JSON lines on stdout for the ``survey`` loggers, and the per-request line."""
+    """JSON lines on stdout for the ``survey`` loggers and libraries' warnings, and the per-request line.
+
+    gunicorn's own messages are JSON lines of the same shape through ``survey/gunicorn_conf.py``.
+    """
     handler = logging.StreamHandler(sys.stdout)
     handler.setFormatter(JsonFormatter())
     logger = logging.getLogger("survey")
     logger.handlers[:] = [handler]
     logger.setLevel(app.config["LOG_LEVEL"])
     logger.propagate = False
+    # Libraries' warnings (flask-limiter when Redis is down, SQLAlchemy, …) go through the root logger:
+    # without a handler there Python prints them as plain text, breaking "every line is JSON".
+    root = logging.getLogger()
+    root.handlers[:] = [h for h in root.handlers if not getattr(h, "_sipas", False)]
+    library_handler = logging.StreamHandler(sys.stdout)
+    library_handler.setFormatter(JsonFormatter())
+    library_handler.setLevel(logging.WARNING)
+    library_handler._sipas = True  # type: ignore[attr-defined]
+    root.addHandler(library_handler)
 
     @app.before_request
     def start_request_clock() -> None:

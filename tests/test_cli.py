@@ -106,3 +106,38 @@ def test_rebuild_stats_recomputes_the_tallies(runner, demo) -> None:  # type: ig
     assert result.exit_code == 0, result.output
     assert "response tallies" in result.output
     assert db.session.scalar(select(func.count()).select_from(AnswerTally)) > 0
+
+
+def _served_without_base_url(app, tmp_path, **env: str) -> None:  # type: ignore[no-untyped-def]
+    """The app's base URL as ``flask list-counters`` run by itself would compute it (no SIPAS_BASE_URL)."""
+    from survey.config import settings_from_env
+
+    settings = settings_from_env({"SIPAS_ENV": "test", **env}, tmp_path)
+    app.config.update(BASE_URL=settings["BASE_URL"], BASE_URL_GUESSED=settings["BASE_URL_GUESSED"])
+
+
+def test_list_counters_says_when_its_urls_are_a_guess_and_takes_the_served_address(runner, demo, app, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    _served_without_base_url(app, tmp_path)
+    guessed = runner.invoke(args=["list-counters", "--json"])
+    assert guessed.exit_code == 0, guessed.output
+    assert all(row["url"].startswith("http://127.0.0.1:8000/s/") for row in json.loads(guessed.stdout))
+    assert "SIPAS_BASE_URL is not set" in guessed.stderr and "http://127.0.0.1:8000" in guessed.stderr
+
+    told = runner.invoke(args=["list-counters", "--json", "--base-url", "http://127.0.0.1:8080/"])
+    assert told.exit_code == 0, told.output
+    assert all(row["url"].startswith("http://127.0.0.1:8080/s/") for row in json.loads(told.stdout))
+    assert told.stderr == ""
+    bad = runner.invoke(args=["list-counters", "--base-url", "127.0.0.1:8080"])
+    assert bad.exit_code == 1 and "--base-url: expected http(s)://" in bad.output
+
+
+def test_list_counters_uses_the_configured_base_url_or_port_without_a_note(runner, demo, app, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    _served_without_base_url(app, tmp_path, SIPAS_BASE_URL="http://10.1.2.3:9000")
+    configured = runner.invoke(args=["list-counters"])
+    assert configured.exit_code == 0 and configured.stderr == ""
+    assert "http://10.1.2.3:9000/s/" in configured.stdout and ":8000" not in configured.stdout
+
+    _served_without_base_url(app, tmp_path, PORT="8123")  # as make run exports it
+    from_port = runner.invoke(args=["list-counters"])
+    assert from_port.exit_code == 0 and from_port.stderr == ""
+    assert "http://127.0.0.1:8123/s/" in from_port.stdout

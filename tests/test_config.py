@@ -160,3 +160,11 @@ def test_a_bad_log_level_stops_start_up_with_one_line(tmp_path: Path) -> None:
     assert result.stderr.strip().splitlines() == [
         "SIPAS configuration error: SIPAS_LOG_LEVEL: expected one of DEBUG, INFO, WARNING, ERROR, CRITICAL, got 'LOUD'"
     ]
+
+
+def test_the_base_url_is_marked_as_a_guess_only_without_sipas_base_url_and_port(tmp_path: Path) -> None:
+    env = {"SIPAS_ENV": "test"}
+    assert settings_from_env(env, tmp_path)["BASE_URL_GUESSED"] is True
+    assert settings_from_env({**env, "PORT": "8080"}, tmp_path)["BASE_URL"] == "http://127.0.0.1:8080"
+    assert settings_from_env({**env, "PORT": "8080"}, tmp_path)["BASE_URL_GUESSED"] is False
+    assert settings_from_env({**env, "SIPAS_BASE_URL": "http://h:1"}, tmp_path)["BASE_URL_GUESSED"] is False

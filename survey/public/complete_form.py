@@ -19,7 +19,7 @@ from functools import cache
 
 from survey.models.codes import AGE_BANDS, EDUCATION_LEVELS, GENDERS, OCCUPATIONS
 from survey.models.response import COMMENT_MAX_LENGTH
-from survey.public.forms import HONEYPOT, ITEM_PREFIX, NOT_APPLICABLE
+from survey.public.forms import CONFIRMED, HONEYPOT, ITEM_PREFIX, NOT_APPLICABLE
 from survey.services import dossiers
 from survey.services.instruments import InstrumentRules
 from survey.services.scrub import normalise_text
@@ -33,8 +33,6 @@ _PROFILE = {
     "education": frozenset(EDUCATION_LEVELS),
     "occupation": frozenset(OCCUPATIONS),
 }
-#: What a BooleanField reads as unchecked.
-_UNCHECKED = frozenset(("false", ""))
 
 
 @cache
@@ -47,7 +45,7 @@ def read_complete_form(rules: InstrumentRules, form: Mapping[str, str], secret_k
     """The submission in a complete, valid survey form, or None when the form path must decide."""
     if (form.get(HONEYPOT) or "").strip():
         return None
-    if form.get("adult", "") in _UNCHECKED:
+    if form.get("adult") != CONFIRMED:  # the form path's ConfirmationField accepts only this value
         return None
     respondent_type = form.get("respondent_type")
     if respondent_type not in _RESPONDENT_TYPES:

@@ -55,6 +55,21 @@ assert {c for c, _ in _profile_choices()["education"]} == set(EDUCATION_LEVELS)
 assert {c for c, _ in _profile_choices()["occupation"]} == set(OCCUPATIONS)
 
 
+#: The value the adult-confirmation checkbox sends when ticked (WTForms' BooleanField renders it).
+CONFIRMED = "y"
+
+
+class ConfirmationField(BooleanField):
+    """A checkbox that counts as ticked only with the value the form sends ("y"), not any non-empty value."""
+
+    def process_formdata(self, valuelist: list[str]) -> None:
+        self.data = bool(valuelist) and valuelist[0] == CONFIRMED
+
+    def _value(self) -> str:
+        # Re-rendered after a refusal, the box must send "y" when ticked, never the value that was refused.
+        return CONFIRMED
+
+
 def _is_uuid(_form: FlaskForm, field: HiddenField) -> None:
     try:
         uuid.UUID(str(field.data))
@@ -104,7 +119,7 @@ class SurveyFormBase(FlaskForm):
         validators=[Optional(), _dossier_shape],
     )
     website = StringField(_l("Leave this field empty"))
-    adult = BooleanField(
+    adult = ConfirmationField(
         _l("I am 18 years old or older"),
         validators=[DataRequired(message=_l("Confirm that you are 18 years old or older"))],
     )

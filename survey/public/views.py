@@ -128,7 +128,8 @@ def _store(token: str, counter: Counter | CounterRef, data: Submission) -> Werkz
     try:
         stored = store_submission(counter, data, config["TIMEZONE"], burst_rule=BurstRule.from_config(config))
     except SubmissionError as exc:
-        log.warning("submission refused: %s", exc)
+        # The reason code only: the exception's text may quote what was posted (STYLE 11: no free text in logs).
+        log.warning("submission refused", extra={"reason": exc.reason, "counter_id": counter.id})
         abort(400)
     g.submission_stored = stored.created
     return _thanks(token)

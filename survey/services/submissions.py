@@ -48,7 +48,15 @@ class StoredSubmission:
 
 
 class SubmissionError(ValueError):
-    """The submission does not fit the counter's instrument (a forged or stale form)."""
+    """The submission does not fit the counter's instrument (a forged or stale form).
+
+    ``reason`` is a fixed code (``unknown_field``, ``unknown_item``, ``missing_item``, ``na_not_allowed``,
+    ``score_outside_scale``): the one thing logged about a refusal, never a value the citizen posted.
+    """
+
+    def __init__(self, reason: str, message: str) -> None:
+        super().__init__(message)
+        self.reason = reason
 
 
 class DuplicateDossierError(ValueError):
@@ -77,16 +85,16 @@ def check_answers(rules: InstrumentRules, answers: dict[str, int | None]) -> Non
     items = rules.items
     unknown = set(answers) - set(items)
     if unknown:
-        raise SubmissionError(f"unknown item {sorted(unknown)[0]!r} for {rules.label}")
+        raise SubmissionError("unknown_item", f"unknown item {sorted(unknown)[0]!r} for {rules.label}")
     for code, item in items.items():
         score = answers.get(code, "missing")
         if score == "missing":
             if not item.optional:
-                raise SubmissionError(f"item {code!r} is required")
+                raise SubmissionError("missing_item", f"item {code!r} is required")
         elif score is None and not item.allows_na:
-            raise SubmissionError(f"item {code!r} does not allow 'not applicable'")
+            raise SubmissionError("na_not_allowed", f"item {code!r} does not allow 'not applicable'")
         elif score is not None and not 1 <= score <= rules.n_levels:
-            raise SubmissionError(f"item {code!r}: score {score} is outside the scale")
+            raise SubmissionError("score_outside_scale", f"item {code!r}: score {score} is outside the scale")
 
 
 def store_submission(
@@ -116,7 +124,8 @@ def store_submission(
     if data.field_code:
         field_id = db.session.scalar(select(ProcedureField.id).where(ProcedureField.code == data.field_code))
         if field_id is None:
-            raise SubmissionError(f"unknown field of procedure {data.field_code!r}")
+            # The posted value is citizen-supplied text (up to the request size): never in a message or a log.
+            raise SubmissionError("unknown_field", "unknown field of procedure")
 
     row = {
         "submission_id": data.submission_id,

@@ -186,3 +186,33 @@ def test_a_field_code_the_form_would_call_forged_is_refused_by_the_service(app: 
     with pytest.raises(SubmissionError):
         store_submission(counter, Submission(uuid.uuid4(), answers, field_code=" "), app.config["TIMEZONE"])
     assert db.session.scalar(select(func.count()).select_from(Response)) == before
+
+
+@pytest.mark.parametrize("adult", ["n", "0", "\x00", "on", "yes", "Y", " y"])
+def test_only_the_checkbox_value_confirms_adulthood_on_both_paths(
+    client: FlaskClient, survey_answers, adult: str
+) -> None:  # type: ignore[no-untyped-def]
+    """``adult=n`` (or any value but the "y" the checkbox sends) is refused like a missing confirmation."""
+    counter = db.session.scalars(select(Counter).order_by(Counter.id)).first()
+    assert counter is not None
+    instrument = counter.instrument
+    fields = list(db.session.scalars(select(ProcedureField)))
+    posted = MultiDict(survey_answers(instrument, adult=adult))
+    missing = MultiDict(survey_answers(instrument))
+    del missing["adult"]
+    with client.application.test_request_context("/", method="POST", data=posted):
+        client.application.config["WTF_CSRF_ENABLED"] = False
+        assert read_complete_form(instrument_rules(instrument), posted, SECRET) is None
+        assert _form_path(instrument, fields, posted) == "invalid" == _form_path(instrument, fields, missing)
+        form = build_survey_form(instrument, fields, "vi", posted)
+        form.validate()
+        assert form.adult.errors and 'value="y"' in str(form.adult)  # ticking it again sends "y"
+    client.application.config["WTF_CSRF_ENABLED"] = True
+
+    path = counter_survey_path(client.application.config, counter)
+    hidden = hidden_fields(client.get(path).get_data(as_text=True))
+    before = db.session.scalar(select(func.count()).select_from(Response))
+    refused = client.post(path, data={**survey_answers(instrument), **hidden, "adult": adult})
+    assert refused.status_code == 422
+    assert "Vui lòng xác nhận ông/bà từ đủ 18 tuổi trở lên" in refused.get_data(as_text=True)
+    assert db.session.scalar(select(func.count()).select_from(Response)) == before
