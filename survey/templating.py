@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from functools import cache
 from pathlib import Path
+from typing import Any
+from urllib.parse import urlencode
 
 from flask import Flask, request, url_for
 from flask_babel import get_locale
@@ -18,12 +21,23 @@ def current_locale() -> str:
     return str(get_locale() or "vi")
 
 
+def url_with_query(endpoint: str, query: Iterable[tuple[str, str]], **values: Any) -> str:
+    """``url_for(endpoint, **values)`` with ``query`` URL-encoded after it.
+
+    A query taken from the request must never be splatted into ``url_for``: keys such as ``endpoint``,
+    ``code`` or ``_method`` would be read as its own arguments (a TypeError, a 500, or another page).
+    """
+    pairs = list(query)
+    base = url_for(endpoint, **values)
+    return f"{base}?{urlencode(pairs)}" if pairs else base
+
+
 def switch_language_url(target: str) -> str:
     # Path arguments win over query arguments of the same name (``?year=x`` must not rebuild ``/<int:year>``).
-    args = {k: v for k, v in request.args.items() if k != "lang"}
-    args.update(request.view_args or {})
+    path_args = request.view_args or {}
+    query = [(k, v) for k, v in request.args.items() if k != "lang" and k not in path_args]
     try:
-        return url_for(request.endpoint or "public.index", **args, lang=target)
+        return url_with_query(request.endpoint or "public.index", [*query, ("lang", target)], **path_args)
     except (BuildError, ValueError):  # an error page for a URL that matched no rule, or odd arguments
         return url_for("public.index", lang=target)
 

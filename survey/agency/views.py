@@ -6,7 +6,6 @@ import datetime as dt
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlencode
 
 from flask import abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
@@ -35,7 +34,7 @@ from survey.services import comments as comment_service
 from survey.services import counters as counter_service
 from survey.services import dashboard, dashboard_breakdowns, dashboard_trends, exclusions
 from survey.services.posters import STYLESHEET, PosterError, agency_poster_zip, render_posters
-from survey.templating import current_locale
+from survey.templating import current_locale, url_with_query
 
 
 def _period_message(code: str) -> str:
@@ -430,9 +429,9 @@ COMMENT_ARGS = ("period", "month", "quarter", "year", "date_from", "date_to", "s
 
 def _comments_url(agency: Agency, query: dict[str, str], before: str | None = None) -> str:
     """The comments page with ``query`` (already limited to :data:`COMMENT_ARGS`) and a cursor, URL-encoded."""
-    pairs = [*query.items(), *([("before", before)] if before else [])]
-    base = url_for("agency.comments", code=agency.code)
-    return f"{base}?{urlencode(pairs)}" if pairs else base
+    return url_with_query(
+        "agency.comments", [*query.items(), *([("before", before)] if before else [])], code=agency.code
+    )
 
 
 def _flash_note_too_long() -> None:

@@ -31,6 +31,7 @@ from analytics import (
     par_points,
 )
 from survey.auth import subtree
+from survey.bounded_int import parse_id
 from survey.models import Agency, Instrument, ResponseTally, SurveyPeriod
 from survey.services import par_report
 from survey.services.index_cache import cached_indices
@@ -151,7 +152,8 @@ def parse_period(
         raise PeriodError("unknown_kind")
     if kind == "survey":
         raw = (args.get("survey_period") or "").strip()
-        chosen = (named or {}).get(int(raw)) if raw.isdigit() else None
+        survey_period_id = parse_id(raw)
+        chosen = (named or {}).get(survey_period_id) if survey_period_id is not None else None
         if chosen is None:
             raise PeriodError("unknown_survey_period")
         return Period("survey", chosen.starts_on, chosen.ends_on, chosen.id, chosen.name)

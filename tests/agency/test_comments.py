@@ -245,17 +245,11 @@ def test_a_comment_outside_the_handling_scope_is_404_from_any_page(signed_in) ->
         assert reply.status_code == 303, code
 
 
-#: The page's own links no longer take ``endpoint`` from the query; the language switch in base.html still does.
-_SWITCH_SPLATS_THE_QUERY = pytest.mark.xfail(
-    reason="survey/templating.py switch_language_url passes the whole query string to url_for", strict=True
-)
-
-
 @pytest.mark.parametrize(
     "hostile",
     [
         {"code": "x"},
-        pytest.param({"endpoint": "x"}, marks=_SWITCH_SPLATS_THE_QUERY),
+        {"endpoint": "x"},
         {"_method": "POST"},
         {"_external": "1", "_anchor": "x", "_scheme": "x"},
     ],

@@ -112,11 +112,6 @@ def _failures(client, urls: list[str], queries: list[tuple[str, Any]]) -> list[s
     return failures
 
 
-@pytest.mark.xfail(
-    reason="survey/templating.py switch_language_url passes the whole query string to url_for: "
-    "?endpoint=x is a TypeError on every page that shows the language switch",
-    strict=True,
-)
 def test_an_endpoint_argument_in_the_query_is_never_a_5xx(staff_app: Flask, signed_in) -> None:  # type: ignore[no-untyped-def]
     known = _known("ninh-binh")
     urls = [placeholder_url(staff_app, r, known) for r in rules(staff_app, "GET") if r.endpoint not in SKIPPED]
@@ -124,11 +119,6 @@ def test_an_endpoint_argument_in_the_query_is_never_a_5xx(staff_app: Flask, sign
     assert not failures, "\n".join(failures)
 
 
-@pytest.mark.xfail(
-    reason="survey/services/dashboard.py parse_period reads survey_period with str.isdigit() and int(): "
-    "'²' is a digit to isdigit but not to int (a ValueError)",
-    strict=True,
-)
 def test_a_non_ascii_digit_survey_period_is_never_a_5xx(staff_app: Flask, signed_in) -> None:  # type: ignore[no-untyped-def]
     known = _known("ninh-binh")
     urls = [placeholder_url(staff_app, r, known) for r in rules(staff_app, "GET") if r.endpoint.startswith("agency.")]
