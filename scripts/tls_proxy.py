@@ -95,7 +95,8 @@ def documented_nginx_block(doc: Path = PRODUCTION_DOC) -> str:
 
 def nginx_config(port: int, upstreams: list[int], certs: Certificates, directory: Path) -> str:
     """The documented configuration with this host's addresses, port, certificate and paths."""
-    block = documented_nginx_block()
+    documented = documented_nginx_block()
+    block = documented
     upstream = "\n".join(f"    server 127.0.0.1:{p} max_fails=3 fail_timeout=10s;" for p in upstreams)
     block, found = re.subn(r"(upstream sipas \{\n)(?:\s*server [^\n]+\n)+", rf"\g<1>{upstream}\n", block)
     if not found:
@@ -115,7 +116,7 @@ def nginx_config(port: int, upstreams: list[int], certs: Certificates, directory
         block, found = pattern.subn(replacement, block)
         if not found and replacement:
             raise ValueError(f"the documented nginx block no longer matches {pattern.pattern!r}")
-    log_format = re.search(r"^log_format [^\n]+$", documented_nginx_block(), flags=re.M)
+    log_format = re.search(r"^log_format [^\n]+$", documented, flags=re.M)
     temp = {name: directory / name for name in ("body", "proxy", "fastcgi", "uwsgi", "scgi")}
     for path in temp.values():
         path.mkdir(parents=True, exist_ok=True)

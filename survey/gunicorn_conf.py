@@ -2,7 +2,8 @@
 
 Loaded by the gunicorn master by file path, so it must not import the ``survey`` package: a module the
 master has imported is inherited by every worker it forks, and ``kill -HUP`` would then no longer load
-new application code. Hence the small formatter below instead of importing ``survey.logging_setup``.
+new application code. So the JSON line formatter lives here, with the standard library only, and
+``survey.logging_setup`` extends it (the dependency goes that way, never back).
 
 * **Logs.** gunicorn's own messages are JSON lines on stdout in the shape of the app's
   (``{"time", "level", "logger", "message"}``). gunicorn's access log is off: the app writes one JSON
@@ -39,9 +40,13 @@ class JsonLineFormatter(logging.Formatter):
             "logger": record.name,
             "message": record.getMessage(),
         }
+        self.add_fields(record, entry)
         if record.exc_info:
             entry["exception"] = self.formatException(record.exc_info)
         return json.dumps(entry, ensure_ascii=False, default=str)
+
+    def add_fields(self, record: logging.LogRecord, entry: dict[str, Any]) -> None:
+        """Extra keys for ``entry`` (the app adds its ``extra={…}`` fields and the request id)."""
 
 
 logconfig_dict: dict[str, Any] = {

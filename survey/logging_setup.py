@@ -7,7 +7,6 @@ a query string, a token, a comment or a dossier code (README, Privacy; STYLE 11)
 
 from __future__ import annotations
 
-import json
 import logging
 import re
 import sys
@@ -17,6 +16,8 @@ from typing import Any
 
 from flask import Flask, Response, g, request
 
+from survey.gunicorn_conf import JsonLineFormatter
+
 #: Attributes every LogRecord has; anything else came in through ``extra={…}``.
 _STANDARD = frozenset(vars(logging.LogRecord("", 0, "", 0, "", None, None))) | {"message", "asctime"}
 #: A request id from the proxy is reused only if it looks like one (no free text in our logs).
@@ -25,26 +26,14 @@ _REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{8,64}$")
 request_log = logging.getLogger("survey.request")
 
 
-class JsonFormatter(logging.Formatter):
-    """``{"time", "level", "logger", "message", …extra}`` on one line."""
+class JsonFormatter(JsonLineFormatter):
+    """gunicorn's line shape (``{"time", "level", "logger", "message"}``) plus ``extra={…}`` and the request id."""
 
-    def format(self, record: logging.LogRecord) -> str:
-        entry: dict[str, Any] = {
-            "time": self.formatTime(record, "%Y-%m-%dT%H:%M:%S") + f".{int(record.msecs):03d}Z",
-            "level": record.levelname,
-            "logger": record.name,
-            "message": record.getMessage(),
-        }
+    def add_fields(self, record: logging.LogRecord, entry: dict[str, Any]) -> None:
         entry.update({k: v for k, v in vars(record).items() if k not in _STANDARD and not k.startswith("_")})
         request_id = g.get("request_id") if _in_request() else None
         if request_id and "request_id" not in entry:
             entry["request_id"] = request_id
-        if record.exc_info:
-            entry["exception"] = self.formatException(record.exc_info)
-        return json.dumps(entry, ensure_ascii=False, default=str)
-
-
-JsonFormatter.converter = time.gmtime  # type: ignore[assignment]
 
 
 def _in_request() -> bool:

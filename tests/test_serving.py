@@ -24,15 +24,13 @@ from pathlib import Path
 
 import pytest
 
+from tests.conftest import hidden_fields
 from tests.e2e.live_server import free_port
 
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
 
 pytestmark = pytest.mark.skipif(shutil.which("make") is None, reason="make is not installed")
-
-_HIDDEN = re.compile(r'<input[^>]*type="hidden"[^>]*>')
-_ATTR = re.compile(r'(name|value)="([^"]*)"')
 
 
 def make_run_gunicorn(port: int, **variables: str) -> list[str]:
@@ -87,12 +85,7 @@ class Served:
     def hidden(self, path: str) -> dict[str, str]:
         status, html = self.request("GET", path)
         assert status == 200, (path, status)
-        fields = {}
-        for tag in _HIDDEN.findall(html):
-            attrs = dict(_ATTR.findall(tag))
-            if "name" in attrs:
-                fields[attrs["name"]] = attrs.get("value", "")
-        return fields
+        return hidden_fields(html)
 
     def lines(self) -> list[str]:
         return [

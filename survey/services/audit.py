@@ -49,6 +49,26 @@ def record(
     return event
 
 
+def record_about_user(
+    session: Session,
+    action: str,
+    user_id: int,
+    *,
+    actor_user_id: int | None,
+    details: dict[str, Any] | None = None,
+) -> AuditEvent:
+    """An event whose target is a user account: it concerns the agency of the user's roles (:func:`user_agency`)."""
+    return record(
+        session,
+        action,
+        actor_user_id=actor_user_id,
+        target_type="user",
+        target_id=user_id,
+        details=details,
+        agency_id=user_agency(session, user_id),
+    )
+
+
 def common_agency(session: Session, agency_ids: Iterable[int | None]) -> int | None:
     """The lowest agency at or above every one of ``agency_ids`` (None if there are none or no common one)."""
     ids = {a for a in agency_ids if a is not None}

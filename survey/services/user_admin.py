@@ -219,13 +219,11 @@ def rename_user(scope: Scope, actor: User, user_id: int, display_name: str) -> U
         _editable(session, actor, user)
         if user.display_name != display_name:
             user.display_name = display_name
-            audit.record(
+            audit.record_about_user(
                 session,
                 "user.renamed",
+                user.id,
                 actor_user_id=actor.id,
-                target_type="user",
-                target_id=user.id,
-                agency_id=audit.user_agency(session, user.id),
             )
     return user
 
@@ -240,13 +238,11 @@ def set_user_active(scope: Scope, actor: User, user_id: int, active: bool) -> Us
         if user.active != active:
             user.active = active
             user.session_token = new_session_token()
-            audit.record(
+            audit.record_about_user(
                 session,
                 "user.activated" if active else "user.deactivated",
+                user.id,
                 actor_user_id=actor.id,
-                target_type="user",
-                target_id=user.id,
-                agency_id=audit.user_agency(session, user.id),
             )
     return user
 
@@ -259,14 +255,12 @@ def reset_password(scope: Scope, actor: User, user_id: int, password: str | None
         user = _load(session, scope, user_id)
         _editable(session, actor, user)
         set_password(user, password)
-        audit.record(
+        audit.record_about_user(
             session,
             "user.password_reset",
+            user.id,
             actor_user_id=actor.id,
-            target_type="user",
-            target_id=user.id,
             details={"sessions_ended": True, "own": user.id == actor.id},
-            agency_id=audit.user_agency(session, user.id),
         )
     return user, password
 

@@ -215,13 +215,11 @@ def record_sign_out(user_id: int) -> None:
         user = session.get(User, user_id)
         if user is not None:
             user.session_token = new_session_token()
-        audit.record(
+        audit.record_about_user(
             session,
             "auth.signed_out",
+            user_id,
             actor_user_id=user_id,
-            target_type="user",
-            target_id=user_id,
-            agency_id=audit.user_agency(session, user_id),
             details={"sessions_ended": True},
         )
 
@@ -250,14 +248,12 @@ def change_password(user_id: int, current: str, new: str) -> User:
             raise PasswordError("wrong_current")
         if not check_password_hash(user.password_hash, current):
             # Audited (committed) before refusing: repeated guesses from a left-open session are visible.
-            audit.record(
+            audit.record_about_user(
                 session,
                 "user.password_change_failed",
+                user.id,
                 actor_user_id=user.id,
-                target_type="user",
-                target_id=user.id,
                 details={"reason": "wrong_current"},
-                agency_id=audit.user_agency(session, user.id),
             )
             wrong_current = True
         elif len(new) < MIN_PASSWORD_LENGTH:
@@ -266,14 +262,12 @@ def change_password(user_id: int, current: str, new: str) -> User:
             raise PasswordError("unchanged")
         else:
             set_password(user, new)
-            audit.record(
+            audit.record_about_user(
                 session,
                 "user.password_changed",
+                user.id,
                 actor_user_id=user.id,
-                target_type="user",
-                target_id=user.id,
                 details={"sessions_ended": True},
-                agency_id=audit.user_agency(session, user.id),
             )
     if wrong_current:
         raise PasswordError("wrong_current")

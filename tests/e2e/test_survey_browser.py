@@ -3,26 +3,22 @@
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Iterator
 from unittest.mock import ANY
 
 import pytest
 from playwright.sync_api import expect
 
-from tests.e2e.conftest import AXE, WORKER_QUEUE_JS, WORKER_REPLAY_JS, shot, worker_ready
+from tests.e2e.conftest import (
+    AXE,
+    THANKS,
+    WORKER_QUEUE_JS,
+    WORKER_REPLAY_JS,
+    answer_everything,
+    shot,
+    worker_ready,
+)
 from tests.e2e.live_server import LiveServer, live_server
-
-# A 303 keeps the fragment of the page it answers (e.g. #q_q02-0 after following an error link).
-THANKS = re.compile(r"/s/[^/]+/thanks(#[\w-]*)?$")
-
-
-def answer_everything(page, label_index: int = 4) -> None:  # type: ignore[no-untyped-def]
-    """Tap one option of every rating item (the 4th, "satisfied") and confirm 18+."""
-    groups = page.locator("fieldset.scale")
-    for i in range(groups.count()):
-        groups.nth(i).locator("label.o").nth(label_index - 1).click()
-    page.locator("#adult").check()
 
 
 def axe_violations(page) -> list[dict]:  # type: ignore[no-untyped-def]

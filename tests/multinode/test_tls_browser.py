@@ -38,6 +38,7 @@ from survey.migrate import upgrade
 from survey.models import Counter
 from survey.services.links import counter_survey_path
 from tests.conftest import environ_for
+from tests.e2e.conftest import THANKS, answer_everything, worker_ready
 
 pytestmark = pytest.mark.skipif(
     os.environ.get("SIPAS_MULTINODE") != "1", reason="production end-to-end test: set SIPAS_MULTINODE=1"
@@ -46,7 +47,6 @@ pytestmark = pytest.mark.skipif(
 REDIS_URL = os.environ.get("SIPAS_TEST_REDIS_URL", "redis://127.0.0.1:6379/13")
 CHROMIUM = os.environ.get("SIPAS_CHROMIUM", "/usr/bin/chromium")
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
-THANKS = re.compile(r"/s/[^/]+/thanks(#[\w-]*)?$")
 
 
 @dataclass
@@ -166,13 +166,6 @@ def _context(chromium, site: Site, **options):  # type: ignore[no-untyped-def]
     return context
 
 
-def _answer_everything(page, label_index: int = 4) -> None:  # type: ignore[no-untyped-def]
-    groups = page.locator("fieldset.scale")
-    for i in range(groups.count()):
-        groups.nth(i).locator("label.o").nth(label_index - 1).click()
-    page.locator("#adult").check()
-
-
 def _assert_secure_cookies(context) -> None:  # type: ignore[no-untyped-def]
     cookies = context.cookies()
     assert cookies, "the site set no cookie"
@@ -197,7 +190,7 @@ def test_a_citizen_submits_with_javascript(chromium, site: Site) -> None:  # typ
     context = _context(chromium, site, is_mobile=True, device_scale_factor=2)
     page = context.new_page()
     page.goto(site.origin + site.survey_path)
-    _answer_everything(page)
+    answer_everything(page)
     submission_id = page.locator("#submission_id").input_value()
     page.locator("button[type=submit]").click()
     expect(page).to_have_url(THANKS)
@@ -213,7 +206,7 @@ def test_a_citizen_submits_without_javascript(chromium, site: Site) -> None:  # 
     context = _context(chromium, site, java_script_enabled=False)
     page = context.new_page()
     page.goto(site.origin + site.survey_path)
-    _answer_everything(page, label_index=3)
+    answer_everything(page, label_index=3)
     submission_id = page.locator("#submission_id").input_value()
     page.locator("button[type=submit]").click()
     expect(page).to_have_url(THANKS)
@@ -228,8 +221,8 @@ def test_an_offline_submission_is_sent_once_through_the_service_worker(chromium,
     page = context.new_page()
     page.goto(site.origin + site.survey_path)
     # Chromium registers the worker only on a trusted certificate: this is what the CA in NSS buys.
-    page.wait_for_function("() => !!(navigator.serviceWorker && navigator.serviceWorker.controller)", timeout=15_000)
-    _answer_everything(page, label_index=5)
+    worker_ready(page)
+    answer_everything(page, label_index=5)
     submission_id = page.locator("#submission_id").input_value()
     context.set_offline(True)
     page.locator("button[type=submit]").click()
@@ -316,7 +309,7 @@ def test_the_outage_page_while_postgresql_is_stopped(chromium, site: Site) -> No
     finally:
         site.cluster.start()
     for node in site.nodes:
-        deadline = dt.datetime.now() + dt.timedelta(seconds=30)
+        deadline = time.monotonic() + 30
         while node.get_status("/readyz") != 200:
-            assert dt.datetime.now() < deadline, "a node did not recover after PostgreSQL came back"
+            assert time.monotonic() < deadline, "a node did not recover after PostgreSQL came back"
             time.sleep(0.2)
