@@ -65,6 +65,13 @@ def utcnow() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
 
 
+def upsert_insert(dialect: str, table: Any) -> Any:
+    """``INSERT`` with ``ON CONFLICT`` clauses, in the dialect of the database (PostgreSQL or SQLite)."""
+    from sqlalchemy.dialects import postgresql, sqlite
+
+    return (postgresql.insert if dialect == "postgresql" else sqlite.insert)(table)
+
+
 def _configure_sqlite(engine: Engine) -> None:
     """WAL, foreign keys, busy timeout; and real BEGIN/SAVEPOINT semantics.
 

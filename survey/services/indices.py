@@ -17,7 +17,6 @@ from dataclasses import dataclass, field
 
 import numpy as np
 from sqlalchemy import func, select
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
@@ -30,7 +29,7 @@ from analytics import (
     composite_specs,
     estimate_from_sums,
 )
-from survey.db import utcnow
+from survey.db import upsert_insert, utcnow
 from survey.models import Instrument, PsuMonthSums, TransactionVolume
 
 logger = logging.getLogger(__name__)
@@ -336,9 +335,7 @@ def _store_months(session: Session, rows: list[dict]) -> None:  # type: ignore[t
     """Upsert month roll-ups in their own short transaction, unless the caller is mid-write."""
     if session.info.get("sipas_writing") or session.new or session.dirty or session.deleted:
         return
-    dialect = session.get_bind().dialect.name
-    builder = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    stmt = builder(PsuMonthSums)
+    stmt = upsert_insert(session.get_bind().dialect.name, PsuMonthSums)
     upsert = stmt.on_conflict_do_update(
         index_elements=["instrument_id", "agency_id", "month", "weighted"],
         set_={name: stmt.excluded[name] for name in ("weights_digest", "n_responses", "n_rows", "sums", "computed_at")},

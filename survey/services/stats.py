@@ -14,10 +14,9 @@ from functools import cache
 from typing import Any
 
 from sqlalchemy import Date, case, cast, delete, func, insert, literal, select
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from survey.db import utcnow
+from survey.db import upsert_insert, utcnow
 from survey.models import Answer, AnswerTally, Instrument, PsuMonthSums, Response, ResponseTally
 from survey.services.instruments import InstrumentRules
 
@@ -41,9 +40,8 @@ def upsert_statement(dialect: str, model: type[Any], keys: tuple[str, ...], sums
     Built once per dialect and table and executed with a list of rows (executemany), so SQLAlchemy
     compiles it once; a multi-row ``.values(rows)`` would be compiled again on every submission.
     """
-    builder = postgresql.insert if dialect == "postgresql" else sqlite.insert
     table = model.__table__
-    stmt = builder(table)  # a Core statement on the table: executemany without the ORM's bulk machinery
+    stmt = upsert_insert(dialect, table)  # a Core statement on the table: executemany without the ORM's bulk machinery
     return stmt.on_conflict_do_update(
         index_elements=list(keys), set_={name: table.c[name] + stmt.excluded[name] for name in sums}
     )

@@ -10,12 +10,10 @@ from dataclasses import dataclass
 from functools import cache
 
 from sqlalchemy import delete, select
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from survey.db import db, utcnow
+from survey.db import db, upsert_insert, utcnow
 from survey.models import Agency, RoleAssignment, SignInThrottle, User
 from survey.models.codes import ROLES
 from survey.models.user import new_session_token
@@ -124,10 +122,8 @@ def throttle_key(secret: str, kind: str, email: str, client: str | None = None) 
 
 def _throttle(session: Session, key: str, kind: str, now: dt.datetime) -> SignInThrottle:
     """The throttle row for ``key``, created if missing and locked for this transaction."""
-    insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
-    session.execute(
-        insert(SignInThrottle).values(key=key, kind=kind, failures=0, updated_at=now).on_conflict_do_nothing()
-    )
+    insert = upsert_insert(session.get_bind().dialect.name, SignInThrottle)
+    session.execute(insert.values(key=key, kind=kind, failures=0, updated_at=now).on_conflict_do_nothing())
     row = session.scalar(
         select(SignInThrottle)
         .where(SignInThrottle.key == key)
