@@ -83,6 +83,10 @@ class CellFactors:
     notes: tuple[str, ...]
     #: Strata × periods with respondents but no transaction count at all: they cannot be weighted.
     missing: tuple[tuple[Hashable, Hashable], ...]
+    #: Strata × periods collapsed to one cell (respondents without a matching field, no transactions left).
+    collapsed: tuple[tuple[Hashable, Hashable], ...] = ()
+    #: Strata × periods whose unanswered fields' transactions were spread over the answered fields.
+    spread: tuple[tuple[Hashable, Hashable], ...] = ()
 
 
 def collapsed_cell_factors(
@@ -111,6 +115,8 @@ def collapsed_cell_factors(
     factors: dict[tuple[Hashable, Hashable, Hashable], float] = {}
     notes: list[str] = []
     missing: list[tuple[Hashable, Hashable]] = []
+    collapsed: list[tuple[Hashable, Hashable]] = []
+    spread: list[tuple[Hashable, Hashable]] = []
     for (stratum, period), fields in groups.items():
         totals = {f: float(t) for (s, f, p), t in transactions.items() if s == stratum and p == period and t > 0}
         population = sum(totals.values())
@@ -122,16 +128,18 @@ def collapsed_cell_factors(
         pooled_t = population - sum(totals[f] for f in matched)
         if pooled_n > 0 and pooled_t <= 0:
             notes.append(f"{stratum} {period}: respondents without a matching field; collapsed to one cell")
+            collapsed.append((stratum, period))
             for f in fields:
                 factors[(stratum, f, period)] = population / sum(fields.values())
             continue
         scale = 1.0
         if pooled_n == 0 and pooled_t > 0:
             notes.append(f"{stratum} {period}: fields without respondents spread over the answered fields")
+            spread.append((stratum, period))
             scale = population / (population - pooled_t)
         for f, n in fields.items():
             factors[(stratum, f, period)] = totals[f] * scale / n if f in matched else pooled_t / pooled_n
-    return CellFactors(factors, tuple(notes), tuple(missing))
+    return CellFactors(factors, tuple(notes), tuple(missing), tuple(collapsed), tuple(spread))
 
 
 def poststratify(

@@ -16,6 +16,9 @@
    stored, duplicates, and whether the tallies equal a rebuild from raw responses; exits 1 if a
    target is missed (no acknowledged response lost, no duplicate, no 5xx other than the outage's
    503s, tallies exact, recovery after the restart).
+5. The node's output (gunicorn's and the app's JSON log lines) goes to ``--log`` (default: a file in
+   the temporary directory, kept and named at the end); its errors are summarised by logger and
+   message, so a stray 500 shows its cause.
 
 Traffic goes only to 127.0.0.1.
 """
@@ -25,11 +28,14 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import http.client
+import json
 import os
 import random
+import re
 import secrets
 import signal
 import sys
+import tempfile
 import threading
 import time
 import uuid
@@ -40,7 +46,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from scripts.nodes import Browser, Node, base_env  # noqa: E402
+import redis  # noqa: E402
+
+from scripts.nodes import Browser, Node, PageError, base_env  # noqa: E402
 from scripts.pgcluster import PrivateCluster, free_port  # noqa: E402
 
 DROPPED = (http.client.HTTPException, ConnectionError, TimeoutError, OSError)
@@ -91,8 +99,8 @@ def _submitter(shared: Shared, port: int, targets: list[tuple[str, list[str]]], 
                 shared.retried_ids.add(sid)
                 time.sleep(0.05)
                 continue
-            except RuntimeError:  # the survey page itself failed (503 during the outage)
-                shared.note("submit", 503, time.perf_counter() - started)
+            except PageError as exc:  # the survey page itself failed (503 during the outage)
+                shared.note("submit", exc.status, time.perf_counter() - started)
                 time.sleep(0.5)
                 continue
             shared.note("submit", status, time.perf_counter() - started)
@@ -134,8 +142,8 @@ def _reader(shared: Shared, port: int, email: str, password: str, pages: list[st
             shared.note("read", 0, time.perf_counter() - started)
             time.sleep(0.05)
             continue
-        except RuntimeError:
-            shared.note("read", 503, time.perf_counter() - started)
+        except PageError as exc:
+            shared.note("read", exc.status, time.perf_counter() - started)
             time.sleep(0.5)
             continue
         shared.note("read", status, time.perf_counter() - started)
@@ -225,6 +233,26 @@ def _verify(url: str, acknowledged: list[str]) -> dict[str, object]:
     return result
 
 
+def _log_errors(log: Path) -> Tally[tuple[str, str]]:
+    """ERROR and CRITICAL lines of the node's JSON log, by logger and first line of message/exception."""
+    errors: Tally[tuple[str, str]] = Tally()
+    for line in log.read_text(encoding="utf-8", errors="replace").splitlines():
+        try:
+            record = json.loads(line)
+        except ValueError:
+            continue  # a worker killed mid-line, or a line of a non-JSON tool
+        if not isinstance(record, dict):
+            continue
+        if isinstance(record.get("status"), int) and record["status"] >= 500:
+            errors[("request", f"{record.get('method')} {record.get('route')} → {record['status']}")] += 1
+        if record.get("level") not in ("ERROR", "CRITICAL"):
+            continue
+        detail = str(record.get("exception") or record.get("message", "")).strip().splitlines()
+        message = re.sub(r"\d+", "N", detail[-1] if detail else "")[:160]
+        errors[(str(record.get("logger", "?")), message)] += 1
+    return errors
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=60.0, help="main phase (kills and a reload)")
@@ -235,7 +263,10 @@ def main() -> int:
     parser.add_argument("--think", type=float, default=1.0, help="seconds a reader waits between pages")
     parser.add_argument("--outage", type=float, default=10.0, help="seconds PostgreSQL stays down")
     parser.add_argument("--recovery", type=float, default=8.0, help="seconds of traffic after it is back")
+    parser.add_argument("--redis-url", default="redis://127.0.0.1:6379/14", help="a Redis database it may flush")
+    parser.add_argument("--log", type=Path, default=None, help="where the node's output goes (kept)")
     args = parser.parse_args()
+    log = args.log or Path(tempfile.mkdtemp(prefix="sipas-soak-")) / "node.log"
 
     cluster = PrivateCluster().init()
     node: Node | None = None
@@ -253,8 +284,11 @@ def main() -> int:
             SIPAS_SIGN_IN_RATE_LIMIT="1000 per minute",
             SIPAS_BURST_THRESHOLD="1000000",
             SIPAS_OUTAGE_RETRY_AFTER="2",
+            # Several worker processes count rate limits in Redis (the gunicorn config refuses otherwise).
+            SIPAS_REDIS_URL=args.redis_url,
         )
-        node = Node(free_port(), env, workers=args.workers).start()
+        redis.Redis.from_url(args.redis_url, socket_connect_timeout=2).flushdb()
+        node = Node(free_port(), env, workers=args.workers).start(log=log)
         print(
             f"soak: gunicorn {args.workers} sync workers on PostgreSQL {cluster.port} (private), {args.clients} "
             f"submitters, {args.readers} dashboard readers, {os.cpu_count()} cores, load {os.getloadavg()[0]:.2f}",
@@ -372,6 +406,10 @@ def main() -> int:
         f"first acknowledgement after PostgreSQL was back: {back}; /readyz at the end: {readyz}; "
         f"503s without Retry-After: {shared.missing_retry_after}"
     )
+    errors = _log_errors(log)
+    print(f"node log: {log}; error lines: {sum(errors.values())}")
+    for (logger, message), n in errors.most_common(10):
+        print(f"  {n:>4} × {logger}: {message}")
     failures = []
     if acknowledged != stored:
         failures.append("acknowledged responses lost")

@@ -42,6 +42,9 @@ class Node:
         self.env = env
         self.args = [
             GUNICORN,
+            # The production settings (JSON logs, no access log, the shared-limits check), as documented.
+            "--config",
+            "survey/gunicorn_conf.py",
             "--bind",
             f"127.0.0.1:{port}",
             "--workers",
@@ -166,8 +169,16 @@ class Browser:
     def form(self, path: str) -> dict[str, str]:
         status, html, _headers = self.request("GET", path)
         if status != 200:
-            raise RuntimeError(f"GET {path}: {status}")
+            raise PageError(path, status)
         return hidden_fields(html)
+
+
+class PageError(RuntimeError):
+    """A form page answered something other than 200 (its status is kept for the caller's tally)."""
+
+    def __init__(self, path: str, status: int) -> None:
+        super().__init__(f"GET {path}: {status}")
+        self.status = status
 
 
 def base_env(database_url: str, secret_key: str, **extra: str) -> dict[str, str]:

@@ -99,7 +99,8 @@ def scope_for(session: Session, user: User | None, capability: str) -> Scope:
         return NOTHING
     roles = CAPABILITIES[capability]
     held = [r for r in user.roles if r.role in roles]
-    if any(r.role == "system_admin" for r in held):
+    # A role held without an agency (system_admin; a system auditor) covers every agency.
+    if any(r.agency_id is None for r in held):
         return Scope(True, frozenset())
     roots = [r.agency_id for r in held if r.agency_id is not None]
     if not roots:

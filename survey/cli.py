@@ -202,7 +202,12 @@ def make_posters(agency_code: str, output: Path) -> None:
     required=True,
     help="system_admin, province_admin, agency_manager, agency_viewer, statistician or auditor.",
 )
-@click.option("--agency", "agency_code", default=None, help="Agency code the role applies to (not for system_admin).")
+@click.option(
+    "--agency",
+    "agency_code",
+    default=None,
+    help="Agency code the role applies to (none for system_admin; an auditor without one reads the whole audit log).",
+)
 @click.option("--password-stdin", is_flag=True, help="Read the password from standard input instead of generating one.")
 def create_user_command(
     email: str, display_name: str, role: str, agency_code: str | None, password_stdin: bool

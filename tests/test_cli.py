@@ -78,7 +78,7 @@ def test_create_user_hashes_the_password_and_audits(runner, demo) -> None:  # ty
     ("args", "message"),
     [
         (["--email", "x@example.vn", "--role", "wizard", "--agency", "hoa-lu"], "unknown role 'wizard'"),
-        (["--email", "x@example.vn", "--role", "agency_viewer"], "every other role needs --agency"),
+        (["--email", "x@example.vn", "--role", "agency_viewer"], "agency_viewer needs --agency"),
         (["--email", "x@example.vn", "--role", "system_admin", "--agency", "hoa-lu"], "has no agency"),
         (["--email", "not-an-email", "--role", "system_admin"], "is not valid"),
         (["--email", "x@example.vn", "--role", "auditor", "--agency", "nowhere"], "no agency with code 'nowhere'"),

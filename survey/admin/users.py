@@ -45,7 +45,7 @@ def _choices(role_field, agency_field) -> None:  # type: ignore[no-untyped-def]
     roles, _agencies = user_admin.grant_choices(db.session, scope("manage_users"), _actor())
     role_field.choices = [SelectChoice("", _("Choose a role"))] + [SelectChoice(r, role_label(r)) for r in roles]
     rows = agency_admin.agency_tree(db.session, scope("manage_users"))
-    agency_field.choices = [SelectChoice("", _("No agency (system administrators only)"))] + [
+    agency_field.choices = [SelectChoice("", _("No agency (system administrators and system auditors)"))] + [
         SelectChoice(row.agency.code, "— " * row.depth + row.agency.name(current_locale())) for row in rows
     ]
 

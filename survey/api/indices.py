@@ -10,7 +10,6 @@ the overall index of each counter or field of the agency, as the dashboard's bre
 from __future__ import annotations
 
 import datetime as dt
-import re
 from collections.abc import Sequence
 from typing import Any
 
@@ -28,7 +27,7 @@ from survey.db import db
 from survey.models import Agency, Counter, Instrument, ProcedureField
 from survey.services import dashboard
 from survey.services.index_cache import cached_indices
-from survey.services.indices import DESIGN, TOTAL, IndexQuery, IndexReport
+from survey.services.indices import DESIGN, TOTAL, IndexQuery, IndexReport, WeightingNote, notes_about
 
 CAPABILITY = "view_dashboard"
 DOMAINS = ("agency", "counter", "field")
@@ -67,15 +66,14 @@ def top_of_scope(held: Scope) -> list[Agency]:
     return [a for a in db.session.scalars(query) if a.parent_id is None or a.parent_id not in held]
 
 
-def readable_notes(notes: Sequence[str], held: Scope) -> list[str]:
-    """Notes name agencies by id: give the codes of those in scope, and nothing about the others."""
-    codes = dict(db.session.execute(select(Agency.id, Agency.code)).all())
+def readable_notes(notes: Sequence[WeightingNote], agency_ids: Sequence[int]) -> list[str]:
+    """The notes about these agencies (and the whole scope), naming agencies by code.
 
-    def name(match: re.Match[str]) -> str:
-        agency_id = int(match.group(1))
-        return f"agency {codes.get(agency_id, agency_id)}" if agency_id in held else "an agency outside your scope"
-
-    return [re.sub(r"agency (\d+)", name, note) for note in notes]
+    A report covers the agency's whole province; notes about the province's other agencies are not the
+    reader's business (nor in their scope, for an agency's token).
+    """
+    codes = dict(db.session.execute(select(Agency.id, Agency.code).where(Agency.id.in_(list(agency_ids)))).all())
+    return notes_about(notes, agency_ids, codes)
 
 
 def _own_ids(agency: Agency) -> list[int]:
@@ -94,7 +92,7 @@ def _method(
     instrument: Instrument,
     period: dashboard.Period,
     domain: str,
-    held: Scope,
+    covers: Sequence[int],
     report: IndexReport | None = None,
     weighting: str = "",
 ) -> dict[str, Any]:
@@ -111,7 +109,7 @@ def _method(
         "level": LEVEL,
         "n_strata": report.n_strata if report else None,
         "n_psus": report.n_psus if report else None,
-        "notes": readable_notes(report.notes, held) if report else [],
+        "notes": readable_notes(report.notes, covers) if report else [],
         "computed_at": (report.computed_at if report else dt.datetime.now(dt.UTC)).isoformat(),
     }
 
@@ -152,9 +150,9 @@ def get_indices() -> Response:
         args.error("kind", "counter and field breakdowns give the index (share) only")
     args.done()
     if domain == "agency":
-        results = _by_agency(agencies, instrument, period, held, set(targets or types), set(kinds), types)
+        results = _by_agency(agencies, instrument, period, set(targets or types), set(kinds), types)
     else:
-        results = _breakdowns(agencies, instrument, period, domain, held)
+        results = _breakdowns(agencies, instrument, period, domain)
     if not any(r["estimates"] for r in results):
         raise no_data(
             f"no valid responses for {instrument.label} in these agencies from {period.start} to {period.end}"
@@ -166,7 +164,6 @@ def _by_agency(
     agencies: list[Agency],
     instrument: Instrument,
     period: dashboard.Period,
-    held: Scope,
     targets: set[str],
     kinds: set[str],
     types: dict[str, str],
@@ -200,7 +197,7 @@ def _by_agency(
             {
                 "agency": _agency_ref(agency),
                 "domain": {"type": "agency"},
-                "method": _method(instrument, period, "agency", held, report),
+                "method": _method(instrument, period, "agency", _own_ids(agency), report),
                 "estimates": estimates,
             }
         )
@@ -208,7 +205,7 @@ def _by_agency(
 
 
 def _breakdowns(
-    agencies: list[Agency], instrument: Instrument, period: dashboard.Period, domain: str, held: Scope
+    agencies: list[Agency], instrument: Instrument, period: dashboard.Period, domain: str
 ) -> list[dict[str, Any]]:
     """The overall index of each counter (or field) of each agency, one estimation per agency."""
     from survey.services.dashboard_breakdowns import breakdown
@@ -218,7 +215,7 @@ def _breakdowns(
         out = breakdown(db.session, _own_ids(agency), instrument.id, period, "vi", by_counter=domain == "counter")
         rows = out.counters if domain == "counter" else out.fields
         names = _domain_names(domain, [row.key for row in rows])
-        method = _method(instrument, period, domain, held, weighting=out.weighting)
+        method = _method(instrument, period, domain, _own_ids(agency), weighting=out.weighting)
         for row in rows:
             code, name_vi, name_en = names[row.key]
             results.append(

@@ -14,7 +14,7 @@ from werkzeug.wrappers import Response
 
 from survey.api import bp
 from survey.api.auth import agency_or_404, capability_scope
-from survey.api.indices import LEVEL, readable_notes, top_of_scope
+from survey.api.indices import LEVEL, top_of_scope
 from survey.api.params import PERIOD, QueryArgs, period_body, pick_instrument
 from survey.api.problems import json_response, no_data
 from survey.db import db
@@ -131,7 +131,7 @@ def get_par_report() -> Response:
                 "points": "points = max_points × index (linear); total interval: xlogit on the fraction of the "
                 "maximum, joint linearisation",
                 "comparisons": "pairwise differences with covariance, t(df), Holm-adjusted; vs province likewise",
-                "notes": readable_notes(idx.notes, held),
+                "notes": list(report.notes),
                 "computed_at": idx.computed_at.isoformat(),
             },
             "agencies": [_row(report.headers, row) for row in report.rows],

@@ -20,6 +20,8 @@ AGE_BANDS = ("18-24", "25-34", "35-49", "50-60", "60+")
 EDUCATION_LEVELS = ("primary", "lower_secondary", "upper_secondary", "vocational", "university", "other")
 OCCUPATIONS = ("retired", "not_working", "self_employed", "student", "private_sector", "public_sector", "other")
 ROLES = ("system_admin", "province_admin", "agency_manager", "agency_viewer", "statistician", "auditor")
+#: Roles that may be held without an agency (system_admin always is; an auditor without one reads everything).
+UNSCOPED_ROLES = ("system_admin", "auditor")
 
 
 def check_in(column: str, values: Iterable[str]) -> str:

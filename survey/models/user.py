@@ -46,13 +46,14 @@ class User(UserMixin, Base):
 
 
 class RoleAssignment(Base):
-    """``role`` over ``agency`` and its descendants; a system administrator has no agency."""
+    """``role`` over ``agency`` and its descendants; a system administrator (and a system auditor) has no agency."""
 
     __tablename__ = "role_assignments"
     __table_args__ = (
         UniqueConstraint("user_id", "role", "agency_id"),
         CheckConstraint(check_in("role", ROLES), name="role"),
-        CheckConstraint("(role = 'system_admin') = (agency_id IS NULL)", name="scope_matches_role"),
+        # Every role needs an agency but system_admin (never one) and auditor (none: the whole audit log).
+        CheckConstraint("role = 'auditor' OR (role = 'system_admin') = (agency_id IS NULL)", name="scope_matches_role"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -13,12 +13,11 @@ from __future__ import annotations
 
 import datetime as dt
 import os
-import re
 import tempfile
 import zipfile
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import closing
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -291,7 +290,6 @@ def plan_export(session: Session, request: ExportRequest) -> ExportPlan:
     if request.format == "xlsx" and n > XLSX_MAX_ROWS:
         raise ExportError(f"{n:,} rows do not fit in one .xlsx sheet (at most {XLSX_MAX_ROWS:,}); use csv, sav or dta")
     ctx, codes = _context(session, sorted(request.agency_ids), instrument, request, weights, factors)
-    weights = replace(weights, notes=tuple(_name_agencies(note, ctx.agency_codes) for note in weights.notes))
     columns = export_columns(instrument, sample=sample is not None, comments=request.comments)
     return ExportPlan(
         request=request,
@@ -308,12 +306,6 @@ def plan_export(session: Session, request: ExportRequest) -> ExportPlan:
         sample=sample,
         sample_ids=sample_ids,
     )
-
-
-def _name_agencies(note: str, codes: dict[int, str] | Any) -> str:
-    """The weighting notes speak of agency ids; the codebook speaks of agency codes."""
-    note = re.sub(r"^(\d+) ", lambda m: f"agency {codes.get(int(m.group(1)), m.group(1))} ", note)
-    return re.sub(r"agency (\d+)", lambda m: f"agency {codes.get(int(m.group(1)), m.group(1))}", note)
 
 
 def _ids_and_strata(session: Session, conds: list[ColumnElement[bool]]) -> tuple[np.ndarray, np.ndarray]:

@@ -13,9 +13,11 @@ import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from survey.services.indices import DESIGN, UNWEIGHTED, WEIGHTED, IndexQuery, cell_weights
+from survey.models import Agency
+from survey.services.indices import DESIGN, UNWEIGHTED, WEIGHTED, IndexQuery, cell_weights, notes_about
 
 
 @dataclass(frozen=True)
@@ -25,6 +27,7 @@ class ExportWeights:
     #: The index service's description: cell weights … or "unweighted".
     weighting: str
     design: str
+    #: How the weights were made, agencies named by code.
     notes: tuple[str, ...]
 
 
@@ -38,4 +41,5 @@ def export_weights(
         (int(a), int(f), m if isinstance(m, dt.date) else dt.date.fromisoformat(str(m))): float(w)
         for (a, f, m), w in factors.items()
     }
-    return ExportWeights(cells, WEIGHTED if cells else UNWEIGHTED, DESIGN, tuple(notes))
+    codes = dict(session.execute(select(Agency.id, Agency.code).where(Agency.id.in_(list(agency_ids)))).all())
+    return ExportWeights(cells, WEIGHTED if cells else UNWEIGHTED, DESIGN, tuple(notes_about(notes, None, codes)))

@@ -12,7 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import logging
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -55,6 +55,40 @@ class IndexQuery:
 
 
 @dataclass(frozen=True)
+class WeightingNote:
+    """How the weights were made, about one agency (and month) or, with no agency, the whole scope.
+
+    Notes name agencies by id here; readers name them by code, and only the agencies they were asked
+    about (:meth:`text`, :func:`notes_about`): a report covers a whole province, a reader often one agency.
+    """
+
+    message: str
+    agency_id: int | None = None
+    months: tuple[dt.date, ...] = ()
+
+    def text(self, codes: Mapping[int, str]) -> str:
+        if self.agency_id is None:
+            return self.message
+        when = f" {', '.join(f'{m:%Y-%m}' for m in self.months)}" if self.months else ""
+        return f"agency {codes.get(self.agency_id, '?')}{when}: {self.message}"
+
+
+def notes_about(
+    notes: Sequence[WeightingNote], agency_ids: Sequence[int] | None, codes: Mapping[int, str]
+) -> list[str]:
+    """The notes that concern these agencies (all of them for None), or the whole scope, in readable form."""
+    wanted = None if agency_ids is None else set(agency_ids)
+    return [n.text(codes) for n in notes if n.agency_id is None or wanted is None or n.agency_id in wanted]
+
+
+def _by_agency(pairs: Sequence[tuple[int, dt.date]], message: str) -> list[WeightingNote]:
+    months: dict[int, list[dt.date]] = {}
+    for agency_id, month in pairs:
+        months.setdefault(int(agency_id), []).append(month)
+    return [WeightingNote(message, a, tuple(sorted(ms))) for a, ms in sorted(months.items())]
+
+
+@dataclass(frozen=True)
 class IndexReport:
     """Estimates and everything needed to say how they were made."""
 
@@ -67,7 +101,7 @@ class IndexReport:
     ci_methods: dict[str, str]
     n_strata: int
     n_psus: int
-    notes: tuple[str, ...] = field(default=())
+    notes: tuple[WeightingNote, ...] = field(default=())
     #: Some weighting cells were collapsed (fields without respondents or respondents without a field).
     merged_cells: bool = False
     #: Criteria with no valid answer in scope, left out of their element's average.
@@ -130,7 +164,10 @@ def _response_cells(session: Session, query: IndexQuery) -> dict[str, np.ndarray
     }
 
 
-def _cell_weights(session: Session, query: IndexQuery, resp: dict[str, np.ndarray]) -> tuple[dict, tuple[str, ...]]:  # type: ignore[type-arg]
+Weights = tuple[dict, tuple[WeightingNote, ...]]  # type: ignore[type-arg]
+
+
+def _cell_weights(session: Session, query: IndexQuery, resp: dict[str, np.ndarray]) -> Weights:
     """Weight per (agency, field_key, month) cell; empty when weighting is impossible (with a note why)."""
     counts: dict[tuple[int, int, dt.date], float] = {}
     for key, n in zip(
@@ -152,12 +189,13 @@ def _cell_weights(session: Session, query: IndexQuery, resp: dict[str, np.ndarra
     )
     totals = {(a, f, m): float(t) for a, f, m, t in session.execute(vol_q) if a in agencies}
     result = collapsed_cell_factors(counts, totals)
-    notes = list(result.notes)
+    notes = [
+        *_by_agency(result.collapsed, "respondents without a matching field; collapsed to one cell"),
+        *_by_agency(result.spread, "fields without respondents spread over the answered fields"),
+    ]
     if result.missing:
-        missing = ", ".join(f"agency {a} {m:%Y-%m}" for a, m in result.missing[:5])
-        more = f" and {len(result.missing) - 5} more" if len(result.missing) > 5 else ""
-        notes.append(f"no transaction volumes for {missing}{more}: estimates are unweighted")
-        return {}, tuple(notes)
+        missing = _by_agency(result.missing, "no transaction volumes")
+        return {}, (WeightingNote("transaction volumes are missing: estimates are unweighted"), *missing)
     return result.factors, tuple(notes)
 
 
@@ -353,7 +391,7 @@ def _store_months(session: Session, rows: list[dict]) -> None:  # type: ignore[t
 PSU_COLUMNS = ("agency_id", "psu", "item_id", "n", "swd", "sws", "swdy", "swdyy", "swwd")
 
 
-def cell_weights(session: Session, query: IndexQuery) -> tuple[dict, tuple[str, ...]]:  # type: ignore[type-arg]
+def cell_weights(session: Session, query: IndexQuery) -> Weights:
     """Weight per (agency, field_key, month) cell for the query's valid responses, with notes.
 
     The one weighting rule shared by indices and exports; empty (with a note why) when no response is
@@ -361,7 +399,7 @@ def cell_weights(session: Session, query: IndexQuery) -> tuple[dict, tuple[str, 
     """
     resp = _response_cells(session, query)
     if len(resp["n"]) == 0:
-        return {}, ("no valid responses: no weights",)
+        return {}, (WeightingNote("no valid responses: no weights"),)
     return _cell_weights(session, query, resp)
 
 
@@ -381,7 +419,7 @@ def compute_indices(session: Session, query: IndexQuery) -> IndexReport:
     if len(resp["n"]) == 0:
         raise LookupError("no valid responses for this instrument, period and scope")
     factors: dict = {}  # type: ignore[type-arg]
-    notes: tuple[str, ...] = ()
+    notes: tuple[WeightingNote, ...] = ()
     merged_cells = False
     if query.weighted:
         factors, notes = _cell_weights(session, query, resp)
@@ -449,7 +487,8 @@ def compute_indices(session: Session, query: IndexQuery) -> IndexReport:
     answered = {item_code[item_ids[k]] for k in np.unique(codes).tolist()}
     unanswered = [item.code for item in instrument.items if item.code not in answered]
     if unanswered:
-        notes = (*notes, f"no valid answers in scope for {', '.join(unanswered)}: left out of the element indices")
+        unanswered_note = f"no valid answers in scope for {', '.join(unanswered)}: left out of the element indices"
+        notes = (*notes, WeightingNote(unanswered_note))
     groups = {
         element.code: {item.code: item.weight for item in element.items if item.code in answered}
         for element in instrument.elements

@@ -30,7 +30,7 @@ from sqlalchemy.orm import Session
 from analytics import EstimationError, ParScheme, par_points
 from analytics.tables import par_table
 from survey.models import Agency, Instrument, InstrumentElement, ParSchemeRecord
-from survey.services.indices import TOTAL, IndexQuery, IndexReport, compute_indices
+from survey.services.indices import TOTAL, IndexQuery, IndexReport, compute_indices, notes_about
 
 SCHEMES_DIR = Path(__file__).resolve().parent.parent / "par_schemes"
 #: The shipped example scheme ("start from the example" copies it).
@@ -62,6 +62,8 @@ class ParReport:
     #: Agency ids scored, and codes of agencies with responses but without every index the scheme needs.
     scored: tuple[int, ...]
     unscored: tuple[str, ...]
+    #: The index report's notes, agencies named by code.
+    notes: tuple[str, ...] = ()
     generated_at: dt.datetime = field(default_factory=lambda: dt.datetime.now(dt.UTC))
 
 
@@ -134,7 +136,8 @@ def build_par_report(
     labels = {a: (code, name) for a, code, name in session.execute(select(Agency.id, Agency.code, Agency.name_vi))}
     headers, rows = par_table(result, es, total_domain=TOTAL, labels=labels, level=level)
     unscored = tuple(labels[d][0] for d in domains if d not in scored)
-    return ParReport(scheme, report, headers, rows, tuple(scored), unscored)
+    notes = tuple(notes_about(report.notes, None, {a: code for a, (code, _) in labels.items()}))
+    return ParReport(scheme, report, headers, rows, tuple(scored), unscored, notes)
 
 
 def scoreable(es: Any, scheme: SchemeFile, agencies: Sequence[Any]) -> tuple[list[Any], list[str]]:
@@ -216,7 +219,7 @@ def _method_sheet(book: Any, report: ParReport) -> None:
         ("rank and comparisons", "pairwise differences with covariance, t(df), Holm-adjusted; vs province likewise"),
         ("significantly_above / _below", "the agencies this one is significantly above / below (Holm-adjusted)"),
         ("not scored", ", ".join(report.unscored) or "none"),
-        ("notes", "; ".join(idx.notes)),
+        ("notes", "; ".join(report.notes)),
         ("generated", f"{report.generated_at:%Y-%m-%d %H:%M} UTC"),
     ]
     for i, (key, value) in enumerate(lines):

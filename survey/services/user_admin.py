@@ -6,8 +6,8 @@ Rules (each refusal is a :class:`UserAdminError` with a code the page translates
 - Roles are granted and removed per agency. What a manager may grant at an agency depends on the
   managing roles they hold over it: a system administrator any role; a province administrator
   province_admin, agency_manager, agency_viewer and statistician; an agency manager agency_manager,
-  agency_viewer and statistician. system_admin and auditor (who reads the whole audit log) are only
-  granted by system administrators.
+  agency_viewer and statistician. system_admin, auditor, and an auditor without an agency (a system
+  auditor, who reads the whole audit log) are only granted by system administrators.
 - Account changes (name, active, password) need every role of the account to be one the manager
   could grant: nobody edits an account that reaches beyond their own reach.
 - Nobody deactivates themselves or removes their own last role that manages users.
@@ -29,7 +29,7 @@ from sqlalchemy.orm import Session, selectinload
 from survey.auth import CAPABILITIES, Scope, _children_map, subtree
 from survey.db import db
 from survey.models import Agency, RoleAssignment, User
-from survey.models.codes import ROLES
+from survey.models.codes import ROLES, UNSCOPED_ROLES
 from survey.models.user import new_session_token
 from survey.services import audit
 from survey.services.users import MIN_PASSWORD_LENGTH, UserError, create_user, set_password
@@ -141,7 +141,8 @@ def grant_choices(session: Session, scope: Scope, actor: User) -> tuple[list[str
 def _check_grant(session: Session, reach: _Reach, role: str, agency_code: str | None) -> int | None:
     if role not in ROLES:
         raise UserAdminError("role_not_allowed")
-    if role == "system_admin":
+    if role == "system_admin" or (role in UNSCOPED_ROLES and not agency_code):
+        # No agency: every agency (a system auditor reads the whole audit log); system administrators only.
         if not reach.everything:
             raise UserAdminError("role_not_allowed")
         return None
@@ -187,7 +188,7 @@ def create_managed_user(
         raise UserAdminError("email_taken")
     try:
         user = create_user(
-            email, display_name, password, role, None if role == "system_admin" else agency_code, actor.id
+            email, display_name, password, role, None if role == "system_admin" else agency_code or None, actor.id
         )
     except UserError:
         # Only a race (the same e-mail created meanwhile) gets here: every other rule was checked above.

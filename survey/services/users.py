@@ -15,7 +15,7 @@ from werkzeug.security import check_password_hash, generate_password_hash
 
 from survey.db import db, upsert_insert, utcnow
 from survey.models import Agency, RoleAssignment, SignInThrottle, User
-from survey.models.codes import ROLES
+from survey.models.codes import ROLES, UNSCOPED_ROLES
 from survey.models.user import new_session_token
 from survey.services import audit
 
@@ -38,8 +38,10 @@ def create_user(
         raise UserError(f"the password must be at least {MIN_PASSWORD_LENGTH} characters long")
     if role not in ROLES:
         raise UserError(f"unknown role {role!r}; choose one of {', '.join(ROLES)}")
-    if (role == "system_admin") != (agency_code is None):
-        raise UserError("a system administrator has no agency; every other role needs --agency")
+    if role == "system_admin" and agency_code is not None:
+        raise UserError("a system administrator has no agency")
+    if role not in UNSCOPED_ROLES and agency_code is None:
+        raise UserError(f"the role {role} needs --agency (only system_admin and auditor may have none)")
     if not display_name.strip():
         raise UserError("the display name must not be empty")
     with db.write() as session:

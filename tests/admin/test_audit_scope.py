@@ -1,4 +1,5 @@
-"""Auditors see the audit events of their own agency subtree; unscoped events only system administrators."""
+"""Auditors see the audit events of their own agency subtree; unscoped events only system administrators
+and system auditors (an auditor role without an agency)."""
 
 from __future__ import annotations
 
@@ -45,6 +46,41 @@ def test_the_log_is_filtered_by_the_auditors_subtree(staff_app: Flask, signed_in
     # The demo auditor's role is at the province: every department below it, not events about no agency.
     assert _shown(signed_in("auditor")) == {"about_tu_phap", "about_tai_chinh", "about_province"}
     assert _shown(signed_in("system_admin")) == {"about_tu_phap", "about_tai_chinh", "about_province", "about_nothing"}
+
+
+def test_a_system_auditor_reads_the_whole_log_and_nothing_else(staff_app: Flask) -> None:
+    _events()
+    create_user("kiemtra.he-thong@demo.sipas.vn", "Kiểm tra hệ thống", "long enough pw 1", "auditor", None)
+    client = sign_in_client(staff_app.test_client(), "kiemtra.he-thong@demo.sipas.vn", "long enough pw 1")
+    assert _shown(client) == {"about_tu_phap", "about_tai_chinh", "about_province", "about_nothing"}
+    # Reading the log is all the role gives: no dashboards, no administration.
+    for url in ("/agency/ninh-binh/", "/admin/users", "/admin/agencies"):
+        assert client.get(url).status_code in (403, 404), url
+
+
+def test_only_a_system_administrator_grants_an_auditor_without_agency(staff_app: Flask, logins) -> None:  # type: ignore[no-untyped-def]
+    from survey.services import user_admin
+    from survey.services.users import UserError
+
+    def actor(role: str):  # type: ignore[no-untyped-def]
+        from survey.models import User
+
+        return db.session.scalar(select(User).where(User.email == logins[role].email))
+
+    user_admin.create_managed_user(actor("system_admin"), "sys.audit@demo.sipas.vn", "Sys", "auditor", None, None)
+    try:
+        user_admin.create_managed_user(actor("province_admin"), "p.audit@demo.sipas.vn", "P", "auditor", None, None)
+    except user_admin.UserAdminError as exc:
+        assert exc.code == "role_not_allowed"
+    else:
+        raise AssertionError("a province administrator granted a system-wide auditor")
+    # Every other role still needs an agency.
+    try:
+        create_user("viewer.nowhere@demo.sipas.vn", "V", "long enough pw 1", "agency_viewer", None)
+    except UserError as exc:
+        assert "needs --agency" in str(exc)
+    else:
+        raise AssertionError("an agency viewer was created without an agency")
 
 
 def test_the_action_filter_lists_only_actions_in_scope(staff_app: Flask) -> None:

@@ -3,14 +3,18 @@ capabilities the user lacks are 403."""
 
 from __future__ import annotations
 
+import datetime as dt
+import re
 from collections.abc import Callable
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select
 
 from survey.db import db
-from survey.models import Agency, Instrument, Response
-from survey.services.dashboard import agency_subtree_ids
+from survey.models import Agency, Instrument, Response, TransactionVolume
+from survey.services import index_cache
+from survey.services.dashboard import agency_subtree_ids, province_of
+from survey.services.indices import IndexQuery, compute_indices
 from tests.api.conftest import Api, user_token
 
 SIBLING_NAMES = ("Sở Tài chính", "Department of Finance")
@@ -66,6 +70,32 @@ def test_a_department_viewer_reads_its_department_only(api: Api, new_user: Calla
         reply = api.get(url, token)
         assert reply.status_code == 403, url
         assert reply.get_json()["title"] == "Forbidden"
+
+
+def test_weighting_notes_name_only_the_agencies_asked_about(api: Api, new_user: Callable[..., Any]) -> None:
+    """A report covers the whole province; its notes about other agencies stay out of an agency's reply."""
+    sibling = _agency("so-tai-chinh")
+    db.session.execute(delete(TransactionVolume).where(TransactionVolume.agency_id == sibling.id))
+    db.session.commit()
+    index_cache.invalidate()
+    instrument = db.session.scalar(select(Instrument.id).where(Instrument.code == "sipas-2017"))
+    province = province_of(db.session, sibling)
+    report = compute_indices(
+        db.session,
+        IndexQuery(instrument, dt.date(2026, 1, 1), dt.date(2026, 12, 31), agency_subtree_ids(db.session, province)),
+    )
+    assert any(note.agency_id == sibling.id for note in report.notes)  # the province's report speaks of it
+
+    token = user_token(new_user("agency_viewer", "so-tu-phap"))
+    body = api.get("indices?agency=so-tu-phap&period=2026", token).get_json()
+    notes = body["results"][0]["method"]["notes"]
+    assert notes == ["transaction volumes are missing: estimates are unweighted"]
+    assert body["results"][0]["method"]["weighting"] == "unweighted"
+    # The province's own reader sees which agency lacks volumes, by code, never by database id.
+    province_token = user_token(new_user("agency_viewer", province.code))
+    notes = api.get(f"indices?agency={province.code}&period=2026", province_token).get_json()["results"][0]["method"]
+    assert re.fullmatch(r"agency so-tai-chinh (\d{4}-\d\d(, )?)+: no transaction volumes", notes["notes"][1])
+    assert not any(re.search(rf"\b{sibling.id}\b", note) for note in notes["notes"])
 
 
 def test_a_statistician_reads_responses_in_its_scope_only(api: Api, new_user: Callable[..., Any]) -> None:

@@ -128,7 +128,7 @@ def test_missing_volumes_fall_back_to_unweighted_with_a_note(demo) -> None:  # t
     db.session.query(TransactionVolume).delete()
     report = compute_indices(db.session, IndexQuery(instrument.id, *PERIOD))
     assert report.weighting == UNWEIGHTED
-    assert any("no transaction volumes" in note for note in report.notes)
+    assert any("no transaction volumes" in note.message for note in report.notes)
 
 
 def test_empty_scope_is_a_clear_lookup_error(demo) -> None:  # type: ignore[no-untyped-def]
@@ -146,7 +146,7 @@ def test_a_criterion_answered_only_not_applicable_is_left_out_with_a_note(demo) 
     stats.rebuild(db.session)
     assert db.session.query(AnswerTally).filter(AnswerTally.item_id == q18.id, AnswerTally.n_valid > 0).count() == 0
     report = compute_indices(db.session, IndexQuery(instrument.id, *PERIOD))
-    assert any("q18" in note for note in report.notes)
+    assert any("q18" in note.message for note in report.notes)
     results = report.get(TOTAL, "results")
     q16, q17 = report.get(TOTAL, "q16"), report.get(TOTAL, "q17")
     assert math.isclose(results.estimate, (q16.estimate + q17.estimate) / 2, rel_tol=1e-12)
