@@ -70,8 +70,8 @@ def time_database(url: str, responses: int, repeat: int) -> None:
     from survey import create_app
     from survey.db import db
     from survey.models import Response
-    from survey.services.indices import IndexQuery, compute_indices
-    from survey.services.instruments import latest_instrument
+    from survey.services.administration.instruments import latest_instrument
+    from survey.services.statistics.indices import IndexQuery, compute_indices
 
     app = create_app()
     with app.app_context():

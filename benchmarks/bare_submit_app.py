@@ -14,9 +14,9 @@ from flask import Response as FlaskResponse
 from flask import request
 
 from survey import create_app
-from survey.services.bursts import BurstRule
-from survey.services.directory import counter_ref
-from survey.services.submissions import Submission, store_submission
+from survey.services.administration.directory import counter_ref
+from survey.services.submissions.bursts import BurstRule
+from survey.services.submissions.store import Submission, store_submission
 
 app = create_app()
 # The bare route has no form, hence no CSRF token to check.

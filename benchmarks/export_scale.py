@@ -29,7 +29,7 @@ SEED = """
 import datetime as dt, sys
 from survey import create_app
 from survey.db import db
-from survey.services.demo import seed_demo
+from survey.services.operations.demo import seed_demo
 app = create_app()
 with app.app_context():
     report = seed_demo(db.session, int(sys.argv[1]), 2026, False, dt.date(2026, 10, 1), app.config["TIMEZONE"])

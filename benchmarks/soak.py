@@ -168,8 +168,8 @@ def _prepare(
     from survey.db import db, make_engine
     from survey.migrate import upgrade
     from survey.models import Counter
-    from survey.services.demo import seed_demo
-    from survey.services.links import counter_survey_path
+    from survey.services.operations.demo import seed_demo
+    from survey.services.submissions.links import counter_survey_path
 
     url = cluster.create_database("soak")
     engine = make_engine(url.replace("postgresql://", "postgresql+psycopg://", 1))
@@ -196,7 +196,7 @@ def _verify(url: str, acknowledged: list[str]) -> dict[str, object]:
 
     from survey.db import make_engine
     from survey.models import AnswerTally, Response, ResponseTally
-    from survey.services import stats
+    from survey.services.statistics import tallies
 
     engine = make_engine(url.replace("postgresql://", "postgresql+psycopg://", 1))
     result: dict[str, object] = {}
@@ -224,7 +224,7 @@ def _verify(url: str, acknowledged: list[str]) -> dict[str, object]:
             return rows[0], rows[1]
 
         before = snapshot()
-        stats.rebuild(session)
+        tallies.rebuild(session)
         result["tallies_equal"] = before == snapshot()
         result["tally_rows"] = len(before[0]) + len(before[1])
         session.close()

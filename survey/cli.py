@@ -16,18 +16,20 @@ from flask.cli import AppGroup
 from survey import migrate
 from survey.admin.commands import import_volumes_command
 from survey.db import db
-from survey.services import directory, exports, par_report, stats
-from survey.services.demo import DemoError, last_complete_month, seed_demo
-from survey.services.exports import FORMATS, ExportError, ExportPlan, ExportRequest, export_responses
-from survey.services.instruments import (
+from survey.services.administration import directory
+from survey.services.administration.instruments import (
     InstrumentFileError,
     InstrumentLockedError,
     read_instrument_files,
     sync_instruments,
 )
-from survey.services.links import counter_survey_url
-from survey.services.posters import STYLESHEET, PosterError, agency_poster_zip
-from survey.services.users import UserError, create_user
+from survey.services.administration.posters import STYLESHEET, PosterError, agency_poster_zip
+from survey.services.exports import responses as response_exports
+from survey.services.exports.responses import FORMATS, ExportError, ExportPlan, ExportRequest, export_responses
+from survey.services.identity.users import UserError, create_user
+from survey.services.operations.demo import DemoError, last_complete_month, seed_demo
+from survey.services.statistics import par_report, tallies
+from survey.services.submissions.links import counter_survey_url
 
 DEMO_LOGINS_FILE = "demo-logins.txt"
 
@@ -129,7 +131,7 @@ def seed_demo_command(n_responses: int, seed: int, append: bool, if_empty: bool,
 def rebuild_stats() -> None:
     """Recompute the sufficient-statistics tallies from the raw responses (after imports or repairs)."""
     with db.write() as session:
-        responses, answers = stats.rebuild(session)
+        responses, answers = tallies.rebuild(session)
     click.echo(f"Rebuilt {responses:,} response tallies and {answers:,} answer tallies.")
 
 
@@ -279,7 +281,11 @@ def export_responses_command(
         bar.__enter__()
 
     try:
-        scope = exports.agency_subtree(db.session, agencies) if agencies else exports.all_agencies(db.session)
+        scope = (
+            response_exports.agency_subtree(db.session, agencies)
+            if agencies
+            else response_exports.all_agencies(db.session)
+        )
         request = ExportRequest(
             agency_ids=scope,
             format=fmt,
@@ -329,9 +335,13 @@ def par_report_command(
     start, end = _day(date_from, "--from"), _day(date_to, "--to")
     assert start is not None and end is not None
     try:
-        scope = exports.agency_subtree(db.session, agencies) if agencies else exports.all_agencies(db.session)
+        scope = (
+            response_exports.agency_subtree(db.session, agencies)
+            if agencies
+            else response_exports.all_agencies(db.session)
+        )
         report = par_report.par_report_xlsx(db.session, scheme_path, instrument, start, end, sorted(scope), output)
-    except exports.ExportUsageError as exc:
+    except response_exports.ExportUsageError as exc:
         raise click.UsageError(str(exc)) from None
     except par_report.ParReportError as exc:
         raise click.ClickException(str(exc)) from None
@@ -349,7 +359,7 @@ def par_report_command(
 )
 def purge_comments_command(dry_run: bool, days: int | None) -> None:
     """Blank comments older than the retention period; responses and answers stay (audit-logged)."""
-    from survey.services.retention import purge_comments
+    from survey.services.review.retention import purge_comments
 
     report = purge_comments(days or current_app.config["COMMENT_RETENTION_DAYS"], dry_run=dry_run)
     verb = "Would blank" if report.dry_run else "Blanked"
@@ -362,9 +372,9 @@ def purge_comments_command(dry_run: bool, days: int | None) -> None:
 @click.command("purge-exports")
 def purge_exports_command() -> None:
     """Delete web export files older than 7 days and mark interrupted export jobs failed (audit-logged)."""
-    from survey.services import export_jobs
+    from survey.services.exports import jobs
 
-    result = export_jobs.purge(Path(current_app.config["EXPORT_DIR"]))
+    result = jobs.purge(Path(current_app.config["EXPORT_DIR"]))
     click.echo(f"Deleted {result.files:,} expired export files; marked {result.interrupted:,} interrupted jobs failed.")
 
 

@@ -151,7 +151,7 @@ def demo(app: Flask):  # type: ignore[no-untyped-def]
     """A small seeded demo province (structure, users, 300 responses)."""
     import datetime as dt
 
-    from survey.services.demo import seed_demo
+    from survey.services.operations.demo import seed_demo
 
     return seed_demo(
         db.session, 300, seed=7, append=False, end_month=dt.date(2026, 10, 1), timezone=app.config["TIMEZONE"]
@@ -196,7 +196,7 @@ def seeded_database(tmp_path_factory: pytest.TempPathFactory, database_url: str)
     """A second database, migrated and seeded once with the demo province (2,000 responses) and its logins."""
     import datetime as dt
 
-    from survey.services.demo import seed_demo
+    from survey.services.operations.demo import seed_demo
 
     with fresh_database(tmp_path_factory.mktemp("seeded")) as url:
         engine = make_engine(url)

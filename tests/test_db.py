@@ -17,8 +17,8 @@ from survey import create_app
 from survey.db import WriterQueue, db, make_engine, writer_queue_for
 from survey.migrate import upgrade
 from survey.models import Counter, Response
-from survey.services.demo import seed_demo
-from survey.services.submissions import Submission, store_submission
+from survey.services.operations.demo import seed_demo
+from survey.services.submissions.store import Submission, store_submission
 from tests.conftest import environ_for
 
 

@@ -45,7 +45,7 @@ def test_upgrade_to_0005_counts_existing_answers_per_scale_point(scratch_databas
     import datetime as dt
 
     from survey import create_app
-    from survey.services.demo import seed_demo
+    from survey.services.operations.demo import seed_demo
     from tests.conftest import environ_for
 
     engine = make_engine(scratch_database_url)

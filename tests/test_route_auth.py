@@ -20,9 +20,10 @@ from survey.agency.formatting import pct
 from survey.db import db, utcnow
 from survey.models import Agency, ApiToken, Counter, Instrument, Response, RoleAssignment, SurveyPeriod, User
 from survey.models.codes import ROLES
-from survey.services import api_tokens, dashboard
-from survey.services.indices import IndexQuery, compute_indices
-from survey.services.users import create_user
+from survey.services.identity import api_tokens
+from survey.services.identity.users import create_user
+from survey.services.statistics import dashboard
+from survey.services.statistics.indices import IndexQuery, compute_indices
 from tests.conftest import hidden_fields
 
 #: Endpoints anyone may use without signing in (citizens, health checks, static files, sign-in itself).
@@ -84,13 +85,13 @@ def _foreign_province() -> tuple[Agency, Counter, Response]:
     FOREIGN_IDS.update(user_id=user.id, role_id=user.roles[0].id, period_id=period.id)
     # An export job of that user and the province's PAR scheme: nobody else may open them.
     from survey.models import ExportJob, ParSchemeRecord
-    from survey.services.par_report import example_definition
+    from survey.services.statistics.par_report import example_definition
 
     session.add(ExportJob(public_id=FOREIGN_JOB, user_id=user.id, format="csv", filters="{}", status="done"))
     definition = example_definition(FOREIGN_PROVINCE, FOREIGN_YEAR)
     session.add(ParSchemeRecord(agency_id=agency.id, year=FOREIGN_YEAR, definition=definition))
     # An audit event about the foreign province, naming it: auditors of other agencies must not see it.
-    from survey.services import audit
+    from survey.services.identity import audit
 
     audit.record(
         session,

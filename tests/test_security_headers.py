@@ -31,7 +31,7 @@ def test_session_cookie_is_secure_httponly_and_lax(client: FlaskClient, demo) ->
 
     from survey.db import db
     from survey.models import Counter
-    from survey.services.links import counter_survey_path
+    from survey.services.submissions.links import counter_survey_path
 
     counter = db.session.scalars(select(Counter)).first()
     cookie = client.get(counter_survey_path(client.application.config, counter)).headers["Set-Cookie"]

@@ -7,7 +7,7 @@ from flask_wtf import FlaskForm
 from wtforms import SelectChoice, SelectField, StringField
 from wtforms.validators import DataRequired, Length
 
-from survey.services.api_tokens import MAX_NAME_LENGTH
+from survey.services.identity.api_tokens import MAX_NAME_LENGTH
 
 
 class TokenForm(FlaskForm):

@@ -10,7 +10,7 @@ from werkzeug.wrappers import Response as WerkzeugResponse
 from survey.account import bp
 from survey.account.forms import RevokeForm, TokenForm
 from survey.db import db
-from survey.services import api_tokens
+from survey.services.identity import api_tokens
 
 
 def _page(form: TokenForm, new: api_tokens.NewToken | None = None, status: int = 200):  # type: ignore[no-untyped-def]

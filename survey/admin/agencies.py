@@ -17,7 +17,7 @@ from survey.admin.labels import kind_label
 from survey.auth import agency_in_scope, requires, scope
 from survey.bounded_int import parse_id
 from survey.db import db
-from survey.services import agency_admin
+from survey.services.administration import agencies as agency_admin
 from survey.templating import current_locale
 
 

@@ -10,7 +10,7 @@ from flask_babel import force_locale
 
 from survey.auth import Scope
 from survey.db import db
-from survey.services.volume_import import MAX_FILE_BYTES, VolumeImportError, import_volumes
+from survey.services.administration.volumes import MAX_FILE_BYTES, VolumeImportError, import_volumes
 
 #: The command line is trusted like the other administrative commands: every agency.
 EVERY_AGENCY = Scope(True, frozenset())

@@ -8,8 +8,8 @@ from flask_wtf.file import FileField
 from wtforms import HiddenField, PasswordField, SelectField, StringField
 from wtforms.validators import DataRequired, Length, Optional
 
-from survey.services.counters import MAX_CODE_LENGTH
-from survey.services.user_admin import MAX_NAME_LENGTH, MAX_PASSWORD_LENGTH
+from survey.services.administration.counters import MAX_CODE_LENGTH
+from survey.services.identity.user_admin import MAX_NAME_LENGTH, MAX_PASSWORD_LENGTH
 
 
 class VolumeUploadForm(FlaskForm):

@@ -22,7 +22,7 @@ from survey.auth import agency_in_scope, requires, scope
 from survey.bounded_int import parse_int
 from survey.db import db
 from survey.models import Agency, User
-from survey.services import par_report
+from survey.services.statistics import par_report
 from survey.templating import current_locale
 
 #: Empty criterion rows offered under the filled ones.

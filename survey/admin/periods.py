@@ -13,8 +13,8 @@ from survey.admin.forms import ConfirmForm, PeriodForm
 from survey.auth import requires, scope
 from survey.db import db
 from survey.form_dates import date_from_field
-from survey.services import agency_admin
-from survey.services import periods as period_service
+from survey.services.administration import agencies
+from survey.services.statistics import periods as period_service
 from survey.templating import current_locale
 
 
@@ -72,7 +72,7 @@ def periods():  # type: ignore[no-untyped-def]
     form = PeriodForm()
     form.agency.choices = [
         SelectChoice(r.agency.code, "— " * r.depth + r.agency.name(current_locale()))
-        for r in agency_admin.agency_tree(db.session, allowed)
+        for r in agencies.agency_tree(db.session, allowed)
     ]
     status = 200
     if form.is_submitted():

@@ -1,5 +1,5 @@
 """Users and roles: list the accounts in the manager's scope, create them, rename, (de)activate, reset
-passwords, grant and remove roles. The rules live in ``survey.services.user_admin``."""
+passwords, grant and remove roles. The rules live in ``survey.services.identity.user_admin``."""
 
 from __future__ import annotations
 
@@ -14,8 +14,9 @@ from survey.admin.forms import ConfirmForm, PasswordResetForm, RoleGrantForm, Us
 from survey.admin.labels import role_label
 from survey.auth import requires, scope
 from survey.db import db
-from survey.services import agency_admin, user_admin
-from survey.services.users import MIN_PASSWORD_LENGTH
+from survey.services.administration import agencies as agency_admin
+from survey.services.identity import user_admin
+from survey.services.identity.users import MIN_PASSWORD_LENGTH
 from survey.templating import current_locale
 
 

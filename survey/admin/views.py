@@ -14,7 +14,7 @@ from survey.auth import requires, scope
 from survey.bounded_int import parse_page
 from survey.db import db
 from survey.form_dates import date_from_field
-from survey.services import audit_log as audit_service
+from survey.services.identity import audit_log as audit_service
 
 
 class AuditFilterForm(FlaskForm):

@@ -10,7 +10,7 @@ from survey.admin import bp
 from survey.admin.forms import VolumeUploadForm
 from survey.auth import requires, scope
 from survey.db import db
-from survey.services import volume_import
+from survey.services.administration import volumes as volume_import
 
 
 def _page(form: VolumeUploadForm, status: int = 200, **context: object):  # type: ignore[no-untyped-def]

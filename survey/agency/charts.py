@@ -10,9 +10,9 @@ import datetime as dt
 import math
 from dataclasses import dataclass
 
-from survey.services.dashboard import ProvinceTable
-from survey.services.dashboard_breakdowns import Distribution
-from survey.services.dashboard_trends import Trend
+from survey.services.statistics.breakdowns import Distribution
+from survey.services.statistics.dashboard import ProvinceTable
+from survey.services.statistics.trends import Trend
 
 WIDTH = 720
 LABEL_WIDTH = 300

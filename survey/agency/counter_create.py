@@ -13,7 +13,7 @@ from wtforms.validators import DataRequired, Length, Optional
 from survey.agency import bp
 from survey.auth import agency_in_scope, requires
 from survey.db import db
-from survey.services import counters as counter_service
+from survey.services.administration import counters as counter_service
 from survey.templating import current_locale
 
 

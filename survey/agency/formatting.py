@@ -14,7 +14,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
 from survey.agency import bp
-from survey.services.indices import DESIGN, UNWEIGHTED, WEIGHTED
+from survey.services.statistics.indices import DESIGN, UNWEIGHTED, WEIGHTED
 from survey.templating import current_locale
 
 FLAG_TEXT = {

@@ -9,10 +9,10 @@ from flask_wtf import FlaskForm
 from wtforms import HiddenField, RadioField, SelectChoice, SelectField, StringField
 from wtforms.validators import DataRequired, Length, Optional
 
-from survey.services.comments import MAX_NOTE_LENGTH as MAX_REVIEW_NOTE_LENGTH
-from survey.services.comments import MAX_SEARCH_LENGTH
-from survey.services.counters import MAX_NAME_LENGTH
-from survey.services.exclusions import MAX_NOTE_LENGTH
+from survey.services.administration.counters import MAX_NAME_LENGTH
+from survey.services.review.comments import MAX_NOTE_LENGTH as MAX_REVIEW_NOTE_LENGTH
+from survey.services.review.comments import MAX_SEARCH_LENGTH
+from survey.services.review.exclusions import MAX_NOTE_LENGTH
 
 
 class PeriodForm(FlaskForm):

@@ -30,10 +30,13 @@ from survey.auth import agency_in_scope, can, landing_url, requires, scope
 from survey.bounded_int import parse_id, parse_page
 from survey.db import db
 from survey.models import Agency, Counter, Instrument, ProcedureField, SurveyPeriod
-from survey.services import comments as comment_service
-from survey.services import counters as counter_service
-from survey.services import dashboard, dashboard_breakdowns, dashboard_trends, exclusions
-from survey.services.posters import STYLESHEET, PosterError, agency_poster_zip, render_posters
+from survey.services.administration import counters as counter_service
+from survey.services.administration.posters import STYLESHEET, PosterError, agency_poster_zip, render_posters
+from survey.services.review import comments as comment_service
+from survey.services.review import exclusions
+from survey.services.statistics import breakdowns as breakdowns_service
+from survey.services.statistics import dashboard
+from survey.services.statistics import trends as trends_service
 from survey.templating import current_locale, url_with_query
 
 
@@ -172,7 +175,7 @@ def overview(code: str):  # type: ignore[no-untyped-def]
     agency, form, own, period = page.agency, page.form, page.own, page.period
     board = dashboard.agency_dashboard(db.session, agency, period, _instrument_id(), current_locale())
     _set_instruments(form, board.instruments, board.instrument)
-    rates = dashboard_breakdowns.response_rates(db.session, own, period, current_locale())
+    rates = breakdowns_service.response_rates(db.session, own, period, current_locale())
     return render_template("agency/overview.html", agency=agency, form=form, board=board, rates=rates, has_errors=False)
 
 
@@ -219,7 +222,7 @@ def trends(code: str):  # type: ignore[no-untyped-def]
     # Twelve months up to the period's end, but not into months without any response yet.
     latest = dashboard.latest_day(db.session, own)
     end = min(period.end, latest) if latest is not None and latest >= period.start else period.end
-    trend = dashboard_trends.agency_trend(
+    trend = trends_service.agency_trend(
         db.session, agency, end, _instrument_id(), request.args.get("element"), current_locale()
     )
     _set_instruments(form, trend.instruments, trend.instrument)
@@ -260,7 +263,7 @@ def breakdowns(code: str):  # type: ignore[no-untyped-def]
             key=lambda a: a.name(current_locale()).casefold(),
         )
     elif instrument is not None:
-        result = dashboard_breakdowns.breakdown(db.session, own, instrument.id, period, current_locale())
+        result = breakdowns_service.breakdown(db.session, own, instrument.id, period, current_locale())
     return render_template(
         "agency/breakdowns.html",
         agency=agency,
@@ -284,7 +287,7 @@ def answers(code: str):  # type: ignore[no-untyped-def]
     agency, form, own, period = page.agency, page.form, page.own, page.period
     instrument = _chosen_instrument(own, period, form)
     rows = (
-        dashboard_breakdowns.distributions(db.session, own, instrument, period, current_locale())
+        breakdowns_service.distributions(db.session, own, instrument, period, current_locale())
         if instrument is not None
         else []
     )
@@ -310,7 +313,7 @@ def response_rate(code: str):  # type: ignore[no-untyped-def]
         return page
     agency, form, own, period = page.agency, page.form, page.own, page.period
     _chosen_instrument(own, period, form)
-    rates = dashboard_breakdowns.response_rates(db.session, own, period, current_locale())
+    rates = breakdowns_service.response_rates(db.session, own, period, current_locale())
     return render_template(
         "agency/response_rate.html", agency=agency, form=form, period=period, rates=rates, has_errors=False
     )

@@ -9,7 +9,7 @@ from survey.api.auth import agency_or_404, capability_scope
 from survey.api.params import PAGING, QueryArgs
 from survey.api.problems import json_response
 from survey.db import db
-from survey.services import api_reads
+from survey.services.administration import listings
 
 CAPABILITY = "view_dashboard"
 
@@ -20,7 +20,7 @@ def list_agencies() -> Response:
     args = QueryArgs(PAGING)
     paging = args.paging()
     args.done()
-    items, total = api_reads.agencies(db.session, held.filter_ids(), paging.offset, paging.per_page)
+    items, total = listings.agencies(db.session, held.filter_ids(), paging.offset, paging.per_page)
     return json_response(paging.body(items, total))
 
 
@@ -28,7 +28,7 @@ def list_agencies() -> Response:
 def get_agency(code: str) -> Response:
     agency = agency_or_404(code, CAPABILITY)
     QueryArgs(()).done()
-    return json_response(api_reads.agency_detail(db.session, agency, capability_scope(CAPABILITY).filter_ids()))
+    return json_response(listings.agency_detail(db.session, agency, capability_scope(CAPABILITY).filter_ids()))
 
 
 @bp.get("/agencies/<code>/counters")
@@ -37,5 +37,5 @@ def list_counters(code: str) -> Response:
     args = QueryArgs(PAGING)
     paging = args.paging()
     args.done()
-    items, total = api_reads.counters(db.session, agency.id, paging.offset, paging.per_page)
+    items, total = listings.counters(db.session, agency.id, paging.offset, paging.per_page)
     return json_response(paging.body(items, total))

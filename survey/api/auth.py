@@ -21,7 +21,7 @@ from survey.api.problems import INVALID_TOKEN, MISSING_TOKEN, ApiProblem
 from survey.auth import Scope, scope
 from survey.db import db
 from survey.models import Agency
-from survey.services import api_tokens
+from survey.services.identity import api_tokens
 
 API_PREFIX = "/api/"
 REALM = "SIPAS API"

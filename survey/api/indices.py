@@ -1,10 +1,10 @@
 """``/indices``: satisfaction indices with their intervals, flags and method, for agencies in scope.
 
-Computed as the dashboards compute them: one :func:`~survey.services.indices.compute_indices` call over
+Computed as the dashboards compute them: one :func:`~survey.services.statistics.indices.compute_indices` call over
 the agency's whole province (every agency a stratum, through the same short-lived cache), read at the
 agency's domain, or at the province total for a province. ``domain=counter`` or ``domain=field`` gives
 the overall index of each counter or field of the agency, as the dashboard's breakdown does
-(:func:`survey.services.dashboard_breakdowns.breakdown`).
+(:func:`survey.services.statistics.breakdowns.breakdown`).
 """
 
 from __future__ import annotations
@@ -25,9 +25,9 @@ from survey.api.problems import json_response, no_data
 from survey.auth import Scope
 from survey.db import db
 from survey.models import Agency, Counter, Instrument, ProcedureField
-from survey.services import dashboard
-from survey.services.index_cache import cached_indices
-from survey.services.indices import DESIGN, TOTAL, IndexQuery, IndexReport, WeightingNote, notes_about
+from survey.services.statistics import dashboard
+from survey.services.statistics.index_cache import cached_indices
+from survey.services.statistics.indices import DESIGN, TOTAL, IndexQuery, IndexReport, WeightingNote, notes_about
 
 CAPABILITY = "view_dashboard"
 DOMAINS = ("agency", "counter", "field")
@@ -208,7 +208,7 @@ def _breakdowns(
     agencies: list[Agency], instrument: Instrument, period: dashboard.Period, domain: str
 ) -> list[dict[str, Any]]:
     """The overall index of each counter (or field) of each agency, one estimation per agency."""
-    from survey.services.dashboard_breakdowns import breakdown
+    from survey.services.statistics.breakdowns import breakdown
 
     results = []
     for agency in agencies:

@@ -11,7 +11,7 @@ from survey.api import bp
 from survey.api.params import PAGING, QueryArgs
 from survey.api.problems import json_response
 from survey.db import db
-from survey.services import api_reads
+from survey.services.administration import listings
 
 
 @bp.get("/instruments")
@@ -19,9 +19,9 @@ def list_instruments() -> Response:
     args = QueryArgs((*PAGING, "code"))
     paging = args.paging()
     code = args.raw("code")
-    known = api_reads.instrument_codes(db.session)
+    known = listings.instrument_codes(db.session)
     if code is not None and code not in known:
         args.error("code", f"unknown instrument {code!r} (known: {', '.join(known)})")
     args.done()
-    items, total = api_reads.instruments(db.session, code, paging.offset, paging.per_page)
+    items, total = listings.instruments(db.session, code, paging.offset, paging.per_page)
     return json_response(paging.body(items, total))

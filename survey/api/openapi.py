@@ -18,7 +18,7 @@ from survey.api import bp
 from survey.api.params import DEFAULT_PER_PAGE, MAX_PER_PAGE
 from survey.api.problems import PROBLEM_JSON, TYPES, json_response
 from survey.models.codes import AGENCY_KINDS
-from survey.services.exports import STATUSES
+from survey.services.exports.responses import STATUSES
 
 VERSION = "1.0.0"
 

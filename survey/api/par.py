@@ -1,7 +1,7 @@
 """``/par-report``: the PAR sociological-survey points of a province's agencies (capability ``manage_par``).
 
 The province's stored scheme for the year, or the shipped example when none is stored (the answer says
-which), applied by :func:`survey.services.par_report.build_par_report` to the indices of the period.
+which), applied by :func:`survey.services.statistics.par_report.build_par_report` to the indices of the period.
 """
 
 from __future__ import annotations
@@ -19,8 +19,8 @@ from survey.api.params import PERIOD, QueryArgs, period_body, pick_instrument
 from survey.api.problems import json_response, no_data
 from survey.db import db
 from survey.models import Agency
-from survey.services import dashboard, par_report
-from survey.services.indices import DESIGN
+from survey.services.statistics import dashboard, par_report
+from survey.services.statistics.indices import DESIGN
 
 CAPABILITY = "manage_par"
 

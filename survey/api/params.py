@@ -20,7 +20,8 @@ from survey.api.problems import invalid
 from survey.bounded_int import MAX_PAGE, parse_int
 from survey.db import db
 from survey.models import Instrument
-from survey.services import api_reads, dashboard
+from survey.services.administration import listings
+from survey.services.statistics import dashboard
 
 DEFAULT_PER_PAGE = 100
 MAX_PER_PAGE = 500
@@ -152,9 +153,9 @@ class QueryArgs:
         spec = self.raw(name)
         if spec is None:
             return []
-        found = api_reads.find_instruments(db.session, spec)
+        found = listings.find_instruments(db.session, spec)
         if not found:
-            known = ", ".join(api_reads.instrument_codes(db.session))
+            known = ", ".join(listings.instrument_codes(db.session))
             self.error(name, f"unknown instrument {spec!r} (known: {known}; give code or code:version)")
         return found
 

@@ -1,6 +1,6 @@
 """``/responses``: response-level data for statisticians (capability ``export_data``), paged by id.
 
-The same plan, columns, labels and weights as the file exports (``survey.services.exports``): the API is
+The same plan, columns, labels and weights as the file exports (``survey.services.exports.responses``): the API is
 an export read one page at a time. Pages are keyset-paged (``after`` = the last response id read), so a
 page never shifts when responses arrive or are excluded while a client reads. The first page of a read
 is recorded in the audit log like an export (who, scope, filters, row count).
@@ -18,7 +18,8 @@ from survey.api.auth import agency_or_404, capability_scope, user_id
 from survey.api.params import PERIOD, QueryArgs
 from survey.api.problems import invalid, json_response, no_data
 from survey.db import db
-from survey.services import audit, exports
+from survey.services.exports import responses
+from survey.services.identity import audit
 
 CAPABILITY = "export_data"
 DEFAULT_LIMIT = 500
@@ -46,19 +47,19 @@ def list_responses() -> Response:
     codes = args.codes("agency")
     agencies = [agency_or_404(code, CAPABILITY) for code in codes]
     period = args.period(None)
-    status = args.choice("status", exports.STATUSES, "valid") or "valid"
+    status = args.choice("status", responses.STATUSES, "valid") or "valid"
     comments = args.boolean("comments", False)
     after = args.integer("after", 0, 0, 2**62)
     limit = args.integer("limit", DEFAULT_LIMIT, 1, MAX_LIMIT)
     instrument = args.raw("instrument")
     args.done()
     if agencies:
-        ids = exports.agency_subtree(db.session, [a.code for a in agencies])
+        ids = responses.agency_subtree(db.session, [a.code for a in agencies])
     else:
-        ids = exports.all_agencies(db.session) if held.everything else held.agency_ids
+        ids = responses.all_agencies(db.session) if held.everything else held.agency_ids
     if not held.everything:
         ids = ids & held.agency_ids
-    request = exports.ExportRequest(
+    request = responses.ExportRequest(
         agency_ids=frozenset(ids),
         date_from=None if period is None else period.start,
         date_to=None if period is None else period.end,
@@ -67,12 +68,12 @@ def list_responses() -> Response:
         comments=comments,
     )
     try:
-        plan = exports.plan_export(db.session, request)
-    except exports.ExportUsageError as exc:
+        plan = responses.plan_export(db.session, request)
+    except responses.ExportUsageError as exc:
         raise invalid([{"name": "instrument", "in": "query", "detail": str(exc)}]) from None
-    except exports.ExportError as exc:
+    except responses.ExportError as exc:
         raise no_data(str(exc)) from None
-    records = exports.records_after(db.session, plan, after, limit + 1)
+    records = responses.records_after(db.session, plan, after, limit + 1)
     more = len(records) > limit
     records = records[:limit]
     rows = RowBuilder(plan.context, sanitise=False).rows(records)
@@ -101,7 +102,7 @@ def list_responses() -> Response:
     )
 
 
-def _audit(plan: exports.ExportPlan) -> None:
+def _audit(plan: responses.ExportPlan) -> None:
     with db.write() as session:
         audit.record(
             session,

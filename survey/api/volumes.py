@@ -1,7 +1,7 @@
 """``/volumes``: monthly transaction volumes (the weighting base), read and imported (capability ``import_volumes``).
 
 An import is a CSV or Excel file sent as ``multipart/form-data`` in the field ``file``; it is checked as a
-whole by :func:`survey.services.volume_import.import_volumes` and either stored entirely or refused with
+whole by :func:`survey.services.administration.volumes.import_volumes` and either stored entirely or refused with
 every problem and its row number (422), nothing written.
 """
 
@@ -15,8 +15,9 @@ from survey.api.auth import agency_or_404, capability_scope
 from survey.api.params import PAGING, QueryArgs
 from survey.api.problems import INVALID_FILE, ApiProblem, json_response
 from survey.db import db
-from survey.services import api_reads, exports
-from survey.services import volume_import as service
+from survey.services.administration import listings
+from survey.services.administration import volumes as service
+from survey.services.exports import responses
 
 CAPABILITY = "import_volumes"
 
@@ -34,9 +35,9 @@ def list_volumes() -> Response:
     args.done()
     ids = held.filter_ids()
     if agencies:
-        requested = exports.agency_subtree(db.session, [a.code for a in agencies])
+        requested = responses.agency_subtree(db.session, [a.code for a in agencies])
         ids = sorted(requested if held.everything else requested & held.agency_ids)
-    items, total = api_reads.volumes(db.session, ids, month_from, month_to, paging.offset, paging.per_page)
+    items, total = listings.volumes(db.session, ids, month_from, month_to, paging.offset, paging.per_page)
     return json_response(paging.body(items, total))
 
 

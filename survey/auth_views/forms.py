@@ -7,7 +7,7 @@ from flask_wtf import FlaskForm
 from wtforms import PasswordField, StringField
 from wtforms.validators import DataRequired, EqualTo, Length
 
-from survey.services.users import MIN_PASSWORD_LENGTH
+from survey.services.identity.users import MIN_PASSWORD_LENGTH
 
 
 class SignInForm(FlaskForm):

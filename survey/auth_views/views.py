@@ -15,7 +15,7 @@ from survey.auth import can, landing_url, scope
 from survey.auth_views import bp
 from survey.auth_views.forms import PasswordForm, SignInForm
 from survey.extensions import limiter
-from survey.services import users
+from survey.services.identity import users
 
 
 def _throttle_rule() -> users.ThrottleRule:

@@ -25,8 +25,10 @@ from survey.downloads import bp
 from survey.downloads.forms import MAX_SAMPLE, ExportForm, ParReportForm
 from survey.form_dates import date_from_field
 from survey.models import Agency, Instrument
-from survey.services import codebook, dashboard, export_jobs, exports, par_report
-from survey.services.exports import ExportRequest
+from survey.services.exports import codebook, responses
+from survey.services.exports import jobs as export_jobs
+from survey.services.exports.responses import ExportRequest
+from survey.services.statistics import dashboard, par_report
 from survey.templating import current_locale
 
 #: Seconds between automatic refreshes of a running job's page.
@@ -119,7 +121,7 @@ def _read_request(form: ExportForm) -> tuple[ExportRequest, dict[str, Any]] | No
     if any(field.errors for field in form):
         return None
     allowed = scope("export_data")
-    subtree = exports.agency_subtree(db.session, [form.agency.data or ""])
+    subtree = responses.agency_subtree(db.session, [form.agency.data or ""])
     agency_ids = frozenset(a for a in subtree if a in allowed)
     request_ = ExportRequest(
         agency_ids=agency_ids,
@@ -161,7 +163,7 @@ def _export_repeat_args(filters: dict[str, Any], fmt: str) -> dict[str, str]:
 @bp.route("/exports", methods=["GET", "POST"])
 @requires("export_data")
 def exports_page():  # type: ignore[no-untyped-def]
-    """The export form and the user's recent exports."""
+    """The export form and the user's recent responses."""
     form = ExportForm() if request.method == "POST" else ExportForm(formdata=None, data=_repeat_values())
     _fill_choices(form)
     status = 200

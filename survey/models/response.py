@@ -48,7 +48,7 @@ class Response(Base):
         # Reports read responses per agency and period, and per counter-day (the PSU).
         Index("ix_responses_agency_day", "agency_id", "received_on"),
         Index("ix_responses_counter_day", "counter_id", "received_on"),
-        # The burst check reads a counter's last few minutes (survey/services/bursts.py).
+        # The burst check reads a counter's last few minutes (survey/services/submissions/bursts.py).
         Index("ix_responses_counter_received_at", "counter_id", "received_at"),
         UniqueConstraint("agency_id", "dossier_hash"),
         CheckConstraint(check_in("channel", CHANNELS), name="channel"),

@@ -69,7 +69,7 @@ class SignInThrottle(Base):
 
     ``key`` is an HMAC (``SECRET_KEY``) of the e-mail typed and, for a pair, of the client address: neither
     is stored, and an e-mail that matches no account is throttled exactly like one that does. The rule is in
-    :func:`survey.services.users.authenticate`.
+    :func:`survey.services.identity.users.authenticate`.
     """
 
     __tablename__ = "sign_in_throttles"

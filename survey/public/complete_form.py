@@ -20,10 +20,10 @@ from functools import cache
 from survey.models.codes import AGE_BANDS, EDUCATION_LEVELS, GENDERS, OCCUPATIONS
 from survey.models.response import COMMENT_MAX_LENGTH
 from survey.public.forms import CONFIRMED, HONEYPOT, ITEM_PREFIX, NOT_APPLICABLE
-from survey.services import dossiers
-from survey.services.instruments import InstrumentRules
-from survey.services.scrub import normalise_text
-from survey.services.submissions import Submission
+from survey.services.administration.instruments import InstrumentRules
+from survey.services.submissions import dossiers
+from survey.services.submissions.scrub import normalise_text
+from survey.services.submissions.store import Submission
 
 _RESPONDENT_TYPES = frozenset(("person", "organisation"))
 #: Optional profile questions and the values the form offers ('' is "not stated").

@@ -12,9 +12,9 @@ from wtforms.validators import DataRequired, InputRequired, Length, Optional, Va
 from survey.models import Instrument, ProcedureField
 from survey.models.codes import AGE_BANDS, EDUCATION_LEVELS, GENDERS, OCCUPATIONS
 from survey.models.response import COMMENT_MAX_LENGTH
-from survey.services import dossiers
-from survey.services.scrub import normalise_text
-from survey.services.submissions import Submission
+from survey.services.submissions import dossiers
+from survey.services.submissions.scrub import normalise_text
+from survey.services.submissions.store import Submission
 
 NOT_APPLICABLE = "na"
 ITEM_PREFIX = "q_"

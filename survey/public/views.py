@@ -16,17 +16,17 @@ from survey.models import Counter
 from survey.public import bp
 from survey.public.complete_form import read_complete_form
 from survey.public.forms import SurveyFormBase, build_survey_form, prefill_dossier_code
-from survey.services import directory
-from survey.services.bursts import BurstRule
-from survey.services.directory import CounterRef
-from survey.services.links import counter_survey_path, counter_survey_url
-from survey.services.submissions import (
+from survey.services.administration import directory
+from survey.services.administration.directory import CounterRef
+from survey.services.submissions.bursts import BurstRule
+from survey.services.submissions.links import counter_survey_path, counter_survey_url
+from survey.services.submissions.store import (
     DuplicateDossierError,
     Submission,
     SubmissionError,
     store_submission,
 )
-from survey.services.tokens import read_counter_token
+from survey.services.submissions.tokens import read_counter_token
 from survey.templating import current_locale
 
 log = logging.getLogger(__name__)

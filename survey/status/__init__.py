@@ -7,8 +7,8 @@ the pool while it is 503, rather than restarting it.
 
 from flask import Blueprint, current_app, jsonify
 
-from survey.services.health import database_status
-from survey.services.readiness import readiness
+from survey.services.operations.health import database_status
+from survey.services.operations.readiness import readiness
 
 bp = Blueprint("status", __name__)
 

@@ -12,7 +12,7 @@ from sqlalchemy import select
 from survey.db import db
 from survey.models import ApiToken, AuditEvent, User
 from survey.models.codes import ROLES
-from survey.services import api_tokens
+from survey.services.identity import api_tokens
 from tests.conftest import hidden_fields
 
 SECRET = re.compile(r"sipas_[A-Za-z0-9_-]{43}")

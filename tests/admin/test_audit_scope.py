@@ -8,8 +8,8 @@ from sqlalchemy import select
 
 from survey.db import db
 from survey.models import Agency, AuditEvent
-from survey.services import audit, audit_log
-from survey.services.users import create_user
+from survey.services.identity import audit, audit_log
+from survey.services.identity.users import create_user
 from tests.conftest import sign_in_client
 
 
@@ -59,8 +59,8 @@ def test_a_system_auditor_reads_the_whole_log_and_nothing_else(staff_app: Flask)
 
 
 def test_only_a_system_administrator_grants_an_auditor_without_agency(staff_app: Flask, logins) -> None:  # type: ignore[no-untyped-def]
-    from survey.services import user_admin
-    from survey.services.users import UserError
+    from survey.services.identity import user_admin
+    from survey.services.identity.users import UserError
 
     def actor(role: str):  # type: ignore[no-untyped-def]
         from survey.models import User

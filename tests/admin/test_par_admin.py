@@ -8,7 +8,7 @@ from sqlalchemy import func, select
 
 from survey.db import db
 from survey.models import Agency, AuditEvent, ParSchemeRecord
-from survey.services import par_report
+from survey.services.statistics import par_report
 from tests.conftest import hidden_fields
 
 YEAR = 2027

@@ -8,7 +8,7 @@ from sqlalchemy import select
 
 from survey.db import db
 from survey.models import Agency, SurveyPeriod
-from survey.services.periods import periods_for_agency
+from survey.services.statistics.periods import periods_for_agency
 from tests.admin.helpers import agency, csrf, last_event
 
 

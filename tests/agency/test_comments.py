@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 
 from survey.db import db
 from survey.models import Agency, AuditEvent, CommentReview, Response
-from survey.services import comments as comment_service
+from survey.services.review import comments as comment_service
 from tests.conftest import hidden_fields
 
 YEAR = {"period": "year", "year": "2026"}
@@ -159,7 +159,7 @@ def test_search_counter_and_field_filters(signed_in) -> None:  # type: ignore[no
 
 
 def test_pages_follow_each_other_without_gaps_or_repeats(staff_app) -> None:  # type: ignore[no-untyped-def]
-    from survey.services.dashboard import agency_subtree_ids
+    from survey.services.statistics.dashboard import agency_subtree_ids
 
     ids = agency_subtree_ids(db.session, _agency("ninh-binh"))
     start, end = dt.date(2025, 1, 1), dt.date(2026, 12, 31)

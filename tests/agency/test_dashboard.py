@@ -11,8 +11,8 @@ from sqlalchemy import select
 from survey.agency.formatting import pct
 from survey.db import db
 from survey.models import Agency
-from survey.services import dashboard
-from survey.services.indices import TOTAL, IndexQuery, compute_indices
+from survey.services.statistics import dashboard
+from survey.services.statistics.indices import TOTAL, IndexQuery, compute_indices
 
 YEAR = {"period": "year", "year": "2026"}
 
@@ -137,7 +137,7 @@ def test_point_ranges_are_translated(app: Flask, lang: str, expected: str) -> No
 def test_province_table_shows_par_points_equal_to_the_analytics_engine(staff_app: Flask, signed_in) -> None:  # type: ignore[no-untyped-def]
     from analytics import par_points
     from survey.agency.formatting import score
-    from survey.services import par_report
+    from survey.services.statistics import par_report
 
     province = db.session.scalars(select(Agency).where(Agency.code == "ninh-binh")).one()
     period = dashboard.parse_period(YEAR, dt.date(2026, 1, 1))

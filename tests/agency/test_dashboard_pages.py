@@ -11,8 +11,8 @@ from sqlalchemy import select
 from survey.agency.formatting import pct
 from survey.db import db
 from survey.models import Agency, SurveyPeriod
-from survey.services import dashboard, dashboard_breakdowns, dashboard_trends
-from survey.services.indices import TOTAL, IndexQuery, compute_indices
+from survey.services.statistics import breakdowns, dashboard, trends
+from survey.services.statistics.indices import TOTAL, IndexQuery, compute_indices
 
 YEAR = {"period": "year", "year": "2026"}
 PAGES = ("", "trends", "breakdowns", "answers", "response-rate", "comments")
@@ -53,7 +53,7 @@ def _instrument_id(agency: Agency, period: dashboard.Period) -> int:
 def test_breakdown_whole_equals_the_engine(staff_app: Flask) -> None:
     agency, period = _agency("so-tu-phap"), _year()
     instrument_id = _instrument_id(agency, period)
-    result = dashboard_breakdowns.breakdown(db.session, [agency.id], instrument_id, period, "vi")
+    result = breakdowns.breakdown(db.session, [agency.id], instrument_id, period, "vi")
     report = compute_indices(db.session, IndexQuery(instrument_id, period.start, period.end, agency_ids=[agency.id]))
     expected = report.get(agency.id, "overall")
     assert result.total is not None
@@ -67,7 +67,7 @@ def test_breakdown_whole_equals_the_engine(staff_app: Flask) -> None:
 
 def test_breakdown_page_shows_counters_with_the_engines_numbers(staff_app: Flask, signed_in) -> None:  # type: ignore[no-untyped-def]
     agency, period = _agency("so-tu-phap"), _year()
-    result = dashboard_breakdowns.breakdown(db.session, [agency.id], _instrument_id(agency, period), period, "vi")
+    result = breakdowns.breakdown(db.session, [agency.id], _instrument_id(agency, period), period, "vi")
     html = signed_in("agency_manager").get("/agency/so-tu-phap/breakdowns", query_string=YEAR).get_data(as_text=True)
     shown = [r for r in result.counters if r.share is not None and not r.share.suppressed]
     assert shown, "the seeded year should present at least one counter"
@@ -91,7 +91,7 @@ def test_suppressed_breakdowns_show_the_reason(signed_in) -> None:  # type: igno
 def test_trend_months_equal_the_month_dashboards(staff_app: Flask) -> None:
     agency = _agency("so-tu-phap")
     province = _agency("ninh-binh")
-    trend = dashboard_trends.agency_trend(db.session, agency, dt.date(2026, 10, 15), None, None, "vi")
+    trend = trends.agency_trend(db.session, agency, dt.date(2026, 10, 15), None, None, "vi")
     assert [p.month for p in trend.points][0] == dt.date(2025, 11, 1)
     assert len(trend.points) == 12 and trend.points[-1].month == dt.date(2026, 10, 1)
     ids = dashboard.agency_subtree_ids(db.session, province)
@@ -108,7 +108,7 @@ def test_trend_months_equal_the_month_dashboards(staff_app: Flask) -> None:
 
 def test_trend_per_element_and_for_the_province(staff_app: Flask, signed_in) -> None:  # type: ignore[no-untyped-def]
     province = _agency("ninh-binh")
-    trend = dashboard_trends.agency_trend(db.session, province, dt.date(2026, 10, 15), None, "procedures", "vi")
+    trend = trends.agency_trend(db.session, province, dt.date(2026, 10, 15), None, "procedures", "vi")
     assert trend.target == "procedures" and trend.is_province
     ids = dashboard.agency_subtree_ids(db.session, province)
     last = dashboard.period_containing("month", dt.date(2026, 10, 1))
@@ -150,12 +150,12 @@ def test_trend_slope_uses_independent_months() -> None:
             (),
         )
 
-    points = [dashboard_trends.TrendPoint(dt.date(2026, m, 1), est(0.80 + 0.01 * m, 0.001), 100) for m in range(1, 7)]
-    slope = dashboard_trends.slope(points)
+    points = [trends.TrendPoint(dt.date(2026, m, 1), est(0.80 + 0.01 * m, 0.001), 100) for m in range(1, 7)]
+    slope = trends.slope(points)
     assert slope is not None
     assert slope.per_month == pytest.approx(0.01)
     assert slope.significant and slope.ci[0] < 0.01 < slope.ci[1]
-    assert dashboard_trends.slope(points[:2]) is None
+    assert trends.slope(points[:2]) is None
 
 
 def test_answer_distributions_equal_the_raw_answers(staff_app: Flask, signed_in) -> None:  # type: ignore[no-untyped-def]
@@ -166,7 +166,7 @@ def test_answer_distributions_equal_the_raw_answers(staff_app: Flask, signed_in)
     agency, period = _agency("so-tu-phap"), _year()
     instrument = db.session.get(Instrument, _instrument_id(agency, period))
     assert instrument is not None
-    rows = dashboard_breakdowns.distributions(db.session, [agency.id], instrument, period, "vi")
+    rows = breakdowns.distributions(db.session, [agency.id], instrument, period, "vi")
     raw = db.session.execute(
         select(InstrumentItem.code, Answer.score, func.count())
         .join(Answer, Answer.item_id == InstrumentItem.id)
@@ -196,7 +196,7 @@ def test_response_rate_against_volumes_and_without_them(staff_app: Flask, signed
     from survey.models import ResponseTally, TransactionVolume
 
     agency, period = _agency("so-tu-phap"), _year()
-    rates = dashboard_breakdowns.response_rates(db.session, [agency.id], period, "vi")
+    rates = breakdowns.response_rates(db.session, [agency.id], period, "vi")
     assert rates.has_volumes
     october = dict(rates.months)[dt.date(2026, 10, 1)]
     assert october.responses == db.session.scalar(
@@ -328,10 +328,10 @@ def test_trend_chart_breaks_the_line_at_suppressed_months() -> None:
 
     values = [0.9, 0.91, None, 0.88, 0.89, 0.92]
     points = [
-        dashboard_trends.TrendPoint(dt.date(2026, m + 1, 1), est(v) if v else est(0.5, suppressed=True), 100)
+        trends.TrendPoint(dt.date(2026, m + 1, 1), est(v) if v else est(0.5, suppressed=True), 100)
         for m, v in enumerate(values)
     ]
-    trend = dashboard_trends.Trend(agency=None, period=None, instruments=[], points=points)  # type: ignore[arg-type]
+    trend = trends.Trend(agency=None, period=None, instruments=[], points=points)  # type: ignore[arg-type]
     chart = trend_chart(trend)
     assert chart is not None
     assert len(chart.lines) == 2 and len(chart.bands) == 2  # the suppressed month splits the series
@@ -339,11 +339,11 @@ def test_trend_chart_breaks_the_line_at_suppressed_months() -> None:
     # Higher shares are drawn higher (smaller y), and every band contains its point.
     assert chart.marks[5].y < chart.marks[3].y  # type: ignore[operator]
     assert all(m.y_high <= m.y <= m.y_low for m in chart.marks if m.y is not None)  # type: ignore[operator]
-    assert trend_chart(dashboard_trends.Trend(None, None, [], points=[points[2]])) is None  # type: ignore[arg-type]
+    assert trend_chart(trends.Trend(None, None, [], points=[points[2]])) is None  # type: ignore[arg-type]
 
-    rows = [dashboard_breakdowns.Distribution("q01", "x", "e", (1, 1, 2, 4, 2, 0))]
+    rows = [breakdowns.Distribution("q01", "x", "e", (1, 1, 2, 4, 2, 0))]
     bars = distribution_chart(rows)
     assert bars is not None
     widths = [s.width for s in bars.rows[0].segments]
     assert sum(widths) == pytest.approx(640, abs=0.5) and widths[3] == pytest.approx(256)
-    assert distribution_chart([dashboard_breakdowns.Distribution("q02", "x", "e", (0,) * 6)]) is None
+    assert distribution_chart([breakdowns.Distribution("q02", "x", "e", (0,) * 6)]) is None

@@ -14,8 +14,8 @@ from werkzeug.test import TestResponse
 
 from survey.db import db
 from survey.models import User
-from survey.services import api_tokens
-from survey.services.users import create_user
+from survey.services.identity import api_tokens
+from survey.services.identity.users import create_user
 
 
 class Api:

@@ -14,9 +14,10 @@ from sqlalchemy import func, select
 
 from survey.db import db
 from survey.models import Agency, AuditEvent, Instrument, TransactionVolume
-from survey.services import dashboard, exports, par_report
-from survey.services.dashboard_breakdowns import breakdown
-from survey.services.indices import TOTAL, IndexQuery, compute_indices
+from survey.services.exports import responses
+from survey.services.statistics import dashboard, par_report
+from survey.services.statistics.breakdowns import breakdown
+from survey.services.statistics.indices import TOTAL, IndexQuery, compute_indices
 from tests.api.conftest import Api
 
 YEAR = dashboard.Period("year", dt.date(2026, 1, 1), dt.date(2026, 12, 31))
@@ -172,16 +173,16 @@ def test_response_pages_follow_each_other_and_equal_the_export(api: Api, admin: 
     assert len(rows) == total > 97
     ids = [r["response_id"] for r in rows]
     assert ids == sorted(set(ids))
-    plan = exports.plan_export(
+    plan = responses.plan_export(
         db.session,
-        exports.ExportRequest(
-            agency_ids=exports.agency_subtree(db.session, ["so-tu-phap"]), instrument="sipas-2017", status="all"
+        responses.ExportRequest(
+            agency_ids=responses.agency_subtree(db.session, ["so-tu-phap"]), instrument="sipas-2017", status="all"
         ),
     )
     names = [c.name for c in plan.columns]
     expected = [
         dict(zip(names, row, strict=True))
-        for chunk in exports.stream_rows(db.session, plan, sanitise=False)
+        for chunk in responses.stream_rows(db.session, plan, sanitise=False)
         for row in chunk
     ]
     assert [c["name"] for c in body["columns"]] == names
@@ -277,12 +278,12 @@ def test_the_par_report_equals_the_report_service(api: Api, token_for: Callable[
 
 
 def test_an_unexpected_error_is_a_500_problem_without_details(api: Api, admin: str, monkeypatch) -> None:  # type: ignore[no-untyped-def]
-    from survey.services import api_reads
+    from survey.services.administration import listings
 
     def broken(*_args: object, **_kwargs: object) -> None:
         raise RuntimeError("secret internals")
 
-    monkeypatch.setattr(api_reads, "agencies", broken)
+    monkeypatch.setattr(listings, "agencies", broken)
     reply = api.get("agencies", admin)
     assert reply.status_code == 500 and reply.mimetype == "application/problem+json"
     body = reply.get_json()
@@ -290,7 +291,7 @@ def test_an_unexpected_error_is_a_500_problem_without_details(api: Api, admin: s
 
 
 def test_a_too_large_upload_is_a_413_problem(api: Api, token_for: Callable[[str], str]) -> None:
-    from survey.services.volume_import import MAX_FILE_BYTES
+    from survey.services.administration.volumes import MAX_FILE_BYTES
 
     # The multipart body built by hand: the test client would spool a large file to an unclosed temporary file.
     boundary = "sipas-test-boundary"

@@ -12,9 +12,9 @@ from sqlalchemy import delete, func, select
 
 from survey.db import db
 from survey.models import Agency, Instrument, Response, TransactionVolume
-from survey.services import index_cache
-from survey.services.dashboard import agency_subtree_ids, province_of
-from survey.services.indices import IndexQuery, compute_indices
+from survey.services.statistics import index_cache
+from survey.services.statistics.dashboard import agency_subtree_ids, province_of
+from survey.services.statistics.indices import IndexQuery, compute_indices
 from tests.api.conftest import Api, user_token
 
 SIBLING_NAMES = ("Sở Tài chính", "Department of Finance")

@@ -14,7 +14,7 @@ from sqlalchemy import select, text, update
 
 from survey.db import db, utcnow
 from survey.models import ApiToken, AuditEvent, User
-from survey.services import api_tokens
+from survey.services.identity import api_tokens
 from tests.api.conftest import Api, user_token
 from tests.conftest import app_in_transaction
 

@@ -9,7 +9,7 @@ from sqlalchemy import select
 
 from survey.db import db
 from survey.models import AuditEvent, SignInThrottle
-from survey.services.users import ThrottleRule, authenticate, throttle_key
+from survey.services.identity.users import ThrottleRule, authenticate, throttle_key
 
 SECRET = "t" * 40
 T0 = dt.datetime(2026, 11, 23, 8, 0, tzinfo=dt.UTC)

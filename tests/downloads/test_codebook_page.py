@@ -8,8 +8,8 @@ from sqlalchemy import select
 
 from survey.db import db
 from survey.models import Instrument
-from survey.services import codebook
-from survey.services.exports_schema import export_columns
+from survey.services.exports import codebook
+from survey.services.exports.schema import export_columns
 
 
 def test_the_codebook_page_lists_every_variable_item_and_code(signed_in) -> None:  # type: ignore[no-untyped-def]

@@ -16,8 +16,8 @@ from sqlalchemy import func, select
 
 from survey.db import db, utcnow
 from survey.models import Agency, AuditEvent, ExportJob, Instrument, Response, SurveyPeriod, User
-from survey.services import export_jobs, exports
-from survey.services.users import create_user
+from survey.services.exports import jobs, responses
+from survey.services.identity.users import create_user
 from tests.conftest import hidden_fields, sign_in_client
 
 PERIOD = ("2025-11-01", "2026-10-31")
@@ -51,7 +51,7 @@ def _expected_ids(codes: list[str] | None = None) -> list[int]:
         Response.received_on <= dt.date.fromisoformat(PERIOD[1]),
     )
     if codes is not None:
-        ids = exports.agency_subtree(db.session, codes)
+        ids = responses.agency_subtree(db.session, codes)
         query = query.where(Response.agency_id.in_(sorted(ids)))
     return sorted(db.session.scalars(query))
 
@@ -153,7 +153,9 @@ def test_exports_never_reach_beyond_the_users_scope(department_statistician: Fla
     _names, rows = _bundle_rows(_download(client, f"/downloads/exports/{job.public_id}/file").data)
     assert sorted(int(r["response_id"]) for r in rows) == _expected_ids(["so-tu-phap"])
     assert {r["agency"] for r in rows} <= set(
-        db.session.scalars(select(Agency.code).where(Agency.id.in_(exports.agency_subtree(db.session, ["so-tu-phap"]))))
+        db.session.scalars(
+            select(Agency.code).where(Agency.id.in_(responses.agency_subtree(db.session, ["so-tu-phap"])))
+        )
     )
 
 
@@ -252,7 +254,7 @@ def test_the_threaded_path_writes_progress_and_the_file(staff_app: Flask, signed
     assert reply.status_code == 303
     # Wait before touching the database: in tests the thread shares the test's connection (one transaction).
     public_id = reply.headers["Location"].rsplit("/", 1)[1]
-    assert export_jobs.wait(public_id, timeout=120)
+    assert jobs.wait(public_id, timeout=120)
     job = db.session.scalars(select(ExportJob)).one()
     db.session.expire_all()
     assert job.status == "done" and job.rows_done == len(_expected_ids()) and job.file_name

@@ -15,8 +15,8 @@ from analytics import par_points
 from survey.agency.formatting import score
 from survey.db import db
 from survey.models import Agency, AuditEvent, Instrument
-from survey.services import dashboard, par_report
-from survey.services.indices import IndexQuery, compute_indices
+from survey.services.statistics import dashboard, par_report
+from survey.services.statistics.indices import IndexQuery, compute_indices
 
 YEAR = 2026
 START, END = dt.date(YEAR, 1, 1), dt.date(YEAR, 12, 31)

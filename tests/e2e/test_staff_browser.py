@@ -16,7 +16,7 @@ import pytest
 from playwright.sync_api import expect
 
 from survey import create_app
-from survey.services.users import create_user
+from survey.services.identity.users import create_user
 from tests.e2e.conftest import ARTIFACTS, AXE
 from tests.e2e.live_server import LiveServer, live_server
 

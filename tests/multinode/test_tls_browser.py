@@ -36,7 +36,7 @@ from survey import create_app
 from survey.db import db, make_engine
 from survey.migrate import upgrade
 from survey.models import Counter
-from survey.services.links import counter_survey_path
+from survey.services.submissions.links import counter_survey_path
 from tests.conftest import environ_for
 from tests.e2e.conftest import THANKS, answer_everything, worker_ready
 
@@ -75,7 +75,7 @@ def _require(tool: str, package: str) -> None:
 
 @pytest.fixture(scope="module")
 def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
-    from survey.services.demo import seed_demo
+    from survey.services.operations.demo import seed_demo
 
     _require("nginx", "nginx-light")
     _require("certutil", "libnss3-tools")

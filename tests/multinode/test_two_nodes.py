@@ -34,8 +34,8 @@ from survey import create_app
 from survey.db import db, make_engine
 from survey.migrate import upgrade
 from survey.models import AnswerTally, Counter, Response, ResponseTally
-from survey.services import stats
-from survey.services.links import counter_survey_path
+from survey.services.statistics import tallies
+from survey.services.submissions.links import counter_survey_path
 from tests.conftest import environ_for
 
 pytestmark = pytest.mark.skipif(
@@ -70,7 +70,7 @@ def _admin(url: str) -> psycopg.Connection:
 
 @pytest.fixture(scope="module")
 def deployment(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Deployment]:
-    from survey.services.demo import seed_demo
+    from survey.services.operations.demo import seed_demo
 
     store = redis.Redis.from_url(REDIS_URL, socket_connect_timeout=2)
     try:
@@ -205,7 +205,7 @@ def test_concurrent_writes_through_both_nodes_keep_the_tallies_exact(deployment:
             stored = session.scalar(select(func.count()).where(Response.submission_id.in_(ids)))
             assert stored == len(ids), "an acknowledged submission is missing or stored twice"
             incremental = _snapshot(session)
-            stats.rebuild(session)
+            tallies.rebuild(session)
             rebuilt = _snapshot(session)
             session.close()
             transaction.rollback()

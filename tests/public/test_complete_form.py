@@ -23,9 +23,9 @@ from survey.models.codes import AGE_BANDS, EDUCATION_LEVELS, GENDERS, OCCUPATION
 from survey.public import views
 from survey.public.complete_form import read_complete_form
 from survey.public.forms import build_survey_form
-from survey.services.instruments import instrument_rules
-from survey.services.links import counter_survey_path
-from survey.services.submissions import Submission, SubmissionError, store_submission
+from survey.services.administration.instruments import instrument_rules
+from survey.services.submissions.links import counter_survey_path
+from survey.services.submissions.store import Submission, SubmissionError, store_submission
 from tests.conftest import hidden_fields
 
 pytestmark = pytest.mark.usefixtures("demo")

@@ -13,8 +13,8 @@ from sqlalchemy import Engine, func, select
 from survey.db import db
 from survey.extensions import limiter
 from survey.models import Counter, Response
-from survey.services.dossiers import dossier_hash
-from survey.services.links import counter_survey_path
+from survey.services.submissions.dossiers import dossier_hash
+from survey.services.submissions.links import counter_survey_path
 from tests.conftest import app_in_transaction, hidden_fields
 
 
@@ -147,7 +147,7 @@ def limited_app(migrated_engine: Engine, database_url: str) -> Iterator[Flask]:
 def limited_demo(limited_app: Flask):  # type: ignore[no-untyped-def]
     import datetime as dt
 
-    from survey.services.demo import seed_demo
+    from survey.services.operations.demo import seed_demo
 
     return seed_demo(db.session, 0, seed=7, append=False, end_month=dt.date(2026, 10, 1), timezone="Asia/Ho_Chi_Minh")
 

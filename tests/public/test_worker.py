@@ -11,7 +11,7 @@ from sqlalchemy import select
 
 from survey.db import db
 from survey.models import Counter
-from survey.services.links import counter_survey_path
+from survey.services.submissions.links import counter_survey_path
 
 ROOT = Path(__file__).resolve().parents[2]
 BUDGET_BYTES = 40 * 1024

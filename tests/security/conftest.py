@@ -14,7 +14,7 @@ from werkzeug.routing.converters import IntegerConverter, UUIDConverter
 
 from survey.db import db
 from survey.models import User
-from survey.services import api_tokens
+from survey.services.identity import api_tokens
 
 
 def placeholder_url(app: Flask, rule: Rule, known: dict[str, object] | None = None) -> str:

@@ -14,7 +14,7 @@ from sqlalchemy import select
 
 from survey.db import db
 from survey.models import Counter, Instrument
-from survey.services.links import counter_survey_path
+from survey.services.submissions.links import counter_survey_path
 from tests.conftest import hidden_fields
 
 PAYLOADS = ['=HYPERLINK("http://evil.example","x")', "+1+cmd|' /C calc'!A0", "-2+3", "@SUM(A1)", "=1+1"]

@@ -33,7 +33,8 @@ from survey.models import (
     TransactionVolume,
     User,
 )
-from survey.services import api_tokens, par_report
+from survey.services.identity import api_tokens
+from survey.services.statistics import par_report
 from tests.conftest import hidden_fields
 from tests.security.conftest import placeholder_url, rules
 

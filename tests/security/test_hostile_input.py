@@ -13,8 +13,8 @@ from sqlalchemy import func, select
 
 from survey.db import db
 from survey.models import Answer, Counter, Response, ResponseTally
-from survey.services.links import counter_survey_path
-from survey.services.tokens import sign_counter
+from survey.services.submissions.links import counter_survey_path
+from survey.services.submissions.tokens import sign_counter
 from tests.conftest import hidden_fields
 from tests.security.conftest import placeholder_url, rules
 

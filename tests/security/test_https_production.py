@@ -18,7 +18,7 @@ from sqlalchemy import func, select
 from survey.db import db
 from survey.models import Counter, Response
 from survey.security import REFERRER_POLICY
-from survey.services.links import counter_survey_path
+from survey.services.submissions.links import counter_survey_path
 from tests.conftest import app_in_transaction, hidden_fields
 
 ORIGIN = "https://khaosat.example.vn"

@@ -20,8 +20,8 @@ from survey.db import db
 from survey.extensions import limiter
 from survey.models import Answer, AuditEvent, Counter, Response
 from survey.privacy import hashed_address
-from survey.services.links import counter_survey_path
-from survey.services.retention import purge_comments
+from survey.services.review.retention import purge_comments
+from survey.services.submissions.links import counter_survey_path
 from tests.conftest import app_in_transaction, hidden_fields
 
 ADDRESS = "203.0.113.77"
@@ -47,7 +47,7 @@ def test_the_address_hash_is_keyed_and_rotates_daily() -> None:
 
 
 def _seed(app: Flask) -> None:
-    from survey.services.demo import seed_demo
+    from survey.services.operations.demo import seed_demo
 
     seed_demo(db.session, 0, seed=7, append=False, end_month=dt.date(2026, 10, 1), timezone=app.config["TIMEZONE"])
 

@@ -20,9 +20,9 @@ from sqlalchemy import select
 
 from survey.db import db
 from survey.models import Agency, ApiToken, TransactionVolume, User
-from survey.services import api_tokens
-from survey.services.dashboard import agency_subtree_ids
-from survey.services.users import create_user
+from survey.services.identity import api_tokens
+from survey.services.identity.users import create_user
+from survey.services.statistics.dashboard import agency_subtree_ids
 from tests.conftest import hidden_fields
 
 HEADER = "agency_code,counter_code,field_code,month,count\n"

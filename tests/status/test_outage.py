@@ -23,8 +23,8 @@ from survey import create_app
 from survey.db import db, make_engine
 from survey.migrate import upgrade
 from survey.models import Counter, Response
-from survey.services import directory
-from survey.services.links import counter_survey_path
+from survey.services.administration import directory
+from survey.services.submissions.links import counter_survey_path
 from tests.conftest import environ_for, hidden_fields
 
 UNAVAILABLE_VI = "Dịch vụ tạm thời gián đoạn"
@@ -120,7 +120,7 @@ def private_cluster() -> Iterator[PrivateCluster]:
 
 @pytest.mark.slow
 def test_the_app_answers_503_while_postgresql_is_down_and_recovers_by_itself(private_cluster: PrivateCluster) -> None:
-    from survey.services.demo import seed_demo
+    from survey.services.operations.demo import seed_demo
 
     url = private_cluster.create_database("sipas")
     engine = make_engine(url.replace("postgresql://", "postgresql+psycopg://"))

@@ -9,7 +9,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from survey.migrate import head_revision
-from survey.services import health, readiness
+from survey.services.operations import health, readiness
 
 REDIS_URL = os.environ.get("SIPAS_TEST_REDIS_URL", "redis://127.0.0.1:6379/13")
 

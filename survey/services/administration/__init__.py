@@ -1,0 +1,1 @@
+"""The directory and its upkeep: agencies, counters, questionnaires, posters, transaction volumes, API listings."""

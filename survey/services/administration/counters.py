@@ -1,0 +1,164 @@
+"""Counter administration within an agency: rename, (de)activate, rotate the QR key, choose the instrument.
+
+Every change runs in one transaction with its audit event. Callers pass the agency the user may manage
+(checked against the user's scope by ``survey.auth``); a counter of another agency is "not found".
+"""
+
+from __future__ import annotations
+
+import re
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session, selectinload
+
+from survey.db import db
+from survey.models import Counter, Instrument
+from survey.services.identity import audit
+
+MAX_NAME_LENGTH = 255
+
+
+class CounterError(ValueError):
+    """A counter change was refused; ``code`` names why (``not_found``, ``name_required``, ``no_instrument``)."""
+
+    def __init__(self, code: str) -> None:
+        super().__init__(code)
+        self.code = code
+
+
+def counters_of(session: Session, agency_id: int) -> list[Counter]:
+    """The agency's counters (active and not), by code, with their instruments."""
+    return list(
+        session.scalars(
+            select(Counter)
+            .where(Counter.agency_id == agency_id)
+            .options(selectinload(Counter.instrument))
+            .order_by(Counter.code)
+        )
+    )
+
+
+def counter_of(session: Session, agency_id: int, counter_id: int) -> Counter | None:
+    return session.scalar(select(Counter).where(Counter.id == counter_id, Counter.agency_id == agency_id))
+
+
+def instrument_choices(session: Session) -> list[Instrument]:
+    """Instruments a counter may use: the latest version of each questionnaire."""
+    latest = select(Instrument.code, func.max(Instrument.version).label("version")).group_by(Instrument.code).subquery()
+    return list(
+        session.scalars(
+            select(Instrument)
+            .join(latest, (Instrument.code == latest.c.code) & (Instrument.version == latest.c.version))
+            .order_by(Instrument.code)
+        )
+    )
+
+
+def _load(session: Session, agency_id: int, counter_id: int) -> Counter:
+    counter = session.scalar(
+        select(Counter).where(Counter.id == counter_id, Counter.agency_id == agency_id).with_for_update()
+    )
+    if counter is None:
+        raise CounterError("not_found")
+    return counter
+
+
+def update_counter(
+    agency_id: int, counter_id: int, name_vi: str, name_en: str | None, instrument_id: int, actor_user_id: int
+) -> Counter:
+    """Rename a counter and choose its instrument (the QR code stays valid). Audited as ``counter.updated``."""
+    name_vi = name_vi.strip()
+    name_en = (name_en or "").strip() or None
+    if not name_vi or len(name_vi) > MAX_NAME_LENGTH or (name_en and len(name_en) > MAX_NAME_LENGTH):
+        raise CounterError("name_required")
+    with db.write() as session:
+        counter = _load(session, agency_id, counter_id)
+        if instrument_id not in {i.id for i in instrument_choices(session)}:
+            raise CounterError("no_instrument")
+        changed = {}
+        if counter.name_vi != name_vi or counter.name_en != name_en:
+            changed["name"] = True
+            counter.name_vi, counter.name_en = name_vi, name_en
+        if counter.instrument_id != instrument_id:
+            changed["instrument"] = {"from": counter.instrument_id, "to": instrument_id}
+            counter.instrument_id = instrument_id
+        if changed:
+            audit.record(
+                session,
+                "counter.updated",
+                actor_user_id=actor_user_id,
+                target_type="counter",
+                target_id=counter.id,
+                details={"agency_id": agency_id, **changed},
+            )
+    return counter
+
+
+def set_active(agency_id: int, counter_id: int, active: bool, actor_user_id: int) -> Counter:
+    """Open or close a counter: a closed counter's QR code shows "no longer in use". Audited."""
+    with db.write() as session:
+        counter = _load(session, agency_id, counter_id)
+        if counter.active != active:
+            counter.active = active
+            audit.record(
+                session,
+                "counter.activated" if active else "counter.deactivated",
+                actor_user_id=actor_user_id,
+                target_type="counter",
+                target_id=counter.id,
+                details={"agency_id": agency_id},
+            )
+    return counter
+
+
+def rotate_key(agency_id: int, counter_id: int, actor_user_id: int) -> Counter:
+    """Bump the key version: every printed poster of this counter stops working. Audited."""
+    with db.write() as session:
+        counter = _load(session, agency_id, counter_id)
+        counter.key_version += 1
+        audit.record(
+            session,
+            "counter.key_rotated",
+            actor_user_id=actor_user_id,
+            target_type="counter",
+            target_id=counter.id,
+            details={"agency_id": agency_id, "key_version": counter.key_version},
+        )
+    return counter
+
+
+#: Counter and agency codes: lowercase letters, digits and single hyphens (they appear in URLs and files).
+CODE_PATTERN = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
+MAX_CODE_LENGTH = 40
+
+
+def create_counter(
+    agency_id: int, code: str, name_vi: str, name_en: str | None, instrument_id: int, actor_user_id: int
+) -> Counter:
+    """Add an open counter to an agency (key version 1). Refused codes: ``bad_code``, ``code_taken``,
+    ``name_required``, ``no_instrument``. Audited as ``counter.created``."""
+    code = code.strip().lower()
+    name_vi = name_vi.strip()
+    name_en = (name_en or "").strip() or None
+    if not CODE_PATTERN.match(code) or len(code) > MAX_CODE_LENGTH:
+        raise CounterError("bad_code")
+    if not name_vi or len(name_vi) > MAX_NAME_LENGTH or (name_en and len(name_en) > MAX_NAME_LENGTH):
+        raise CounterError("name_required")
+    with db.write() as session:
+        if instrument_id not in {i.id for i in instrument_choices(session)}:
+            raise CounterError("no_instrument")
+        taken = session.scalar(select(Counter.id).where(Counter.agency_id == agency_id, Counter.code == code))
+        if taken is not None:
+            raise CounterError("code_taken")
+        counter = Counter(agency_id=agency_id, code=code, name_vi=name_vi, name_en=name_en, instrument_id=instrument_id)
+        session.add(counter)
+        session.flush()
+        audit.record(
+            session,
+            "counter.created",
+            actor_user_id=actor_user_id,
+            target_type="counter",
+            target_id=counter.id,
+            details={"agency_id": agency_id, "code": code, "instrument_id": instrument_id},
+        )
+    return counter

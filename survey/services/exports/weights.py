@@ -1,0 +1,45 @@
+"""The final weight of each exported response: the very cell weights the indices use.
+
+Weights are not recomputed by a second rule: this calls the index service's own steps (valid responses
+per agency × field × month from the tallies, transaction volumes, ``analytics.collapsed_cell_factors``)
+for the export's instrument, period and agencies, so an export reproduces ``compute_indices`` exactly.
+If any agency-month lacks transaction volumes the indices fall back to unweighted estimates, and so
+does the export (every valid response then weighs 1).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from survey.models import Agency
+from survey.services.statistics.indices import DESIGN, UNWEIGHTED, WEIGHTED, IndexQuery, cell_weights, notes_about
+
+
+@dataclass(frozen=True)
+class ExportWeights:
+    #: (agency id, field key (0 = none), first day of month) → weight; empty when unweighted.
+    factors: dict[tuple[int, int, dt.date], float]
+    #: The index service's description: cell weights … or "unweighted".
+    weighting: str
+    design: str
+    #: How the weights were made, agencies named by code.
+    notes: tuple[str, ...]
+
+
+def export_weights(
+    session: Session, instrument_id: int, date_from: dt.date, date_to: dt.date, agency_ids: Sequence[int]
+) -> ExportWeights:
+    """Cell weights for valid responses of ``instrument_id`` in ``[date_from, date_to]`` and these agencies."""
+    query = IndexQuery(instrument_id=instrument_id, date_from=date_from, date_to=date_to, agency_ids=list(agency_ids))
+    factors, notes = cell_weights(session, query)
+    cells = {
+        (int(a), int(f), m if isinstance(m, dt.date) else dt.date.fromisoformat(str(m))): float(w)
+        for (a, f, m), w in factors.items()
+    }
+    codes = dict(session.execute(select(Agency.id, Agency.code).where(Agency.id.in_(list(agency_ids)))).all())
+    return ExportWeights(cells, WEIGHTED if cells else UNWEIGHTED, DESIGN, tuple(notes_about(notes, None, codes)))

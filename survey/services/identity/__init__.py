@@ -1,0 +1,1 @@
+"""Staff accounts, roles, sign-in throttling, API tokens and the audit log."""

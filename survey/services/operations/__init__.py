@@ -1,0 +1,1 @@
+"""Running a node: liveness, readiness, the demo province."""

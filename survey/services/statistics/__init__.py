@@ -1,0 +1,2 @@
+"""Figures: sufficient-statistics tallies, indices with intervals, periods, dashboards, breakdowns, trends,
+the PAR report."""

@@ -1,0 +1,206 @@
+"""Keep the sufficient-statistics tallies in step with responses, and rebuild them from scratch.
+
+:func:`add_response` runs inside the submission's own transaction, so an acknowledged response is
+always counted; :func:`rebuild` recomputes everything from the raw rows (after bulk loads, or to
+check the incremental path: a test proves both agree).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from functools import cache
+from typing import Any
+
+from sqlalchemy import Date, case, cast, delete, func, insert, literal, select
+from sqlalchemy.orm import Session
+
+from survey.db import upsert_insert, utcnow
+from survey.models import Answer, AnswerTally, Instrument, PsuMonthSums, Response, ResponseTally
+from survey.services.administration.instruments import InstrumentRules
+
+TALLY_KEYS = ("agency_id", "day", "counter_key", "field_key")
+#: The scale points counted one by one (the 5-point SIPAS scale).
+SCALE_POINTS = (1, 2, 3, 4, 5)
+ANSWER_SUMS = (
+    "n_valid",
+    "n_satisfied",
+    "sum_score",
+    "sum_score_sq",
+    "n_not_applicable",
+    *(f"n_score_{point}" for point in SCALE_POINTS),
+)
+
+
+@cache
+def upsert_statement(dialect: str, model: type[Any], keys: tuple[str, ...], sums: tuple[str, ...]) -> Any:
+    """INSERT … ON CONFLICT DO UPDATE adding ``sums`` (SQLite and PostgreSQL both support it).
+
+    Built once per dialect and table and executed with a list of rows (executemany), so SQLAlchemy
+    compiles it once; a multi-row ``.values(rows)`` would be compiled again on every submission.
+    """
+    table = model.__table__
+    stmt = upsert_insert(dialect, table)  # a Core statement on the table: executemany without the ORM's bulk machinery
+    return stmt.on_conflict_do_update(
+        index_elements=list(keys), set_={name: table.c[name] + stmt.excluded[name] for name in sums}
+    )
+
+
+def _upsert(
+    session: Session, model: type[Any], rows: list[dict[str, Any]], keys: Iterable[str], sums: Iterable[str]
+) -> None:
+    if rows:
+        conn = session.connection()
+        conn.execute(upsert_statement(conn.dialect.name, model, tuple(keys), tuple(sums)), rows)
+
+
+@dataclass(frozen=True)
+class TallyKey:
+    """Where one response is counted: its agency, local day, counter and field (0 when none)."""
+
+    agency_id: int
+    day: dt.date
+    counter_key: int
+    field_key: int
+
+    @classmethod
+    def of(cls, response: Response | Mapping[str, Any]) -> TallyKey:
+        """The key of a mapped response or of a response row's values (the submission path's plain dict)."""
+        get = response.get if isinstance(response, Mapping) else response.__getattribute__
+        return cls(get("agency_id"), get("received_on"), get("counter_id") or 0, get("field_id") or 0)
+
+
+def add_response(
+    session: Session,
+    response: Response,
+    instrument: Instrument | InstrumentRules,
+    sign: int = 1,
+    answers: Iterable[tuple[int, int | None]] | None = None,
+) -> None:
+    """Add (``sign=1``) or remove (``sign=-1``) one valid response's contribution, in the caller's transaction.
+
+    ``answers`` are (item id, score) pairs, by default the response's own answer rows.
+    """
+    pairs = answers if answers is not None else [(a.item_id, a.score) for a in response.answers]
+    add_tallies(session, TallyKey.of(response), instrument, pairs, sign)
+
+
+def answer_tally_rows(
+    key: TallyKey,
+    instrument_id: int,
+    satisfied_from: int,
+    answers: Iterable[tuple[int, int | None]],
+    sign: int = 1,
+) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """The rows one response adds (``sign=1``) or removes (``-1``): its response tally and its answer tallies.
+
+    Answer rows come in item order, so concurrent submissions take row locks in the same order.
+    """
+    base = {
+        "agency_id": key.agency_id,
+        "day": key.day,
+        "counter_key": key.counter_key,
+        "field_key": key.field_key,
+        "month": key.day.replace(day=1),
+    }
+    rows = []
+    for item_id, score in sorted(answers, key=lambda pair: pair[0]):
+        valid = score is not None
+        rows.append(
+            {
+                **base,
+                "item_id": item_id,
+                "n_valid": sign * valid,
+                "n_satisfied": sign * (valid and score >= satisfied_from),
+                "sum_score": sign * (score or 0),
+                "sum_score_sq": sign * (score or 0) ** 2,
+                "n_not_applicable": sign * (not valid),
+                **{f"n_score_{point}": sign * (score == point) for point in SCALE_POINTS},
+            }
+        )
+    return {**base, "instrument_id": instrument_id, "n": sign}, rows
+
+
+def add_tallies(
+    session: Session,
+    key: TallyKey,
+    instrument: Instrument | InstrumentRules,
+    answers: Iterable[tuple[int, int | None]],
+    sign: int = 1,
+) -> None:
+    """Add (or with ``sign=-1`` remove) one response counted under ``key`` with these (item id, score) answers."""
+    if isinstance(instrument, InstrumentRules):
+        satisfied_from = instrument.satisfied_from
+    else:
+        satisfied_from = int(instrument.scale["satisfied_from"])
+    response_row, answer_rows = answer_tally_rows(key, instrument.id, satisfied_from, answers, sign)
+    _upsert(session, ResponseTally, [response_row], (*TALLY_KEYS, "instrument_id"), ("n",))
+    _upsert(session, AnswerTally, answer_rows, (*TALLY_KEYS, "item_id"), ANSWER_SUMS)
+    forget_changed_month(session, key, sign)
+
+
+def forget_changed_month(session: Session, key: TallyKey, sign: int = 1) -> None:
+    """A closed month changed (an exclusion, a late correction): drop its stored roll-up, which is now stale."""
+    month = key.day.replace(day=1)
+    if sign < 0 or month < utcnow().date().replace(day=1):
+        forget_months(session, key.agency_id, month)
+
+
+def forget_months(session: Session, agency_id: int | None = None, month: Any = None) -> None:
+    """Drop stored monthly roll-ups (all, or one agency-month's), in the caller's transaction."""
+    stmt = delete(PsuMonthSums)
+    if agency_id is not None:
+        stmt = stmt.where(PsuMonthSums.agency_id == agency_id, PsuMonthSums.month == month)
+    session.execute(stmt)
+
+
+def month_start(day: Any, dialect: str) -> Any:
+    """SQL for the first day of ``day``'s month."""
+    if dialect == "postgresql":
+        return cast(func.date_trunc("month", day), Date)
+    return func.date(day, "start of month")
+
+
+def rebuild(session: Session) -> tuple[int, int]:
+    """Recompute both tally tables from valid responses, in the caller's transaction; return row counts."""
+    session.execute(delete(AnswerTally))
+    session.execute(delete(ResponseTally))
+    forget_months(session)
+    valid = Response.status == "valid"
+    counter_key = func.coalesce(Response.counter_id, 0)
+    field_key = func.coalesce(Response.field_id, 0)
+    grain = (Response.agency_id, Response.received_on, counter_key, field_key)
+    month = month_start(Response.received_on, session.get_bind().dialect.name)
+    session.execute(
+        insert(ResponseTally).from_select(
+            [*TALLY_KEYS, "month", "instrument_id", "n"],
+            select(*grain, month, Response.instrument_id, func.count())
+            .where(valid)
+            .group_by(*grain, Response.instrument_id),
+        )
+    )
+    for instrument in session.scalars(select(Instrument)):
+        threshold = int(instrument.scale["satisfied_from"])
+        score = Answer.score
+        session.execute(
+            insert(AnswerTally).from_select(
+                [*TALLY_KEYS, "month", "item_id", *ANSWER_SUMS],
+                select(
+                    *grain,
+                    month,
+                    Answer.item_id,
+                    func.count(score),
+                    func.sum(case((score >= threshold, 1), else_=0)),
+                    func.coalesce(func.sum(score), literal(0)),
+                    func.coalesce(func.sum(score * score), literal(0)),
+                    func.sum(case((score.is_(None), 1), else_=0)),
+                    *(func.sum(case((score == point, 1), else_=0)) for point in SCALE_POINTS),
+                )
+                .join(Response, Response.id == Answer.response_id)
+                .where(valid, Response.instrument_id == instrument.id)
+                .group_by(*grain, Answer.item_id),
+            )
+        )
+    count = session.scalar(select(func.count()).select_from(ResponseTally)) or 0
+    return count, session.scalar(select(func.count()).select_from(AnswerTally)) or 0

@@ -1,0 +1,161 @@
+"""Monthly trend of an agency's index: one index report per month, the same reports a month dashboard uses.
+
+Each month is one province-wide :func:`~survey.services.statistics.indices.compute_indices` query (through the
+report cache), so every agency of a province shares the twelve computations and a month on the trend
+equals that month on the overview to the last digit. Months are disjoint samples (PSUs are
+counter-days), so the slope over the months uses independent variances.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from dataclasses import dataclass, field
+
+from scipy import stats as scipy_stats
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from analytics import Estimate
+from survey.models import Agency, Instrument, ResponseTally
+from survey.services.statistics.dashboard import (
+    ALPHA,
+    InstrumentChoice,
+    Period,
+    _get,
+    _indices,
+    agency_subtree_ids,
+    instruments_in_use,
+    period_containing,
+    province_of,
+)
+from survey.services.statistics.indices import TOTAL, IndexQuery
+
+MONTHS = 12
+
+
+@dataclass(frozen=True)
+class TrendPoint:
+    month: dt.date
+    estimate: Estimate | None
+    responses: int
+    #: The month is not over yet (its figure will still move).
+    partial: bool = False
+
+
+@dataclass(frozen=True)
+class Slope:
+    """Average change per month (share points) from a weighted least-squares line, with its CI and p-value."""
+
+    per_month: float
+    ci: tuple[float, float]
+    p_value: float
+    months: int
+
+    @property
+    def significant(self) -> bool:
+        return self.p_value < ALPHA
+
+
+@dataclass
+class Trend:
+    agency: Agency
+    period: Period  # the twelve months shown
+    instruments: list[InstrumentChoice]
+    instrument: InstrumentChoice | None = None
+    target: str = "overall"
+    target_label: str = ""
+    targets: list[tuple[str, str]] = field(default_factory=list)
+    points: list[TrendPoint] = field(default_factory=list)
+    slope: Slope | None = None
+    is_province: bool = False
+
+    @property
+    def shown(self) -> list[TrendPoint]:
+        """Months with a presented (not suppressed) figure."""
+        return [p for p in self.points if p.estimate is not None and not p.estimate.suppressed]
+
+
+def trend_months(end_day: dt.date, months: int = MONTHS) -> list[Period]:
+    """The ``months`` calendar months ending with the month of ``end_day``, oldest first."""
+    out = [period_containing("month", end_day)]
+    while len(out) < months:
+        out.insert(0, out[0].previous())
+    return out
+
+
+def slope(points: list[TrendPoint]) -> Slope | None:
+    """Least-squares slope over the presented months, V = Σ c_t² V_t (independent months), t(min df)."""
+    usable = [(i, p.estimate) for i, p in enumerate(points) if p.estimate is not None and not p.estimate.suppressed]
+    if len(usable) < 3:
+        return None
+    times = [float(i) for i, _ in usable]
+    mean_t = sum(times) / len(times)
+    dev = [t - mean_t for t in times]
+    ss = sum(d * d for d in dev)
+    coef = [d / ss for d in dev]
+    beta = sum(c * e.estimate for c, (_, e) in zip(coef, usable, strict=True))  # type: ignore[union-attr]
+    var = sum(c * c * e.se**2 for c, (_, e) in zip(coef, usable, strict=True))  # type: ignore[union-attr]
+    df = min(e.df for _, e in usable)  # type: ignore[union-attr]
+    if var <= 0 or df <= 0 or not math.isfinite(var):
+        return None
+    se = math.sqrt(var)
+    t = float(scipy_stats.t.ppf(1 - ALPHA / 2, df))
+    p = float(2 * scipy_stats.t.sf(abs(beta / se), df))
+    return Slope(beta, (beta - t * se, beta + t * se), p, len(usable))
+
+
+def agency_trend(
+    session: Session,
+    agency: Agency,
+    end_day: dt.date,
+    instrument_id: int | None,
+    target: str | None,
+    locale: str,
+    today: dt.date | None = None,
+) -> Trend:
+    """The agency's index (or one element's) per month over the twelve months ending with ``end_day``'s month."""
+    province = province_of(session, agency)
+    province_ids = agency_subtree_ids(session, province)
+    is_province = province.id == agency.id
+    own_ids = province_ids if is_province else [agency.id]
+    months = trend_months(end_day)
+    span = Period("custom", months[0].start, months[-1].end)
+    trend = Trend(agency, span, instruments_in_use(session, own_ids, span, locale), is_province=is_province)
+    chosen = [c for c in trend.instruments if c.id == instrument_id] or trend.instruments[:1]
+    if not chosen:
+        return trend
+    trend.instrument = chosen[0]
+    instrument = session.get(Instrument, trend.instrument.id)
+    assert instrument is not None
+    trend.targets = [("overall", "overall")] + [(e.code, e.name(locale)) for e in instrument.elements]
+    trend.target = target if target in dict(trend.targets) else "overall"
+    trend.target_label = dict(trend.targets)[trend.target]
+    domain = TOTAL if is_province else agency.id
+    today = today or dt.date.today()
+    per_month = dict(
+        session.execute(
+            select(ResponseTally.month, func.sum(ResponseTally.n))
+            .where(
+                ResponseTally.instrument_id == trend.instrument.id,
+                ResponseTally.agency_id.in_(own_ids),
+                ResponseTally.day >= span.start,
+                ResponseTally.day <= span.end,
+            )
+            .group_by(ResponseTally.month)
+        ).all()
+    )
+    for month in months:
+        report, _problem = _indices(
+            session, IndexQuery(trend.instrument.id, month.start, month.end, agency_ids=province_ids)
+        )
+        trend.points.append(
+            TrendPoint(
+                month=month.start,
+                estimate=_get(report, domain, trend.target, "share"),
+                responses=int(per_month.get(month.start) or 0),
+                partial=month.end >= today,
+            )
+        )
+    trend.slope = slope(trend.points)
+    return trend

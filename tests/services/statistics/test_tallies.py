@@ -1,0 +1,128 @@
+"""The sufficient-statistics tallies: kept incrementally they equal a rebuild from raw responses."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+
+from sqlalchemy import select
+
+from survey.db import db, utcnow
+from survey.models import Answer, AnswerTally, Counter, Instrument, Response, ResponseTally
+from survey.services.statistics import tallies as tallies_service
+
+
+def _snapshot() -> tuple[set[tuple], set[tuple]]:  # type: ignore[type-arg]
+    responses = {
+        tuple(r)
+        for r in db.session.execute(
+            select(
+                ResponseTally.agency_id,
+                ResponseTally.day,
+                ResponseTally.counter_key,
+                ResponseTally.field_key,
+                ResponseTally.month,
+                ResponseTally.instrument_id,
+                ResponseTally.n,
+            ).where(ResponseTally.n != 0)
+        )
+    }
+    answers = {
+        tuple(r)
+        for r in db.session.execute(
+            select(
+                AnswerTally.agency_id,
+                AnswerTally.day,
+                AnswerTally.counter_key,
+                AnswerTally.field_key,
+                AnswerTally.month,
+                AnswerTally.item_id,
+                AnswerTally.n_valid,
+                AnswerTally.n_satisfied,
+                AnswerTally.sum_score,
+                AnswerTally.sum_score_sq,
+                AnswerTally.n_not_applicable,
+                AnswerTally.n_score_1,
+                AnswerTally.n_score_2,
+                AnswerTally.n_score_3,
+                AnswerTally.n_score_4,
+                AnswerTally.n_score_5,
+            ).where((AnswerTally.n_valid != 0) | (AnswerTally.n_not_applicable != 0))
+        )
+    }
+    return responses, answers
+
+
+def _new_response(counter: Counter, scores: list[int | None], day: dt.date, field_id: int | None) -> Response:
+    response = Response(
+        submission_id=uuid.uuid4(),
+        agency_id=counter.agency_id,
+        counter_id=counter.id,
+        instrument_id=counter.instrument_id,
+        received_at=utcnow(),
+        received_on=day,
+        field_id=field_id,
+        status="valid",
+    )
+    response.answers = [
+        Answer(item_id=item.id, score=score) for item, score in zip(counter.instrument.items, scores, strict=False)
+    ]
+    db.session.add(response)
+    db.session.flush()
+    return response
+
+
+def test_seeded_tallies_count_every_valid_response_and_answer(demo) -> None:  # type: ignore[no-untyped-def]
+    responses, answers = _snapshot()
+    valid = db.session.scalars(select(Response).where(Response.status == "valid")).all()
+    assert sum(r[-1] for r in responses) == len(valid)
+    n_valid_answers = sum(1 for r in valid for a in r.answers if a.score is not None)
+    assert sum(a[6] for a in answers) == n_valid_answers
+    assert sum(a[10] for a in answers) == sum(1 for r in valid for a in r.answers if a.score is None)
+
+
+def test_incremental_updates_equal_a_rebuild(demo) -> None:  # type: ignore[no-untyped-def]
+    counters = db.session.scalars(select(Counter).order_by(Counter.id)).all()
+    existing = db.session.scalars(select(Response).order_by(Response.id)).first()
+    # One response landing in an existing cell, one in a new cell (new day, no field), one with N/A answers.
+    added = [
+        _new_response(
+            counters[0],
+            [5] * 22,
+            existing.received_on if existing.counter_id == counters[0].id else dt.date(2026, 10, 5),
+            existing.field_id,
+        ),
+        _new_response(counters[1], [1, 2, 3, 4, 5] * 5, dt.date(2026, 10, 30), None),
+        _new_response(counters[2], [None, 4, None, 3] * 6, dt.date(2026, 10, 30), None),
+    ]
+    for response in added:
+        tallies_service.add_response(db.session, response, db.session.get(Instrument, response.instrument_id))
+    incremental = _snapshot()
+    tallies_service.rebuild(db.session)
+    assert _snapshot() == incremental
+
+
+def test_removing_a_response_undoes_its_contribution(demo) -> None:  # type: ignore[no-untyped-def]
+    before = _snapshot()
+    counter = db.session.scalars(select(Counter).order_by(Counter.id)).first()
+    response = _new_response(counter, [4] * 22, dt.date(2026, 10, 7), None)
+    tallies_service.add_response(db.session, response, counter.instrument)
+    assert _snapshot() != before
+    tallies_service.add_response(db.session, response, counter.instrument, sign=-1)
+    assert _snapshot() == before
+
+
+def test_a_submission_updates_the_tallies_in_its_transaction(demo, app) -> None:  # type: ignore[no-untyped-def]
+    from survey.services.submissions.store import Submission, store_submission
+
+    counter = db.session.scalars(select(Counter).order_by(Counter.id)).first()
+    answers = {item.code: (None if item.allows_na else 5) for item in counter.instrument.items}
+    stored = store_submission(counter, Submission(uuid.uuid4(), answers), app.config["TIMEZONE"])
+    assert stored.created
+    incremental = _snapshot()
+    tallies_service.rebuild(db.session)
+    assert _snapshot() == incremental
+    # A replay of the same submission id adds nothing.
+    response = db.session.get(Response, stored.response_id)
+    again = store_submission(counter, Submission(response.submission_id, answers), app.config["TIMEZONE"])
+    assert not again.created and _snapshot() == incremental
