@@ -97,6 +97,25 @@ def difference(
     return Difference(first, second, delta, se, df, ci, _p_value(stat, df), label, r)
 
 
+def independent_difference(a: Estimate, b: Estimate, *, level: float = 0.95, method: str = "auto") -> Difference | None:
+    """``a - b`` for estimates of independently drawn samples, e.g. two periods whose PSUs (counter-days)
+    cannot recur: ``V = V_1 + V_2``, df = min(df_1, df_2), correlation 0; None when not estimable (df ≤ 0
+    or a non-finite SE).
+
+    The interval is :func:`difference_interval`'s (MOVER/Newcombe with r = 0 near the boundary under
+    ``method="auto"``). A zero SE with a nonzero difference has p = 0: no sampling error explains it.
+    """
+    delta = a.estimate - b.estimate
+    se = math.sqrt(a.se**2 + b.se**2)
+    df = min(a.df, b.df)
+    if df <= 0 or not math.isfinite(se):
+        return None
+    ci, label = difference_interval(a, b, se, df, level=level, method=method)
+    stat = delta / se if se > 0 else (0.0 if delta == 0 else math.inf)
+    p = _p_value(stat, df) if math.isfinite(stat) else 0.0
+    return Difference((a.domain, a.target, a.kind), (b.domain, b.target, b.kind), delta, se, df, ci, p, label, 0.0)
+
+
 def difference_interval(
     a: Estimate,
     b: Estimate,
@@ -187,6 +206,34 @@ def trend(
     return Trend(
         tuple(keys), tuple(float(x) for x in t_arr), slope, se, df, (slope - t * se, slope + t * se), _p_value(stat, df)
     )
+
+
+def independent_trend(estimates: Sequence[Estimate], times: Sequence[float], *, level: float = 0.95) -> Trend | None:
+    """Least-squares slope of estimates from independently drawn samples (e.g. months, whose counter-day
+    PSUs are disjoint): ``β = Σ c_t θ_t``, ``c_t = (t - t̄)/Σ(t - t̄)²``, ``V = Σ c_t² V_t`` (no
+    covariances), df = the smallest df. None when not estimable (V ≤ 0 or not finite, or df ≤ 0).
+    """
+    if len(estimates) < 2:
+        raise EstimationError("a trend needs at least two periods")
+    if len(times) != len(estimates):
+        raise EstimationError("times and estimates differ in length")
+    t_values = [float(t) for t in times]
+    mean_t = sum(t_values) / len(t_values)
+    dev = [t - mean_t for t in t_values]
+    ss = sum(d * d for d in dev)
+    if ss == 0:
+        raise EstimationError("times must not all be equal")
+    coef = [d / ss for d in dev]
+    slope = sum(c * e.estimate for c, e in zip(coef, estimates, strict=True))
+    var = sum(c * c * e.se**2 for c, e in zip(coef, estimates, strict=True))
+    df = min(e.df for e in estimates)
+    if var <= 0 or df <= 0 or not math.isfinite(var):
+        return None
+    se = math.sqrt(var)
+    t = float(t_quantile(df, level))
+    p = float(2 * stats.t.sf(abs(slope / se), df))
+    keys = tuple((e.domain, e.target, e.kind) for e in estimates)
+    return Trend(keys, tuple(t_values), slope, se, df, (slope - t * se, slope + t * se), p)
 
 
 def holm(p_values: Sequence[float]) -> np.ndarray:

@@ -70,7 +70,7 @@ def factorise(values: Iterable[Any] | np.ndarray) -> tuple[np.ndarray, list[Any]
         return remap[inverse.reshape(-1)], labels
     index: dict[Hashable, int] = {}
     codes = np.fromiter(
-        (index.setdefault(v, len(index)) for v in (values.tolist() if arr is not None else values)),
+        (index.setdefault(v, len(index)) for v in (arr.tolist() if arr is not None else values)),
         dtype=np.int64,
     )
     return codes, list(index)
@@ -90,7 +90,7 @@ class Design:
     n_psu: tuple[int, ...]
     population_psu: tuple[float, ...] | None = None
     lonely_psu: str = "fail"
-    _index: dict[Hashable, int] = field(default=None, repr=False, compare=False)  # type: ignore[assignment]
+    _index: dict[Hashable, int] = field(default=None, repr=False, compare=False)  # type: ignore[arg-type]  # set in __post_init__
 
     def __post_init__(self) -> None:
         if len(self.strata) != len(self.n_psu):
@@ -270,7 +270,7 @@ class Influence:
         sum_u = np.bincount(key, weights=self.u, minlength=size)
         nh = np.tile(d.n_h.astype(float), self.n_estimates)
         present = m > 0
-        _lonely_check(d, present.reshape(self.n_estimates, H).any(axis=0))
+        _lonely_check(d, np.asarray(present.reshape(self.n_estimates, H).any(axis=0)))
         if np.any(m > nh):
             bad = d.strata[int(np.flatnonzero(m > nh)[0] % H)]
             raise DesignError(f"stratum {bad!r} has more PSUs in the sums than declared in the design")

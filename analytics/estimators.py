@@ -61,7 +61,7 @@ class CompositeSpec:
 
 
 def composite_specs(
-    groups: Mapping[str, Sequence[Hashable] | Mapping[Hashable, float]],
+    groups: Mapping[str, Sequence[Hashable] | Mapping[Any, float]],
     *,
     definition: str = "A",
     group_coefficients: Mapping[str, float] | None = None,
@@ -164,7 +164,7 @@ class EstimateSet:
     def __len__(self) -> int:
         return len(self.estimates)
 
-    def __iter__(self):  # type: ignore[no-untyped-def]
+    def __iter__(self):  # type: ignore[no-untyped-def]  # iterates the estimates; typed through EstimateSet.estimates
         return iter(self.estimates)
 
     def index(self, domain: Any, target: str, kind: str = "share") -> int:
@@ -187,42 +187,7 @@ class EstimateSet:
 
 
 # ---------------------------------------------------------------------------------------------------
-# internals
-
-
-@dataclass
-class _Block:
-    """Estimates of one kind/target family, laid out domain-major (estimate id = d * T + t)."""
-
-    kind: str
-    definition: str
-    targets: list[str]
-    value: np.ndarray  # (D*T,)
-    n: np.ndarray
-    kish: np.ndarray
-    s2: np.ndarray  # unit variance s_w² (§6) for deff and the design-based n_eff of means; NaN if unknown
-    zhat: np.ndarray | None  # Ẑ = Σ w d, needed for the WOR deff; None: no deff (composites)
-    df: np.ndarray | None  # per-estimate df overriding the domain df (df_basis="answered")
-    est: np.ndarray  # influence rows
-    psu: np.ndarray
-    stratum: np.ndarray
-    u: np.ndarray
-
-
-def _safe_div(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    a = np.asarray(a, dtype=float)
-    b = np.asarray(b, dtype=float)
-    return np.divide(a, b, out=np.full(np.broadcast(a, b).shape, np.nan), where=b != 0)
-
-
-def _deffs(s2: np.ndarray, n: np.ndarray, zhat: np.ndarray, var: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """WOR and WR design effects as R ``svymean(deff=TRUE / "replace")`` (§6)."""
-    with np.errstate(divide="ignore", invalid="ignore"):
-        v_wr = s2 / n
-        v_wor = (zhat - n) / (zhat * n) * s2
-        deff_wr = np.where(v_wr > 0, var / v_wr, np.nan)
-        deff = np.where((v_wor > 0) & (zhat > n), var / v_wor, np.nan)
-    return deff, deff_wr
+# estimate_from_sums and its steps
 
 
 def estimate_from_sums(
@@ -251,7 +216,142 @@ def estimate_from_sums(
     ``degf(subset(des, domain))`` and ``svyratio``. ``"answered"``: for item estimates count only PSUs
     with valid answers to the item, as R's ``svyciprop(~s, subset(des, domain & answered))``; the two
     differ only when a PSU has domain members none of whom answered the item.
+
+    The steps, each a function below:
+
+    1. :func:`_layout` numbers domains, strata, PSUs and items over both tables (one item row per
+       domain × PSU × item);
+    2. :func:`_domain_totals`: per domain, its df (§5.3), respondents and Kish n_eff;
+    3. :func:`_item_totals`: per domain × item, Ẑ = Σ w d, the valid answers n and Kish n_eff;
+    4. per kind, :func:`_item_ratios`: the ratios R = X / Z, their unit variance s_w² and PSU
+       influence rows; items as they are (:func:`_item_block`) and each composite
+       (:func:`_composite_block`, §3) become blocks of estimates;
+    5. :func:`_joint_influence` stacks every block's influence rows, so one variance pass serves all;
+    6. :func:`_block_estimates`: SE, df, deff, interval and flags of each estimate of a block;
+    7. :func:`_domain_major` puts estimates (and the influence) in domain-major order.
     """
+    _check_options(kinds, ci, composite_ci, items)
+    lay = _layout(design, items, respondents)
+    dom = _domain_totals(lay)
+    tot = _item_totals(lay, df_basis)
+    if len({spec.name for spec in composites}) != len(composites):
+        raise EstimationError("composite names must be unique")
+    blocks: list[_Block] = []
+    for kind in kinds:
+        ratios = _item_ratios(lay, tot, kind)
+        if include_items:
+            blocks.append(_item_block(lay, tot, ratios))
+        blocks.extend(
+            _composite_block(spec, lay, tot, ratios, dom)
+            for spec in composites
+            if not (spec.definition == "C" and kind == "mean")  # C is a share of respondents only
+        )
+    infl, offsets = _joint_influence(design, blocks)
+    var = infl.variance()
+    options = _Options(ci, composite_ci, r_compatible, level, mean_half_width)
+    estimates: list[Estimate] = []
+    for b, off in zip(blocks, offsets[:-1], strict=True):
+        estimates.extend(_block_estimates(b, var[off : off + len(b.value)], dom.df, lay.d_labels, options))
+    domain_codes = [np.repeat(np.arange(lay.D), len(b.targets)) for b in blocks]
+    return _domain_major(design, estimates, domain_codes, infl, lay.d_labels, dom.df)
+
+
+@dataclass
+class _Block:
+    """Estimates of one kind/target family, laid out domain-major (estimate id = d * T + t)."""
+
+    kind: str
+    definition: str
+    targets: list[str]
+    value: np.ndarray  # (D*T,)
+    n: np.ndarray
+    kish: np.ndarray
+    s2: np.ndarray  # unit variance s_w² (§6) for deff and the design-based n_eff of means; NaN if unknown
+    zhat: np.ndarray | None  # Ẑ = Σ w d, needed for the WOR deff; None: no deff (composites)
+    df: np.ndarray | None  # per-estimate df overriding the domain df (df_basis="answered")
+    est: np.ndarray  # influence rows
+    psu: np.ndarray
+    stratum: np.ndarray
+    u: np.ndarray
+
+
+@dataclass(frozen=True)
+class _Layout:
+    """Integer codes of every row of the two tables, over the domains, strata and PSUs of both.
+
+    ``d_*`` domain, ``s_*`` stratum, ``g_*`` PSU (numbered over the full design, nested in strata),
+    ``k_item`` item; ``est_item = d * K + k`` the item estimate each item row belongs to. The item
+    table has one row per (domain, PSU, item), so item influence rows need no aggregation later.
+    """
+
+    items: ItemSums
+    resp: RespondentSums | None
+    d_labels: list[Any]
+    k_labels: list[Any]
+    n_strata: int
+    n_psus: int
+    d_item: np.ndarray
+    s_item: np.ndarray
+    g_item: np.ndarray
+    k_item: np.ndarray
+    est_item: np.ndarray
+    d_resp: np.ndarray
+    s_resp: np.ndarray
+    g_resp: np.ndarray
+
+    @property
+    def D(self) -> int:
+        return len(self.d_labels)
+
+    @property
+    def K(self) -> int:
+        return len(self.k_labels)
+
+
+@dataclass(frozen=True)
+class _DomainTotals:
+    """Per domain: df = PSUs with members - strata with members (§5.3); with respondent sums also the
+    respondents (the n of composites) and Kish n_eff (Σw)²/Σw² (§6)."""
+
+    df: np.ndarray
+    n: np.ndarray | None
+    kish: np.ndarray | None
+
+
+@dataclass(frozen=True)
+class _ItemTotals:
+    """Per item estimate (domain × item, id ``d * K + k``): Ẑ = Σ w d, valid answers, Kish n_eff, and
+    the df of ``df_basis="answered"`` (None: the domain df)."""
+
+    Z: np.ndarray
+    N: np.ndarray
+    kish: np.ndarray
+    df: np.ndarray | None
+    Z_rows: np.ndarray  # Ẑ of each item row's estimate
+
+
+@dataclass(frozen=True)
+class _Ratios:
+    """Item ratios of one kind: ``R = X / Z`` with X = Σ w s (share) or Σ w d y (mean), their unit
+    variance s_w² (§6), and per item row the PSU influence ``u = (X_row - R Z_row) / Z`` (§5.1)."""
+
+    kind: str
+    X: np.ndarray
+    R: np.ndarray
+    s2: np.ndarray
+    u_rows: np.ndarray
+
+
+@dataclass(frozen=True)
+class _Options:
+    ci: str
+    composite_ci: str
+    r_compatible: bool
+    level: float
+    mean_half_width: float
+
+
+def _check_options(kinds: Sequence[str], ci: str, composite_ci: str, items: ItemSums) -> None:
     for k in kinds:
         if k not in KINDS:
             raise EstimationError(f"kind must be 'share' or 'mean', not {k!r}")
@@ -259,64 +359,70 @@ def estimate_from_sums(
         raise EstimationError(f"CI method must be one of {', '.join(SHARE_METHODS)}")
     if "mean" in kinds and items.swdy is None:
         raise EstimationError("mean scores need the swdy column (Σ w·d·y)")
-    n_item_rows = len(items)
-    resp = respondents
 
-    # joint codes for domains and PSUs over both tables
-    d_code_all, d_labels = factorise(_stack(items.domain, resp.domain if resp is not None else None))
-    D = len(d_labels)
-    s_all = design.stratum_codes(_stack(items.stratum, resp.stratum if resp is not None else None))
-    p_code = _codes(_stack(items.psu, resp.psu if resp is not None else None))
+
+def _layout(design: Design, items: ItemSums, resp: RespondentSums | None) -> _Layout:
+    """Joint codes of domains and PSUs over both tables; duplicate (domain, PSU, item) rows summed."""
+
+    def both(name: str) -> np.ndarray:
+        return _stack(getattr(items, name), getattr(resp, name) if resp is not None else None)
+
+    n_item_rows = len(items)
+    d_code_all, d_labels = factorise(both("domain"))
+    s_all = design.stratum_codes(both("stratum"))
+    p_code = _codes(both("psu"))
     g_psu = _codes(s_all * (int(p_code.max(initial=0)) + 1) + p_code)
-    d_item, d_resp = d_code_all[:n_item_rows], d_code_all[n_item_rows:]
-    s_item, s_resp = s_all[:n_item_rows], s_all[n_item_rows:]
-    g_item, g_resp = g_psu[:n_item_rows], g_psu[n_item_rows:]
-    if items.item_labels is not None:
-        # Integer codes: keep the items present, in the order of the labels.
-        present = np.flatnonzero(np.bincount(items.item, minlength=len(items.item_labels)))
-        remap = np.zeros(len(items.item_labels), dtype=np.int64)
-        remap[present] = np.arange(len(present))
-        k_item, k_labels = remap[items.item], [items.item_labels[i] for i in present]
-    else:
-        k_item, k_labels = factorise(items.item)
-    K = len(k_labels)
-    H = design.n_strata
-    k_labels_str = [str(k) for k in k_labels]
+    k_item, k_labels = _item_codes(items)
     n_g = int(g_psu.max(initial=0)) + 1
-    # One row per (domain, PSU, item) from here on, so item influence rows need no aggregation later.
-    items, d_item, g_item, s_item, k_item = _unique_item_rows(items, d_item, g_item, s_item, k_item, n_g, K)
-    n_item_rows = len(items)
+    items, d_item, g_item, s_item, k_item = _unique_item_rows(
+        items, d_code_all[:n_item_rows], g_psu[:n_item_rows], s_all[:n_item_rows], k_item, n_g, len(k_labels)
+    )
+    return _Layout(
+        items, resp, d_labels, k_labels, design.n_strata, n_g, d_item, s_item, g_item, k_item,
+        d_item * len(k_labels) + k_item, d_code_all[n_item_rows:], s_all[n_item_rows:], g_psu[n_item_rows:],
+    )  # fmt: skip
 
-    # domain df: PSUs with members minus strata with members (§5.3)
-    if resp is not None:
-        pres = resp.n > 0
-        dd, gg, ss = d_resp[pres], g_resp[pres], s_resp[pres]
-    else:
-        pres = items.n > 0
-        dd, gg, ss = d_item[pres], g_item[pres], s_item[pres]
-    psu_count = np.bincount(np.unique(dd * n_g + gg) // n_g, minlength=D)
-    str_count = np.bincount(np.unique(dd * H + ss) // H, minlength=D)
-    dom_df = psu_count - str_count
 
-    # domain-level respondent totals (composite n, Kish)
-    if resp is not None:
-        dom_n = np.bincount(d_resp, weights=resp.n, minlength=D)
-        dom_sw = np.bincount(d_resp, weights=resp.sw, minlength=D)
-        dom_sww = np.bincount(d_resp, weights=resp.sww, minlength=D)
-        dom_kish = _safe_div(dom_sw**2, dom_sww)
-    else:
-        dom_n = dom_kish = None
+def _item_codes(items: ItemSums) -> tuple[np.ndarray, list[Any]]:
+    """Item codes and labels: integer codes keep the items present, in the order of ``item_labels``."""
+    if items.item_labels is None:
+        return factorise(items.item)
+    present = np.flatnonzero(np.bincount(items.item, minlength=len(items.item_labels)))
+    remap = np.zeros(len(items.item_labels), dtype=np.int64)
+    remap[present] = np.arange(len(present))
+    return remap[items.item], [items.item_labels[i] for i in present.tolist()]
 
-    # per-item totals
-    est_item = d_item * K + k_item
-    E = D * K
+
+def _df_by_group(group: np.ndarray, g: np.ndarray, s: np.ndarray, n_groups: int, lay: _Layout) -> np.ndarray:
+    """Per group: distinct PSUs minus distinct strata among its rows (§5.3, R ``degf`` of ``subset()``)."""
+    n_g, H = lay.n_psus, lay.n_strata
+    psu_count = np.bincount(np.unique(group * n_g + g) // n_g, minlength=n_groups)
+    str_count = np.bincount(np.unique(group * H + s) // H, minlength=n_groups)
+    return psu_count - str_count
+
+
+def _domain_totals(lay: _Layout) -> _DomainTotals:
+    """Domain df from the PSUs with members (respondents if given, else answers) and respondent totals."""
+    resp = lay.resp
+    if resp is None:
+        pres = lay.items.n > 0
+        df = _df_by_group(lay.d_item[pres], lay.g_item[pres], lay.s_item[pres], lay.D, lay)
+        return _DomainTotals(df, None, None)
+    pres = resp.n > 0
+    df = _df_by_group(lay.d_resp[pres], lay.g_resp[pres], lay.s_resp[pres], lay.D, lay)
+    n = np.bincount(lay.d_resp, weights=resp.n, minlength=lay.D)
+    sw = np.bincount(lay.d_resp, weights=resp.sw, minlength=lay.D)
+    sww = np.bincount(lay.d_resp, weights=resp.sww, minlength=lay.D)
+    return _DomainTotals(df, n, _safe_div(sw**2, sww))
+
+
+def _item_totals(lay: _Layout, df_basis: str) -> _ItemTotals:
+    """Ẑ, n and Kish n_eff per item estimate; with ``df_basis="answered"`` its own df (PSUs with answers)."""
+    items, est_item, E = lay.items, lay.est_item, lay.D * lay.K
     item_df: np.ndarray | None = None
     if df_basis == "answered":
         ans = items.n > 0
-        e_a, g_a, s_a = est_item[ans], g_item[ans], s_item[ans]
-        item_df = np.bincount(np.unique(e_a * n_g + g_a) // n_g, minlength=E) - np.bincount(
-            np.unique(e_a * H + s_a) // H, minlength=E
-        )
+        item_df = _df_by_group(est_item[ans], lay.g_item[ans], lay.s_item[ans], E, lay)
     elif df_basis != "domain":
         raise EstimationError("df_basis must be 'domain' or 'answered'")
     Z = np.bincount(est_item, weights=items.swd, minlength=E)
@@ -326,45 +432,130 @@ def estimate_from_sums(
         if items.swwd is not None
         else np.full(E, np.nan)
     )
-    zr = Z[est_item]
-    numer = {"share": items.sws, "mean": items.swdy}
-    blocks: list[_Block] = []
-    member = {spec.name: spec for spec in composites}
-    if len(member) != len(composites):
-        raise EstimationError("composite names must be unique")
-    for kind in kinds:
-        xr_rows = numer[kind]
-        X = np.bincount(est_item, weights=xr_rows, minlength=E)
-        R = _safe_div(X, Z)
-        u_rows = np.where(zr != 0, _safe_div(xr_rows - np.nan_to_num(R[est_item]) * items.swd, zr), 0.0)
-        if kind == "share":
-            with np.errstate(divide="ignore", invalid="ignore"):
-                s2 = np.where(N > 1, N / (N - 1) * R * (1 - R), np.nan)
-        elif items.swdyy is not None:
-            YY = np.bincount(est_item, weights=items.swdyy, minlength=E)
-            with np.errstate(divide="ignore", invalid="ignore"):
-                s2 = np.where(N > 1, N / (N - 1) * np.maximum(_safe_div(YY, Z) - R * R, 0.0), np.nan)
-        else:
-            s2 = np.full(E, np.nan)
-        if include_items:
-            blocks.append(
-                _Block(kind, "item", k_labels_str, R, N, kish_item, s2, Z, item_df, est_item, g_item, s_item, u_rows)
-            )
-        for spec in composites:
-            if spec.definition == "C" and kind == "mean":
-                continue
-            blocks.append(
-                _composite_block(
-                    spec, kind, k_labels, K, D, R, N, X, Z, est_item, d_item, k_item, g_item, s_item, u_rows,
-                    items, resp, d_resp, g_resp, s_resp, dom_n, dom_kish,
-                )
-            )  # fmt: skip
+    return _ItemTotals(Z, N, kish_item, item_df, Z[est_item])
 
-    # assemble one influence over all blocks, domain-major order within the final list. Item blocks have
-    # one row per (estimate, PSU) already; composite blocks are added up per block (few estimates each),
-    # which avoids one large sort over every row of every block.
+
+def _item_ratios(lay: _Layout, tot: _ItemTotals, kind: str) -> _Ratios:
+    """Ratios, unit variances and influence rows of every item estimate of one kind."""
+    items, est_item, E = lay.items, lay.est_item, lay.D * lay.K
+    Z, N = tot.Z, tot.N
+    x_rows = items.sws if kind == "share" else items.swdy
+    X = np.bincount(est_item, weights=x_rows, minlength=E)
+    R = _safe_div(X, Z)
+    zr = tot.Z_rows
+    u_rows = np.where(zr != 0, _safe_div(x_rows - np.nan_to_num(R[est_item]) * items.swd, zr), 0.0)
+    if kind == "share":
+        # s_w² of a 0/1 variable: n/(n-1) p(1-p)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            s2 = np.where(N > 1, N / (N - 1) * R * (1 - R), np.nan)
+    elif items.swdyy is not None:
+        YY = np.bincount(est_item, weights=items.swdyy, minlength=E)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            s2 = np.where(N > 1, N / (N - 1) * np.maximum(_safe_div(YY, Z) - R * R, 0.0), np.nan)
+    else:
+        s2 = np.full(E, np.nan)
+    return _Ratios(kind, X, R, s2, u_rows)
+
+
+def _item_block(lay: _Layout, tot: _ItemTotals, ratios: _Ratios) -> _Block:
+    """Item estimates as they are: one influence row per item row."""
+    return _Block(
+        ratios.kind, "item", [str(k) for k in lay.k_labels], ratios.R, tot.N, tot.kish, ratios.s2, tot.Z, tot.df,
+        lay.est_item, lay.g_item, lay.s_item, ratios.u_rows,
+    )  # fmt: skip
+
+
+def _composite_block(
+    spec: CompositeSpec, lay: _Layout, tot: _ItemTotals, ratios: _Ratios, dom: _DomainTotals
+) -> _Block:
+    """Value and influence rows of one composite for every domain (§3, §5.2).
+
+    n is the domain's respondents where respondent sums are given, else its most answered component;
+    composites have no deff (no single unit variance), hence NaN s_w² and no Ẑ.
+    """
+    a = _coefficients(spec, lay)
+    used = a > 0
+    D, K = lay.D, lay.K
+    n_comp = tot.N.reshape(D, K)[:, used].max(axis=1) if used.any() else np.zeros(D)
+    n_out = dom.n if dom.n is not None else n_comp
+    kish = dom.kish if dom.kish is not None else np.full(D, np.nan)
+    nan = np.full(D, np.nan)
+    if spec.definition == "A":
+        value, est, psu, stratum, u = _composite_a(a, used, lay, ratios)
+    elif spec.definition == "B":
+        value, est, psu, stratum, u = _composite_b(used, lay, tot, ratios)
+    else:
+        value, est, psu, stratum, u = _composite_c(spec, lay)  # needs respondent sums, so n_out = dom.n
+    return _Block(ratios.kind, spec.definition, [spec.name], value, n_out, kish, nan, None, None, est, psu, stratum, u)
+
+
+def _coefficients(spec: CompositeSpec, lay: _Layout) -> np.ndarray:
+    """The composite's coefficient a_k of each item present (0 for items outside it)."""
+    pos = {k: i for i, k in enumerate(lay.k_labels)}
+    a = np.zeros(lay.K)
+    for k, v in spec.coefficients.items():
+        if k not in pos:
+            raise EstimationError(f"composite {spec.name!r} refers to item {k!r}, absent from the sums")
+        a[pos[k]] = v
+    return a
+
+
+_Rows = tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]  # value; influence est, psu, stratum, u
+
+
+def _composite_a(a: np.ndarray, used: np.ndarray, lay: _Layout, ratios: _Ratios) -> _Rows:
+    """A = Σ a_k R_k: linear, so its influence rows are a_k times the items' rows."""
+    Rm = ratios.R.reshape(lay.D, lay.K)[:, used]
+    value = (Rm * a[used]).sum(axis=1)
+    coef_rows = a[lay.k_item]
+    sel = coef_rows != 0
+    return value, lay.d_item[sel], lay.g_item[sel], lay.s_item[sel], coef_rows[sel] * ratios.u_rows[sel]
+
+
+def _composite_b(used: np.ndarray, lay: _Layout, tot: _ItemTotals, ratios: _Ratios) -> _Rows:
+    """B = Σ_k X_k / Σ_k Z_k over the component items: one pooled ratio per domain."""
+    D, K, items = lay.D, lay.K, lay.items
+    Xd = ratios.X.reshape(D, K)[:, used].sum(axis=1)
+    Zd = tot.Z.reshape(D, K)[:, used].sum(axis=1)
+    value = _safe_div(Xd, Zd)
+    sel = used[lay.k_item]
+    x_col = items.sws if ratios.kind == "share" else items.swdy
+    assert x_col is not None  # mean kinds are refused without swdy (_check_options)
+    x_rows = x_col[sel]
+    dr = lay.d_item[sel]
+    zr = Zd[dr]
+    u = np.where(zr != 0, _safe_div(x_rows - np.nan_to_num(value[dr]) * items.swd[sel], zr), 0.0)
+    return value, dr, lay.g_item[sel], lay.s_item[sel], u
+
+
+def _composite_c(spec: CompositeSpec, lay: _Layout) -> _Rows:
+    """C = Σ w c_i / Σ w e_i: a ratio over respondents, from the per-PSU sums of w c_i and w e_i."""
+    resp = lay.resp
+    if resp is None or spec.name not in resp.c_sums:
+        raise EstimationError(
+            f"composite C {spec.name!r} needs per-PSU sums of w*c_i and w*e_i (RespondentSums.c_sums); "
+            "use definition A or B from item sums, or estimate_from_rows"
+        )
+    swc, swe = resp.c_sums[spec.name]
+    Xd = np.bincount(lay.d_resp, weights=swc, minlength=lay.D)
+    Zd = np.bincount(lay.d_resp, weights=swe, minlength=lay.D)
+    value = _safe_div(Xd, Zd)
+    zr = Zd[lay.d_resp]
+    u = np.where(zr != 0, _safe_div(swc - np.nan_to_num(value[lay.d_resp]) * swe, zr), 0.0)
+    return value, lay.d_resp, lay.g_resp, lay.s_resp, u
+
+
+def _joint_influence(design: Design, blocks: Sequence[_Block]) -> tuple[Influence, np.ndarray]:
+    """One influence over all blocks (block b's estimates at ``offsets[b]`` on), and the offsets.
+
+    Item blocks have one row per (estimate, PSU) already; composite blocks are added up per block (few
+    estimates each), which avoids one large sort over every row of every block.
+    """
     offsets = np.cumsum([0] + [len(b.value) for b in blocks])
     total = int(offsets[-1])
+    if not blocks:
+        empty = np.zeros(0, dtype=np.int64)
+        return Influence(design, total, empty, empty.copy(), empty.copy(), np.zeros(0)), offsets
     parts = [
         b if b.definition == "item" else Influence.build(design, len(b.value), b.est, b.psu, b.stratum, b.u)
         for b in blocks
@@ -372,82 +563,121 @@ def estimate_from_sums(
     infl = Influence(
         design,
         total,
-        np.concatenate([p.est + off for p, off in zip(parts, offsets[:-1], strict=True)])
-        if parts
-        else np.zeros(0, dtype=np.int64),
-        np.concatenate([np.asarray(p.psu, dtype=np.int64) for p in parts]) if parts else np.zeros(0, dtype=np.int64),
-        np.concatenate([np.asarray(p.stratum, dtype=np.int64) for p in parts])
-        if parts
-        else np.zeros(0, dtype=np.int64),
-        np.concatenate([p.u for p in parts]) if parts else np.zeros(0),
+        np.concatenate([p.est + off for p, off in zip(parts, offsets[:-1], strict=True)]),
+        np.concatenate([np.asarray(p.psu, dtype=np.int64) for p in parts]),
+        np.concatenate([np.asarray(p.stratum, dtype=np.int64) for p in parts]),
+        np.concatenate([p.u for p in parts]),
     )
-    var = infl.variance()
-    estimates: list[Estimate] = []
-    order_keys: list[int] = []
-    for b, off in zip(blocks, offsets[:-1], strict=True):
-        T = len(b.targets)
-        v = var[off : off + len(b.value)]
-        with np.errstate(invalid="ignore"):
-            se = np.sqrt(np.where(v < 0, np.nan, v))
-        dom_of = np.repeat(np.arange(D), T)
-        df_int = dom_df[dom_of] if b.df is None else b.df
-        df = df_int.astype(float)
-        if b.zhat is not None:
-            deff, deff_wr = _deffs(b.s2, b.n, b.zhat, v)
-        else:
-            deff = deff_wr = np.full(len(v), np.nan)
-        b_est = b.value
+    return infl, offsets
+
+
+def _intervals(
+    b: _Block, se: np.ndarray, v: np.ndarray, df: np.ndarray, options: _Options
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, str]:
+    """Published interval, the interval the flags judge, and the method label of a block.
+
+    Shares: ``ci`` (items) or ``composite_ci`` (composites); flags on item shares always judge the NCHS
+    Korn-Graubard interval (§12). Mean scores: Wald with t(df).
+    """
+    if b.kind != "share":
+        lo, hi = wald_t_interval(b.value, se, df, options.level)
+        return lo, hi, lo, hi, "t"
+    method = options.ci if b.definition == "item" else options.composite_ci
+    lo, hi = share_interval(b.value, se, df, b.n, method, options.level, options.r_compatible)
+    if b.definition == "item" and (method != "beta" or options.r_compatible):
+        f_lo, f_hi = korn_graubard(b.value, v, b.n, df, options.level, False)
+    else:
+        f_lo, f_hi = lo, hi
+    return lo, hi, f_lo, f_hi, method_label(method, options.r_compatible)
+
+
+def _block_estimates(
+    b: _Block, v: np.ndarray, dom_df: np.ndarray, d_labels: Sequence[Any], options: _Options
+) -> list[Estimate]:
+    """The published estimates of one block, from its variances ``v``: SE, df, deff, CI and flags."""
+    T = len(b.targets)
+    with np.errstate(invalid="ignore"):
+        se = np.sqrt(np.where(v < 0, np.nan, v))
+    dom_of = np.repeat(np.arange(len(dom_df)), T)
+    df_int = dom_df[dom_of] if b.df is None else b.df
+    df = df_int.astype(float)
+    if b.zhat is not None:
+        deff, deff_wr = _deffs(b.s2, b.n, b.zhat, v)
+    else:
+        deff = deff_wr = np.full(len(v), np.nan)
+    lo, hi, f_lo, f_hi, label = _intervals(b, se, v, df, options)
+    out = []
+    for j in range(len(b.value)):
+        p, s, dfj, nj = float(b.value[j]), float(se[j]), float(df[j]), float(b.n[j])
         if b.kind == "share":
-            method = ci if b.definition == "item" else composite_ci
-            lo, hi = share_interval(b_est, se, df, b.n, method, level, r_compatible)
-            if b.definition == "item" and (method != "beta" or r_compatible):
-                f_lo, f_hi = korn_graubard(b_est, v, b.n, df, level, False)
-            else:
-                f_lo, f_hi = lo, hi
-            label = method_label(method, r_compatible)
+            flags = share_flags(p, s, nj, dfj, float(f_lo[j]), float(f_hi[j]))
+            n_eff = nchs_n_eff(p, s, nj)
         else:
-            lo, hi = wald_t_interval(b_est, se, df, level)
-            f_lo, f_hi = lo, hi
-            label = "t"
-        for j in range(len(b_est)):
-            d = int(dom_of[j])
-            p, s, dfj, nj = float(b_est[j]), float(se[j]), float(df[j]), float(b.n[j])
-            if b.kind == "share":
-                flags = share_flags(p, s, nj, dfj, float(f_lo[j]), float(f_hi[j]))
-                n_eff = nchs_n_eff(p, s, nj)
-            else:
-                flags = mean_flags(nj, dfj, p, s, float(f_lo[j]), float(f_hi[j]), mean_half_width)
-                n_eff = float(b.s2[j] / v[j]) if (math.isfinite(b.s2[j]) and v[j] > 0) else math.nan
-            estimates.append(
-                Estimate(
-                    domain=d_labels[d],
-                    target=b.targets[j % T],
-                    kind=b.kind,
-                    definition=b.definition,
-                    estimate=p,
-                    se=s,
-                    df=int(df_int[j]),
-                    n=int(round(nj)) if math.isfinite(nj) else 0,
-                    ci=(float(lo[j]), float(hi[j])),
-                    ci_method=label,
-                    level=level,
-                    n_eff=_opt(n_eff),
-                    deff=_opt(deff[j]),
-                    deff_wr=_opt(deff_wr[j]),
-                    kish_n_eff=_opt(b.kish[j]),
-                    flags=flags,
-                )
+            flags = mean_flags(nj, dfj, p, s, float(f_lo[j]), float(f_hi[j]), options.mean_half_width)
+            # design-based n_eff of a mean: s_w² / V̂
+            n_eff = float(b.s2[j] / v[j]) if (math.isfinite(b.s2[j]) and v[j] > 0) else math.nan
+        out.append(
+            Estimate(
+                domain=d_labels[int(dom_of[j])],
+                target=b.targets[j % T],
+                kind=b.kind,
+                definition=b.definition,
+                estimate=p,
+                se=s,
+                df=int(df_int[j]),
+                n=int(round(nj)) if math.isfinite(nj) else 0,
+                ci=(float(lo[j]), float(hi[j])),
+                ci_method=label,
+                level=options.level,
+                n_eff=_opt(n_eff),
+                deff=_opt(deff[j]),
+                deff_wr=_opt(deff_wr[j]),
+                kish_n_eff=_opt(b.kish[j]),
+                flags=flags,
             )
-            order_keys.append(d)
-    perm = np.argsort(np.asarray(order_keys, dtype=np.int64), kind="stable")
+        )
+    return out
+
+
+def _domain_major(
+    design: Design,
+    estimates: Sequence[Estimate],
+    domain_codes: Sequence[np.ndarray],
+    infl: Influence,
+    d_labels: Sequence[Any],
+    dom_df: np.ndarray,
+) -> EstimateSet:
+    """Estimates sorted by domain code (stable: within a domain, block order), the influence renumbered."""
+    order_keys = np.concatenate(domain_codes).astype(np.int64) if domain_codes else np.zeros(0, dtype=np.int64)
+    perm = np.argsort(order_keys, kind="stable")
     inv = np.empty_like(perm)
     inv[perm] = np.arange(len(perm))
-    infl = Influence(design, total, inv[infl.est], infl.psu, infl.stratum, infl.u)
+    infl = Influence(design, infl.n_estimates, inv[infl.est], infl.psu, infl.stratum, infl.u)
     ordered = tuple(estimates[i] for i in perm)
     index: dict[tuple[Any, str, str], int] = {}
     for i, e in enumerate(ordered):
         index[(e.domain, e.target, e.kind)] = i
-    return EstimateSet(ordered, infl, {d_labels[i]: int(dom_df[i]) for i in range(D)}, index)
+    return EstimateSet(ordered, infl, {d_labels[i]: int(dom_df[i]) for i in range(len(d_labels))}, index)
+
+
+# ---------------------------------------------------------------------------------------------------
+# helpers
+
+
+def _safe_div(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    a = np.asarray(a, dtype=float)
+    b = np.asarray(b, dtype=float)
+    return np.divide(a, b, out=np.full(np.broadcast(a, b).shape, np.nan), where=b != 0)
+
+
+def _deffs(s2: np.ndarray, n: np.ndarray, zhat: np.ndarray, var: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """WOR and WR design effects as R ``svymean(deff=TRUE / "replace")`` (§6)."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        v_wr = s2 / n
+        v_wor = (zhat - n) / (zhat * n) * s2
+        deff_wr = np.where(v_wr > 0, var / v_wr, np.nan)
+        deff = np.where((v_wor > 0) & (zhat > n), var / v_wor, np.nan)
+    return deff, deff_wr
 
 
 def _codes(values: np.ndarray) -> np.ndarray:
@@ -477,17 +707,20 @@ def _unique_item_rows(
     uniq, first, inverse = np.unique(key, return_index=True, return_inverse=True)
     m = len(uniq)
 
+    def total(values: np.ndarray) -> np.ndarray:
+        return np.bincount(inverse, weights=values, minlength=m)
+
     def add(values: np.ndarray | None) -> np.ndarray | None:
-        return None if values is None else np.bincount(inverse, weights=values, minlength=m)
+        return None if values is None else total(values)
 
     merged = ItemSums(
         stratum=items.stratum[first],
         psu=items.psu[first],
         item=items.item[first],
         domain=items.domain[first] if items.domain is not None else None,
-        n=add(items.n),
-        swd=add(items.swd),
-        sws=add(items.sws),
+        n=total(items.n),
+        swd=total(items.swd),
+        sws=total(items.sws),
         swdy=add(items.swdy),
         swdyy=add(items.swdyy),
         swwd=add(items.swwd),
@@ -508,77 +741,6 @@ def _stack(a: np.ndarray, b: np.ndarray | None) -> np.ndarray:
 def _opt(x: float) -> float | None:
     x = float(x)
     return x if math.isfinite(x) else None
-
-
-def _composite_block(
-    spec: CompositeSpec,
-    kind: str,
-    k_labels: list[Any],
-    K: int,
-    D: int,
-    R: np.ndarray,
-    N: np.ndarray,
-    X: np.ndarray,
-    Z: np.ndarray,
-    est_item: np.ndarray,
-    d_item: np.ndarray,
-    k_item: np.ndarray,
-    g_item: np.ndarray,
-    s_item: np.ndarray,
-    u_rows: np.ndarray,
-    items: ItemSums,
-    resp: RespondentSums | None,
-    d_resp: np.ndarray,
-    g_resp: np.ndarray,
-    s_resp: np.ndarray,
-    dom_n: np.ndarray | None,
-    dom_kish: np.ndarray | None,
-) -> _Block:
-    """Value and influence rows of one composite for every domain (§3, §5.2)."""
-    pos = {k: i for i, k in enumerate(k_labels)}
-    a = np.zeros(K)
-    for k, v in spec.coefficients.items():
-        if k not in pos:
-            raise EstimationError(f"composite {spec.name!r} refers to item {k!r}, absent from the sums")
-        a[pos[k]] = v
-    used = a > 0
-    n_comp = N.reshape(D, K)[:, used].max(axis=1) if used.any() else np.zeros(D)
-    n_out = dom_n if dom_n is not None else n_comp
-    kish = dom_kish if dom_kish is not None else np.full(D, np.nan)
-    nan = np.full(D, np.nan)
-    if spec.definition == "A":
-        Rm = R.reshape(D, K)[:, used]
-        value = (Rm * a[used]).sum(axis=1)
-        coef_rows = a[k_item]
-        sel = coef_rows != 0
-        return _Block(
-            kind, "A", [spec.name], value, n_out, kish, nan, None, None,
-            d_item[sel], g_item[sel], s_item[sel], coef_rows[sel] * u_rows[sel],
-        )  # fmt: skip
-    if spec.definition == "B":
-        Xd = X.reshape(D, K)[:, used].sum(axis=1)
-        Zd = Z.reshape(D, K)[:, used].sum(axis=1)
-        value = _safe_div(Xd, Zd)
-        sel = used[k_item]
-        x_rows = (items.sws if kind == "share" else items.swdy)[sel]
-        dr = d_item[sel]
-        zr = Zd[dr]
-        u = np.where(zr != 0, _safe_div(x_rows - np.nan_to_num(value[dr]) * items.swd[sel], zr), 0.0)
-        return _Block(kind, "B", [spec.name], value, n_out, kish, nan, None, None, dr, g_item[sel], s_item[sel], u)
-    # definition C: needs Σ w c_i and Σ w e_i per PSU (respondent-level data)
-    if resp is None or spec.name not in resp.c_sums:
-        raise EstimationError(
-            f"composite C {spec.name!r} needs per-PSU sums of w*c_i and w*e_i (RespondentSums.c_sums); "
-            "use definition A or B from item sums, or estimate_from_rows"
-        )
-    swc, swe = resp.c_sums[spec.name]
-    Xd = np.bincount(d_resp, weights=swc, minlength=D)
-    Zd = np.bincount(d_resp, weights=swe, minlength=D)
-    value = _safe_div(Xd, Zd)
-    zr = Zd[d_resp]
-    u = np.where(zr != 0, _safe_div(swc - np.nan_to_num(value[d_resp]) * swe, zr), 0.0)
-    n_c = np.bincount(d_resp, weights=resp.n * (swe > 0), minlength=D) if dom_n is None else dom_n
-    return _Block(kind, "C", [spec.name], value, n_c, kish, nan, None, None, d_resp, g_resp, s_resp, u)
 
 
 def kish(weights: Sequence[float] | np.ndarray) -> tuple[float, float]:

@@ -108,11 +108,13 @@ class ItemSums:
 
         def cat(name: str) -> np.ndarray | None:
             vals = [values(p, name) for p in parts]
-            if any(v is None for v in vals):
+            present = [v for v in vals if v is not None]
+            if len(present) < len(vals):
                 return None
-            return np.concatenate([np.asarray(v, dtype=object if v.dtype == object else None) for v in vals])
+            return np.concatenate([np.asarray(v, dtype=object if v.dtype == object else None) for v in present])
 
-        return cls(**{name: cat(name) for name in ("stratum", "psu", "item", "domain", *_ITEM_NUMERIC)})
+        columns: dict[str, Any] = {name: cat(name) for name in ("stratum", "psu", "item", "domain", *_ITEM_NUMERIC)}
+        return cls(**columns)
 
 
 @dataclass(frozen=True, eq=False)

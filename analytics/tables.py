@@ -283,10 +283,10 @@ class RowBuilder:
             ) from None
 
     def _day_of(self, value: dt.date | str) -> tuple[str, str, dt.date]:
-        hit = self._days.get(value)  # type: ignore[arg-type]
+        hit = self._days.get(value)
         if hit is None:
             day = value if isinstance(value, dt.date) else dt.date.fromisoformat(value)
-            hit = self._days[value] = self._day(day)  # type: ignore[index]
+            hit = self._days[value] = self._day(day)
         return hit
 
     def rows(self, records: Sequence[Sequence[Any]]) -> list[tuple[Any, ...]]:
@@ -527,7 +527,7 @@ def par_table(
         difference(estimates, (a.agency, index_target, "share"), (total_domain, index_target, "share"), level=level)
         for a in result.agencies
     ]
-    p_adj = adjust([d.p_value for d in diffs], result.adjustment) if diffs else []
+    p_adj: Sequence[float] | np.ndarray = adjust([d.p_value for d in diffs], result.adjustment) if diffs else []
     headers = [*PAR_LEADING, *(f"points_{c.code}" for c in result.scheme.criteria), *PAR_TRAILING]
     rows = []
     for a, d, p in zip(result.agencies, diffs, p_adj, strict=True):

@@ -71,7 +71,7 @@ def cell_weights(
 
 def empty_cells(cells: Sequence[Hashable] | np.ndarray, transactions: Mapping[Hashable, float]) -> list[Hashable]:
     """Cells with transactions but no response: their population is not represented (collapse them)."""
-    present = set(_labels(cells).tolist() if isinstance(cells, np.ndarray) else cells)
+    present = set(cells.tolist() if isinstance(cells, np.ndarray) else cells)
     return [c for c, t in transactions.items() if t > 0 and c not in present]
 
 
@@ -79,19 +79,19 @@ def empty_cells(cells: Sequence[Hashable] | np.ndarray, transactions: Mapping[Ha
 class CellFactors:
     """Weight per respondent of each cell after collapsing, and what was collapsed and why."""
 
-    factors: dict[tuple[Hashable, Hashable, Hashable], float]
+    factors: dict[tuple[Any, Any, Any], float]
     notes: tuple[str, ...]
     #: Strata × periods with respondents but no transaction count at all: they cannot be weighted.
-    missing: tuple[tuple[Hashable, Hashable], ...]
+    missing: tuple[tuple[Any, Any], ...]
     #: Strata × periods collapsed to one cell (respondents without a matching field, no transactions left).
-    collapsed: tuple[tuple[Hashable, Hashable], ...] = ()
+    collapsed: tuple[tuple[Any, Any], ...] = ()
     #: Strata × periods whose unanswered fields' transactions were spread over the answered fields.
-    spread: tuple[tuple[Hashable, Hashable], ...] = ()
+    spread: tuple[tuple[Any, Any], ...] = ()
 
 
 def collapsed_cell_factors(
-    counts: Mapping[tuple[Hashable, Hashable, Hashable], float],
-    transactions: Mapping[tuple[Hashable, Hashable, Hashable], float],
+    counts: Mapping[tuple[Any, Any, Any], float],
+    transactions: Mapping[tuple[Any, Any, Any], float],
     unknown: Hashable = 0,
 ) -> CellFactors:
     """Cell weights ``N_cell / n_cell`` for (stratum, field, period) cells, collapsing where cells do not match.
@@ -114,9 +114,9 @@ def collapsed_cell_factors(
             groups.setdefault((stratum, period), {})[fld] = float(n)
     factors: dict[tuple[Hashable, Hashable, Hashable], float] = {}
     notes: list[str] = []
-    missing: list[tuple[Hashable, Hashable]] = []
-    collapsed: list[tuple[Hashable, Hashable]] = []
-    spread: list[tuple[Hashable, Hashable]] = []
+    missing: list[tuple[Any, Any]] = []
+    collapsed: list[tuple[Any, Any]] = []
+    spread: list[tuple[Any, Any]] = []
     for (stratum, period), fields in groups.items():
         totals = {f: float(t) for (s, f, p), t in transactions.items() if s == stratum and p == period and t > 0}
         population = sum(totals.values())
@@ -374,9 +374,9 @@ def calibrated_estimate(
         if margins is None or rake_result is None:
             raise DesignError("rake() variance needs the margins and the RakeResult")
         u = w * score
-        codes = [factorise(_labels(m)) for m in margins]
+        margin_codes = [factorise(_labels(m)) for m in margins]
         for _ in range(10):
-            for (c, labels), psw in zip(codes, rake_result.step_weights, strict=True):
+            for (c, labels), psw in zip(margin_codes, rake_result.step_weights, strict=True):
                 ratio = np.divide(u, psw, out=np.zeros(len(u)), where=psw != 0)
                 avg = np.bincount(c, weights=ratio, minlength=len(labels)) / np.bincount(c, minlength=len(labels))
                 u = u - psw * avg[c]

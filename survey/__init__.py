@@ -37,7 +37,7 @@ def create_app(overrides: dict[str, Any] | None = None, environ: dict[str, str] 
     register_commands(app)
     if app.config["PROXY_HOPS"]:
         hops = app.config["PROXY_HOPS"]
-        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)  # type: ignore[method-assign]
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)  # type: ignore[method-assign]  # ProxyFix wraps the WSGI callable, as werkzeug documents
     return app
 
 

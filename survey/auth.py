@@ -112,7 +112,7 @@ def scope(capability: str) -> Scope:
     """The signed-in user's scope for ``capability``, computed once per request."""
     cache: dict[str, Scope] = g.setdefault("sipas_scopes", {})
     if capability not in cache:
-        cache[capability] = scope_for(db.session, current_user, capability)  # type: ignore[arg-type]
+        cache[capability] = scope_for(db.session, current_user, capability)
     return cache[capability]
 
 
@@ -148,8 +148,8 @@ def requires(capability: str) -> Callable[[F], F]:
                 abort(403)
             return view(*args, **kwargs)
 
-        wrapped.sipas_capability = capability  # type: ignore[attr-defined]
-        return wrapped  # type: ignore[return-value]
+        wrapped.sipas_capability = capability  # type: ignore[attr-defined]  # the capability is read back by the route walk (tests/test_route_auth.py)
+        return wrapped  # type: ignore[return-value]  # functools.wraps keeps the view's signature
 
     return decorate
 
@@ -168,7 +168,7 @@ def protect(bp: Blueprint, public_endpoints: Iterable[str] = ()) -> Blueprint:
     open_endpoints = frozenset(public_endpoints)
     if getattr(bp, "sipas_protected", None) is not None:
         # Blueprints are module-level and every app (one per test) registers them again: guard once.
-        if bp.sipas_protected != open_endpoints:  # type: ignore[attr-defined]
+        if bp.sipas_protected != open_endpoints:  # type: ignore[attr-defined]  # a marker attribute set below on the blueprint
             raise RuntimeError(f"blueprint {bp.name} is already guarded with other public endpoints")
         return bp
 
@@ -182,7 +182,7 @@ def protect(bp: Blueprint, public_endpoints: Iterable[str] = ()) -> Blueprint:
             return login_manager.unauthorized()
         return None
 
-    bp.sipas_protected = open_endpoints  # type: ignore[attr-defined]
+    bp.sipas_protected = open_endpoints  # type: ignore[attr-defined]  # a marker attribute read when the blueprint is registered
     return bp
 
 

@@ -12,6 +12,7 @@ from pathlib import Path
 import click
 from flask import Flask, current_app
 from flask.cli import AppGroup
+from sqlalchemy import Engine
 
 from survey import migrate
 from survey.admin.commands import import_volumes_command
@@ -25,7 +26,8 @@ from survey.services.administration.instruments import (
 )
 from survey.services.administration.posters import STYLESHEET, PosterError, agency_poster_zip
 from survey.services.exports import responses as response_exports
-from survey.services.exports.responses import FORMATS, ExportError, ExportPlan, ExportRequest, export_responses
+from survey.services.exports.files import export_responses
+from survey.services.exports.responses import FORMATS, ExportError, ExportPlan, ExportRequest
 from survey.services.identity.users import UserError, create_user
 from survey.services.operations.demo import DemoError, last_complete_month, seed_demo
 from survey.services.statistics import par_report, tallies
@@ -36,7 +38,7 @@ DEMO_LOGINS_FILE = "demo-logins.txt"
 db_cli = AppGroup("db", help="Database schema: Alembic migrations.")
 
 
-def _engine():  # type: ignore[no-untyped-def]
+def _engine() -> Engine:
     assert db.engine is not None
     return db.engine
 

@@ -14,7 +14,7 @@ import sqlite3
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager, nullcontext
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from sqlalchemy import DateTime, Engine, MetaData, create_engine, event
 from sqlalchemy.exc import DBAPIError
@@ -167,7 +167,12 @@ class Database:
         self.engine: Engine | None = None
         self.writers: WriterQueue | None = None
         self.session_factory = sessionmaker(expire_on_commit=False)
-        self.session: scoped_session[Session] = scoped_session(self.session_factory)
+        #: One session per thread (request), removed at the end of each app context.
+        self.registry: scoped_session[Session] = scoped_session(self.session_factory)
+        #: The one way to get a session: services take ``session: Session`` and views pass ``db.session``.
+        #: It is the registry itself (it forwards every Session method to the thread's session), typed as
+        #: the Session it stands for.
+        self.session: Session = cast(Session, self.registry)
 
     def init_app(self, app: Flask) -> None:
         self.engine = make_engine(app.config["DATABASE_URL"])
@@ -177,7 +182,7 @@ class Database:
         app.extensions["sipas_db"] = self
 
     def _remove_session(self, _exc: BaseException | None) -> None:
-        self.session.remove()
+        self.registry.remove()
 
     @property
     def dialect(self) -> str:
@@ -187,7 +192,7 @@ class Database:
     def write(self) -> Iterator[Session]:
         """One write transaction (queued on SQLite files): commit on success, roll back on any error."""
         with self.writers.turn() if self.writers is not None else nullcontext():
-            session = self.session()
+            session = self.registry()
             if session.in_transaction():
                 # End the read transaction a request may have opened, so the write lock is taken up front.
                 session.commit()

@@ -6,6 +6,7 @@ import logging
 import time
 
 from flask import Flask, Response, current_app, g, jsonify, render_template, request
+from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
@@ -112,17 +113,17 @@ def init_error_handlers(app: Flask) -> None:
     @app.errorhandler(OperationalError)
     @app.errorhandler(InterfaceError)
     @app.errorhandler(PoolTimeoutError)
-    def database_unavailable(exc: Exception):  # type: ignore[no-untyped-def]
+    def database_unavailable(exc: Exception) -> ResponseReturnValue:
         # The class name only: the message may carry a host name or URL.
         log.warning("database unavailable on %s %s: %s", request.method, request.endpoint, type(exc).__name__)
         return database_unavailable_response()
 
     @app.errorhandler(CSRFError)
-    def csrf_error(exc: CSRFError):  # type: ignore[no-untyped-def]
+    def csrf_error(exc: CSRFError) -> ResponseReturnValue:
         return session_expired_page()
 
     @app.errorhandler(HTTPException)
-    def http_error(exc: HTTPException):  # type: ignore[no-untyped-def]
+    def http_error(exc: HTTPException) -> ResponseReturnValue:
         code = exc.code or 500
         if request.path.startswith("/api/"):
             from survey.api.problems import problem_response
@@ -134,7 +135,7 @@ def init_error_handlers(app: Flask) -> None:
         return render_template("errors/error.html", title=title, message=message), code
 
     @app.errorhandler(Exception)
-    def unexpected_error(exc: Exception):  # type: ignore[no-untyped-def]
+    def unexpected_error(exc: Exception) -> ResponseReturnValue:
         if isinstance(exc, DBAPIError) and exc.connection_invalidated:
             log.warning("database connection lost on %s %s", request.method, request.endpoint)
             return database_unavailable_response()

@@ -23,4 +23,4 @@ def select_locale() -> str:
     asked = request.args.get("lang") or request.cookies.get("sipas_lang")
     if asked in supported:
         return asked
-    return current_app.config["DEFAULT_LOCALE"]
+    return str(current_app.config["DEFAULT_LOCALE"])

@@ -31,7 +31,7 @@ errorlog = "-"
 class JsonLineFormatter(logging.Formatter):
     """gunicorn's records as the app's JSON lines: ``{"time", "level", "logger", "message"}``."""
 
-    converter = time.gmtime  # type: ignore[assignment]
+    converter = time.gmtime  # type: ignore[assignment]  # logging.Formatter.converter accepts time.gmtime (UTC timestamps)
 
     def format(self, record: logging.LogRecord) -> str:
         entry: dict[str, Any] = {

@@ -60,7 +60,7 @@ def configure_logging(app: Flask) -> None:
     library_handler = logging.StreamHandler(sys.stdout)
     library_handler.setFormatter(JsonFormatter())
     library_handler.setLevel(logging.WARNING)
-    library_handler._sipas = True  # type: ignore[attr-defined]
+    library_handler._sipas = True  # type: ignore[attr-defined]  # a marker so configure_logging adds its handler once
     root.addHandler(library_handler)
 
     @app.before_request

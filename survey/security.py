@@ -18,7 +18,7 @@ def csp_nonce() -> str:
 
 
 def _has_nul(values: object) -> bool:
-    return any("\x00" in key or "\x00" in value for key, value in values.items(multi=True))  # type: ignore[attr-defined]
+    return any("\x00" in key or "\x00" in value for key, value in values.items(multi=True))  # type: ignore[attr-defined]  # werkzeug's MultiDict.items(multi=True)
 
 
 def init_security(app: Flask) -> None:

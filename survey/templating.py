@@ -1,4 +1,4 @@
-"""Template globals and filters: locale, CSP nonce, QR codes, Vietnamese number formats."""
+"""Template globals and filters: locale, CSP nonce, QR codes, Vietnamese number formats; StrictUndefined; errors."""
 
 from __future__ import annotations
 
@@ -10,8 +10,11 @@ from urllib.parse import urlencode
 
 from flask import Flask, request, url_for
 from flask_babel import get_locale
+from jinja2 import StrictUndefined, pass_context
+from jinja2.runtime import Context
 from markupsafe import Markup
 from werkzeug.routing import BuildError
+from wtforms import Field, FieldList, Form, FormField
 
 from survey.qr import qr_svg
 from survey.security import csp_nonce
@@ -57,7 +60,45 @@ def static_text(name: str) -> Markup:
     return Markup(_static_file(str(current_app.static_folder), name))  # noqa: S704  (our own static file)
 
 
+#: Context names under which views pass a problem that belongs to no field (sign-in, a PAR scheme, an
+#: import's rows, the survey's expired session): each makes the page an error page like a field's error.
+PROBLEM_NAMES = ("problem", "problems", "notice")
+
+
+@pass_context
+def page_has_errors(context: Context) -> bool:
+    """Whether the page shows an error summary: its ``<title>`` then starts with "Error:" (base.html).
+
+    Read from the page's own context: any WTForms form in it with errors, or a problem in
+    ``PROBLEM_NAMES``; views pass their forms and problems, never an error flag of their own.
+    """
+    values = context.get_all()
+    if any(values.get(name) for name in PROBLEM_NAMES):
+        return True
+    return any(isinstance(value, Form) and _has_errors(value) for value in values.values())
+
+
+def _has_errors(item: Form | Field) -> bool:
+    """Errors anywhere in a form, sub-forms and lists included. ``Form.errors`` is not enough: it is worked
+    out once, so an error a view adds to a field after ``validate()`` (the PAR scheme's checks) is missing."""
+    if isinstance(item, Form):
+        return bool(getattr(item, "form_errors", None)) or any(_has_errors(field) for field in item)
+    if isinstance(item, FormField):
+        return _has_errors(item.form)
+    if isinstance(item, FieldList):
+        return any(_has_errors(entry) for entry in item.entries)
+    return bool(item.errors)
+
+
+def error_context() -> dict[str, Any]:
+    """The one source of a page's error state for base.html (see ``page_has_errors``)."""
+    return {"page_has_errors": page_has_errors}
+
+
 def init_templating(app: Flask) -> None:
+    # An undefined name or attribute is an error, not a silent blank: test with ``is defined`` instead.
+    app.jinja_env.undefined = StrictUndefined
+    app.context_processor(error_context)
     app.jinja_env.globals.update(
         csp_nonce=csp_nonce,
         current_locale=current_locale,
@@ -67,7 +108,7 @@ def init_templating(app: Flask) -> None:
     )
 
     @app.after_request
-    def remember_language(response):  # type: ignore[no-untyped-def]
+    def remember_language(response):  # type: ignore[no-untyped-def]  # werkzeug's Response, typed by Flask's after_request
         asked = request.args.get("lang")
         if asked in ("vi", "en"):
             response.set_cookie(

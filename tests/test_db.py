@@ -17,6 +17,7 @@ from survey import create_app
 from survey.db import WriterQueue, db, make_engine, writer_queue_for
 from survey.migrate import upgrade
 from survey.models import Counter, Response
+from survey.services.administration.directory import counter_ref
 from survey.services.operations.demo import seed_demo
 from survey.services.submissions.store import Submission, store_submission
 from tests.conftest import environ_for
@@ -100,12 +101,13 @@ def test_concurrent_submissions_are_all_stored(scratch_database_url: str) -> Non
         try:
             with app.app_context():
                 counter = db.session.get(Counter, counter_id)
-                assert counter is not None
+                ref = counter_ref(counter_id)
+                assert counter is not None and ref is not None
                 answers: dict[str, int | None] = {item.code: 4 for item in counter.instrument.items}
                 for _ in range(15):
                     sid = uuid.uuid4()
                     ids.append(sid)
-                    store_submission(counter, Submission(sid, answers), app.config["TIMEZONE"])
+                    store_submission(ref, Submission(sid, answers), app.config["TIMEZONE"])
         except BaseException as exc:  # noqa: BLE001 - reported below
             errors.append(exc)
 

@@ -60,24 +60,17 @@
     if (navigator.onLine !== false) { bypass = true; form.submit(); }
   }
 
-  // One attempt: {url} when stored, {status} to retry later, {fix} to correct; rejects when offline.
-  function send(entry, retried) {
-    return fetch(entry.url, { method: "POST", body: new URLSearchParams(entry.body), credentials: "same-origin" }).then(function (res) {
-      if (res.ok && res.redirected) { markSent(entry.id); return { url: res.url }; }
-      if (res.status === 429 || res.status >= 500) { return { status: res.status }; }
-      return res.text().then(function (html) {
-        var fresh = /name="csrf_token" type="hidden" value="([^"]+)"/.exec(html), body = new URLSearchParams(entry.body);
-        if (res.status !== 400 || !fresh || retried) { return { fix: kept(entry.body) }; }
-        body.set("csrf_token", fresh[1]);  // the session expired meanwhile: new token, once
-        entry.body = body.toString();
-        return send(entry, true);
-      });
+  // One attempt (sipasSend, from sw.js): {url} when stored, {status} to retry later, {fix} to correct; rejects when offline.
+  function send(entry) {
+    return window.sipasSend(entry).then(function (r) {
+      if (r.url) { markSent(entry.id); }
+      return r.url || r.status ? r : { fix: kept(entry.body) };
     });
   }
   function flush() {
     if (sw && sw.controller) { sw.controller.postMessage({}); }
     var entry = load(QUEUE, [])[0];
-    if (flushing || !entry || navigator.onLine === false) { return; }
+    if (flushing || !entry || navigator.onLine === false || !window.sipasSend) { return; }
     flushing = true;
     if (entry.id === id()) { say(form.getAttribute("data-sending")); }
     send(entry).then(function (result) {
@@ -149,7 +142,7 @@
   form.addEventListener("change", remember);
   form.addEventListener("input", remember);
   form.addEventListener("submit", function (event) {
-    if (bypass || !window.fetch || !store) { return; }
+    if (bypass || !window.fetch || !store || !window.sipasSend) { return; }
     event.preventDefault();
     remember();
     var entry = { id: id(), url: form.action, body: new URLSearchParams(new FormData(form)).toString() };

@@ -1,7 +1,25 @@
 /* SIPAS service worker (/s/): caches the survey page and assets for offline reloads; holds submissions
    the page could not deliver in IndexedDB and sends them on Background Sync, a survey page load or a
-   page's "flush", with their own submission id (stored once by the server). 429/5xx: try later. */
+   page's "flush", with their own submission id (stored once by the server). 429/5xx: try later.
+   The survey pages also load this file as a plain script, for sipasSend alone: the one POST both use. */
 "use strict";
+// One attempt at entry {url, body}: {url} once stored, {status} to try later (429, 5xx), {} for answers to
+// correct; rejects when offline. A 400 whose page carries a fresh token (<meta name="csrf-token">, the
+// session expired meanwhile) is retried once with it.
+var sipasSend = function send(entry, retried) {
+  return fetch(entry.url, { method: "POST", body: new URLSearchParams(entry.body), credentials: "same-origin" }).then(function (res) {
+    if (res.ok && res.redirected) { return { url: res.url }; }
+    if (res.status === 429 || res.status >= 500) { return { status: res.status }; }
+    return res.text().then(function (html) {
+      var fresh = /<meta name="csrf-token" content="([^"]+)"/.exec(html), body = new URLSearchParams(entry.body);
+      if (res.status !== 400 || !fresh || retried) { return {}; }
+      body.set("csrf_token", fresh[1]);
+      entry.body = body.toString();
+      return send(entry, true);
+    });
+  });
+};
+if (!self.document) { (function () {
 var CACHE = "sipas-1", running = null;
 function noop() {}
 function tx(mode, fn) {  // fn(store) in one transaction; resolves with its request's result once committed
@@ -23,17 +41,11 @@ function tell(msg) {
 }
 
 // Settles e: "sent" (the answers are then forgotten) or "fix" for the page to correct; rejects to try later.
-function send(e, retried) {
-  return fetch(e.url, { method: "POST", body: new URLSearchParams(e.body), credentials: "same-origin" }).then(function (res) {
-    if (res.ok && res.redirected) { return put({ id: e.id, url: e.url }, "sent").then(function () { return tell({ id: e.id, url: res.url }); }); }
-    if (res.status === 429 || res.status >= 500) { throw new Error("later"); }
-    return res.text().then(function (html) {
-      var fresh = /name="csrf_token" type="hidden" value="([^"]+)"/.exec(html), body = new URLSearchParams(e.body);
-      if (res.status !== 400 || !fresh || retried) { return put(e, "fix").then(function () { return tell({}); }); }
-      body.set("csrf_token", fresh[1]);  // the session expired meanwhile: new token, once
-      e.body = body.toString();
-      return send(e, true);
-    });
+function send(e) {
+  return sipasSend(e).then(function (r) {
+    if (r.url) { return put({ id: e.id, url: e.url }, "sent").then(function () { return tell({ id: e.id, url: r.url }); }); }
+    if (r.status) { throw new Error("later"); }
+    return put(e, "fix").then(function () { return tell({}); });
   });
 }
 function flush() {
@@ -55,7 +67,7 @@ function hello(path) {  // a page's entries; answers to correct are handed over 
 }
 
 self.addEventListener("install", function (event) {
-  event.waitUntil(caches.open(CACHE).then(function (c) { return c.addAll(["/static/css/sipas.css", "/static/js/survey.js"]); })
+  event.waitUntil(caches.open(CACHE).then(function (c) { return c.addAll(["/static/css/sipas.css", "/static/js/survey.js", "/sw.js"]); })
     .then(function () { return self.skipWaiting(); }));
 });
 self.addEventListener("activate", function (event) {
@@ -66,7 +78,7 @@ self.addEventListener("activate", function (event) {
 self.addEventListener("fetch", function (event) {
   var req = event.request, url = new URL(req.url), net;
   if (req.method !== "GET" || url.origin !== location.origin) { return; }
-  if (url.pathname.indexOf("/static/") === 0) {  // cached copy at once, refreshed for next time
+  if (url.pathname.indexOf("/static/") === 0 || url.pathname === "/sw.js") {  // cached copy at once, refreshed for next time
     net = fetch(req).then(function (res) {
       var copy = res.clone();
       if (res.ok) { caches.open(CACHE).then(function (c) { return c.put(req, copy); }); }
@@ -105,3 +117,4 @@ self.addEventListener("message", function (event) {
     event.waitUntil(flush().catch(noop));
   }
 });
+}()); }

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask import abort, flash, redirect, render_template, request, url_for
+from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_login import current_user
 from werkzeug.wrappers import Response as WerkzeugResponse
@@ -13,7 +14,7 @@ from survey.db import db
 from survey.services.identity import api_tokens
 
 
-def _page(form: TokenForm, new: api_tokens.NewToken | None = None, status: int = 200):  # type: ignore[no-untyped-def]
+def _page(form: TokenForm, new: api_tokens.NewToken | None = None, status: int = 200) -> ResponseReturnValue:
     tokens = api_tokens.tokens_of(db.session, current_user.id)
     return render_template(
         "account/tokens.html",
@@ -22,17 +23,16 @@ def _page(form: TokenForm, new: api_tokens.NewToken | None = None, status: int =
         tokens=[(t, api_tokens.status(t)) for t in tokens],
         new=new,
         api_url=request.url_root.rstrip("/") + "/api/v1",
-        has_errors=bool(form.errors),
     ), status
 
 
 @bp.get("/tokens")
-def tokens():  # type: ignore[no-untyped-def]
+def tokens() -> ResponseReturnValue:
     return _page(TokenForm(formdata=None))
 
 
 @bp.post("/tokens")
-def create_token():  # type: ignore[no-untyped-def]
+def create_token() -> ResponseReturnValue:
     form = TokenForm()
     if not form.validate_on_submit():
         return _page(form, status=422)

@@ -6,6 +6,7 @@ import datetime as dt
 from zoneinfo import ZoneInfo
 
 from flask import abort, current_app, flash, redirect, render_template, request, url_for
+from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_login import current_user
 from werkzeug.wrappers import Response as WerkzeugResponse
@@ -39,7 +40,7 @@ def _message(code: str) -> str:
 
 @bp.get("/agencies")
 @requires("manage_agencies")
-def agencies():  # type: ignore[no-untyped-def]
+def agencies() -> ResponseReturnValue:
     return render_template(
         "admin/agencies.html",
         rows=agency_admin.agency_tree(db.session, scope("manage_agencies")),
@@ -49,7 +50,7 @@ def agencies():  # type: ignore[no-untyped-def]
 
 @bp.route("/agencies/new", methods=["GET", "POST"])
 @requires("manage_agencies")
-def agency_new():  # type: ignore[no-untyped-def]
+def agency_new() -> ResponseReturnValue:
     allowed = scope("manage_agencies")
     form = AgencyCreateForm()
     rows = agency_admin.agency_tree(db.session, allowed)
@@ -99,12 +100,12 @@ def agency_new():  # type: ignore[no-untyped-def]
             return redirect(url_for("admin.agencies"), code=303)
     elif form.is_submitted():
         status = 422
-    return render_template("admin/agency_new.html", form=form, has_errors=status != 200), status
+    return render_template("admin/agency_new.html", form=form), status
 
 
 @bp.route("/agencies/<code>", methods=["GET", "POST"])
 @requires("manage_agencies")
-def agency(code: str):  # type: ignore[no-untyped-def]
+def agency(code: str) -> ResponseReturnValue:
     item = agency_in_scope(code, "manage_agencies")
     form = AgencyNameForm(obj=None if request.method == "POST" else item)
     status = 200
@@ -123,9 +124,7 @@ def agency(code: str):  # type: ignore[no-untyped-def]
             return redirect(url_for("admin.agencies"), code=303)
     elif form.is_submitted():
         status = 422
-    return render_template(
-        "admin/agency.html", agency=item, form=form, confirm=ConfirmForm(), has_errors=status != 200
-    ), status
+    return render_template("admin/agency.html", agency=item, form=form, confirm=ConfirmForm()), status
 
 
 @bp.post("/agencies/<code>/active")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask import abort, current_app, render_template
+from flask.typing import ResponseReturnValue
 
 from survey.admin import bp
 from survey.admin.labels import kind_label, role_label
@@ -23,7 +24,7 @@ def _admin_nav() -> bool:
 
 
 @bp.get("/")
-def index():  # type: ignore[no-untyped-def]
+def index() -> ResponseReturnValue:
     if not _admin_nav():
         abort(403)
     return render_template(

@@ -9,11 +9,11 @@ from __future__ import annotations
 import math
 
 from flask import abort, flash, redirect, render_template, request, url_for
+from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from flask_wtf import FlaskForm
-from sqlalchemy import select
 from wtforms import BooleanField, FieldList, Form, FormField, SelectChoice, SelectField, StringField
 from wtforms.validators import DataRequired, Length, Optional
 
@@ -21,7 +21,9 @@ from survey.admin import bp
 from survey.auth import agency_in_scope, requires, scope
 from survey.bounded_int import parse_int
 from survey.db import db
-from survey.models import Agency, User
+from survey.models import Agency
+from survey.services.administration import scope_queries
+from survey.services.identity import users
 from survey.services.statistics import par_report
 from survey.templating import current_locale
 
@@ -66,11 +68,7 @@ class SchemeForm(FlaskForm):
 
 
 def _provinces() -> list[Agency]:
-    allowed = scope("manage_par")
-    query = select(Agency).where(Agency.parent_id.is_(None)).order_by(Agency.name_vi)
-    if not allowed.everything:
-        query = query.where(Agency.id.in_(allowed.filter_ids() or []))
-    return list(db.session.scalars(query))
+    return scope_queries.provinces_in_scope(db.session, scope("manage_par"))
 
 
 def _year(raw: str | None) -> int | None:
@@ -84,16 +82,11 @@ def _province(code: str) -> Agency:
     return agency
 
 
-def _list_page(start: StartForm, status: int = 200):  # type: ignore[no-untyped-def]
+def _list_page(start: StartForm, status: int = 200) -> ResponseReturnValue:
     provinces = _provinces()
     by_id = {p.id: p for p in provinces}
     records = par_report.stored_schemes(db.session, list(by_id))
-    editors = {
-        u.id: u.display_name
-        for u in db.session.scalars(
-            select(User).where(User.id.in_({r.updated_by_id for r in records if r.updated_by_id}))
-        )
-    }
+    editors = users.display_names(db.session, {r.updated_by_id for r in records if r.updated_by_id})
     rows = []
     for record in records:
         try:
@@ -101,9 +94,7 @@ def _list_page(start: StartForm, status: int = 200):  # type: ignore[no-untyped-
         except par_report.ParReportError:
             parsed = None
         rows.append({"record": record, "agency": by_id[record.agency_id], "scheme": parsed})
-    return render_template(
-        "admin/par_list.html", rows=rows, start=start, editors=editors, has_errors=bool(start.errors)
-    ), status
+    return render_template("admin/par_list.html", rows=rows, start=start, editors=editors), status
 
 
 def _start_form() -> StartForm:
@@ -115,14 +106,14 @@ def _start_form() -> StartForm:
 
 @bp.get("/par")
 @requires("manage_par")
-def par_schemes():  # type: ignore[no-untyped-def]
+def par_schemes() -> ResponseReturnValue:
     """Stored schemes by province and year, and the form that starts a new one from the example."""
     return _list_page(_start_form())
 
 
 @bp.post("/par/new")
 @requires("manage_par")
-def par_scheme_new():  # type: ignore[no-untyped-def]
+def par_scheme_new() -> ResponseReturnValue:
     """Store a copy of the shipped example for a province and year (marked example), then edit it."""
     form = _start_form()
     if not form.validate_on_submit():
@@ -230,7 +221,7 @@ def _read_draft(form: SchemeForm, agency: Agency, year: int) -> par_report.Schem
 
 @bp.route("/par/<code>/<int:year>", methods=["GET", "POST"])
 @requires("manage_par")
-def par_scheme_edit(code: str, year: int):  # type: ignore[no-untyped-def]
+def par_scheme_edit(code: str, year: int) -> ResponseReturnValue:
     """Edit a stored scheme as a whole: criteria rows, example flag, source. Saved only if all of it is valid."""
     agency = _province(code)
     record = par_report.stored_scheme(db.session, agency.id, year)
@@ -264,7 +255,7 @@ def par_scheme_edit(code: str, year: int):  # type: ignore[no-untyped-def]
     choices = _index_choices()
     for entry in form.criteria:
         entry.form.index.choices = choices
-    editor = db.session.get(User, record.updated_by_id) if record.updated_by_id else None
+    editor = users.user_by_id(db.session, record.updated_by_id) if record.updated_by_id else None
     return render_template(
         "admin/par_edit.html",
         form=form,
@@ -273,5 +264,4 @@ def par_scheme_edit(code: str, year: int):  # type: ignore[no-untyped-def]
         record=record,
         editor=editor,
         problem=problem,
-        has_errors=status != 200,
     ), status

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask import abort, flash, redirect, render_template, request, url_for
+from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_login import current_user
 from werkzeug.wrappers import Response as WerkzeugResponse
@@ -67,7 +68,7 @@ def _save(form: PeriodForm, period_id: int | None) -> bool:
 
 @bp.route("/periods", methods=["GET", "POST"])
 @requires("manage_agencies")
-def periods():  # type: ignore[no-untyped-def]
+def periods() -> ResponseReturnValue:
     allowed = scope("manage_agencies")
     form = PeriodForm()
     form.agency.choices = [
@@ -85,13 +86,12 @@ def periods():  # type: ignore[no-untyped-def]
         form=form,
         listing=period_service.periods_in_scope(db.session, allowed),
         confirm=ConfirmForm(),
-        has_errors=status != 200,
     ), status
 
 
 @bp.route("/periods/<int:period_id>", methods=["GET", "POST"])
 @requires("manage_agencies")
-def period(period_id: int):  # type: ignore[no-untyped-def]
+def period(period_id: int) -> ResponseReturnValue:
     item = period_service.period_in_scope(db.session, scope("manage_agencies"), period_id)
     if item is None:
         abort(404)
@@ -108,7 +108,7 @@ def period(period_id: int):  # type: ignore[no-untyped-def]
             flash(_("The period has been saved."), "info")
             return redirect(url_for("admin.periods"), code=303)
         status = 422
-    return render_template("admin/period.html", form=form, period=item, has_errors=status != 200), status
+    return render_template("admin/period.html", form=form, period=item), status
 
 
 @bp.post("/periods/<int:period_id>/delete")

@@ -3,7 +3,10 @@ passwords, grant and remove roles. The rules live in ``survey.services.identity.
 
 from __future__ import annotations
 
+from typing import cast
+
 from flask import abort, flash, redirect, render_template, request, url_for
+from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_login import current_user
 from werkzeug.wrappers import Response as WerkzeugResponse
@@ -14,6 +17,7 @@ from survey.admin.forms import ConfirmForm, PasswordResetForm, RoleGrantForm, Us
 from survey.admin.labels import role_label
 from survey.auth import requires, scope
 from survey.db import db
+from survey.models import User
 from survey.services.administration import agencies as agency_admin
 from survey.services.identity import user_admin
 from survey.services.identity.users import MIN_PASSWORD_LENGTH
@@ -38,11 +42,11 @@ def _message(code: str) -> str:
     }.get(code, _("This change is not possible"))
 
 
-def _actor():  # type: ignore[no-untyped-def]
-    return current_user._get_current_object()  # type: ignore[attr-defined]
+def _actor() -> User:
+    return cast(User, current_user._get_current_object())
 
 
-def _choices(role_field, agency_field) -> None:  # type: ignore[no-untyped-def]
+def _choices(role_field, agency_field) -> None:  # type: ignore[no-untyped-def]  # WTForms fields carry no types
     roles, _agencies = user_admin.grant_choices(db.session, scope("manage_users"), _actor())
     role_field.choices = [SelectChoice("", _("Choose a role"))] + [SelectChoice(r, role_label(r)) for r in roles]
     rows = agency_admin.agency_tree(db.session, scope("manage_users"))
@@ -53,7 +57,7 @@ def _choices(role_field, agency_field) -> None:  # type: ignore[no-untyped-def]
 
 @bp.get("/users")
 @requires("manage_users")
-def users():  # type: ignore[no-untyped-def]
+def users() -> ResponseReturnValue:
     listing = user_admin.users_in_scope(db.session, scope("manage_users"), _actor())
     return render_template("admin/users.html", listing=listing, agencies=_agency_names())
 
@@ -67,7 +71,7 @@ def _agency_names() -> dict[int, str]:
 
 @bp.route("/users/new", methods=["GET", "POST"])
 @requires("manage_users")
-def user_new():  # type: ignore[no-untyped-def]
+def user_new() -> ResponseReturnValue:
     form = UserCreateForm()
     _choices(form.role, form.agency)
     status = 200
@@ -105,7 +109,7 @@ def user_new():  # type: ignore[no-untyped-def]
                 )
     elif form.is_submitted():
         status = 422
-    return render_template("admin/user_new.html", form=form, has_errors=status != 200), status
+    return render_template("admin/user_new.html", form=form), status
 
 
 def _managed_or_404(user_id: int) -> user_admin.Managed:
@@ -115,13 +119,13 @@ def _managed_or_404(user_id: int) -> user_admin.Managed:
     return managed
 
 
-def _user_page(user_id: int, status: int = 200, **forms: object):  # type: ignore[no-untyped-def]
+def _user_page(user_id: int, status: int = 200, **forms: object) -> ResponseReturnValue:
     managed = _managed_or_404(user_id)
     name_form = forms.get("name_form") or UserNameForm(formdata=None, display_name=managed.user.display_name)
     grant_form = forms.get("grant_form") or RoleGrantForm(formdata=None)
     reset_form = forms.get("reset_form") or PasswordResetForm(formdata=None)
-    _choices(grant_form.grant_role, grant_form.grant_agency)  # type: ignore[attr-defined]
-    errors = [f for f in (name_form, grant_form, reset_form) if f.errors]  # type: ignore[attr-defined]
+    _choices(grant_form.grant_role, grant_form.grant_agency)  # type: ignore[attr-defined]  # the grant fields are added to the form class at run time
+    errors = [f for f in (name_form, grant_form, reset_form) if f.errors]  # type: ignore[attr-defined]  # WTForms forms carry no types
     return render_template(
         "admin/user.html",
         managed=managed,
@@ -132,13 +136,12 @@ def _user_page(user_id: int, status: int = 200, **forms: object):  # type: ignor
         confirm=ConfirmForm(),
         error_form=errors[0] if errors else None,
         agencies=_agency_names(),
-        has_errors=status != 200,
     ), status
 
 
 @bp.route("/users/<int:user_id>", methods=["GET", "POST"])
 @requires("manage_users")
-def user(user_id: int):  # type: ignore[no-untyped-def]
+def user(user_id: int) -> ResponseReturnValue:
     if request.method == "GET":
         return _user_page(user_id)
     _managed_or_404(user_id)
@@ -180,7 +183,7 @@ def user_active(user_id: int) -> WerkzeugResponse:
 
 @bp.post("/users/<int:user_id>/password")
 @requires("manage_users")
-def user_password(user_id: int):  # type: ignore[no-untyped-def]
+def user_password(user_id: int) -> ResponseReturnValue:
     _managed_or_404(user_id)
     form = PasswordResetForm()
     if not form.validate_on_submit():
@@ -204,7 +207,7 @@ def user_password(user_id: int):  # type: ignore[no-untyped-def]
 
 @bp.post("/users/<int:user_id>/roles")
 @requires("manage_users")
-def user_role_grant(user_id: int):  # type: ignore[no-untyped-def]
+def user_role_grant(user_id: int) -> ResponseReturnValue:
     _managed_or_404(user_id)
     form = RoleGrantForm()
     if not form.validate_on_submit():

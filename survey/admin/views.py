@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask import current_app, render_template, request
+from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
@@ -28,7 +29,7 @@ class AuditFilterForm(FlaskForm):
 
 @bp.get("/audit")
 @requires("view_audit")
-def audit_log():  # type: ignore[no-untyped-def]
+def audit_log() -> ResponseReturnValue:
     form = AuditFilterForm(request.args)
     # An auditor sees the events of their agency subtree; an unscoped one (no agency, or system_admin) all.
     agency_ids = scope("view_audit").filter_ids()
@@ -37,7 +38,7 @@ def audit_log():  # type: ignore[no-untyped-def]
     action = form.action.data if form.action.data in known else None
     date_from, date_to = date_from_field(form.date_from), date_from_field(form.date_to)
     if form.errors:
-        return render_template("admin/audit.html", form=form, listing=None, has_errors=True), 400
+        return render_template("admin/audit.html", form=form, listing=None), 400
     listing = audit_service.audit_events(
         db.session,
         current_app.config["TIMEZONE"],
@@ -47,4 +48,4 @@ def audit_log():  # type: ignore[no-untyped-def]
         page=parse_page(request.args.get("page")),
         agency_ids=agency_ids,
     )
-    return render_template("admin/audit.html", form=form, listing=listing, has_errors=False)
+    return render_template("admin/audit.html", form=form, listing=listing)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask import current_app, render_template, request
+from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_login import current_user
 
@@ -13,7 +14,7 @@ from survey.db import db
 from survey.services.administration import volumes as volume_import
 
 
-def _page(form: VolumeUploadForm, status: int = 200, **context: object):  # type: ignore[no-untyped-def]
+def _page(form: VolumeUploadForm, status: int = 200, **context: object) -> ResponseReturnValue:
     allowed = scope("import_volumes")
     context.setdefault("problems", None)
     context.setdefault("result", None)
@@ -26,14 +27,13 @@ def _page(form: VolumeUploadForm, status: int = 200, **context: object):  # type
         fields=volume_import.field_codes(db.session),
         max_mb=volume_import.MAX_FILE_BYTES // 2**20,
         max_rows=volume_import.MAX_ROWS,
-        has_errors=status != 200,
         **context,
     ), status
 
 
 @bp.route("/volumes", methods=["GET", "POST"])
 @requires("import_volumes")
-def volumes():  # type: ignore[no-untyped-def]
+def volumes() -> ResponseReturnValue:
     form = VolumeUploadForm()
     if not form.is_submitted():
         return _page(form)
@@ -61,7 +61,7 @@ def volumes():  # type: ignore[no-untyped-def]
 
 @bp.get("/volumes/template.csv")
 @requires("import_volumes")
-def volumes_template():  # type: ignore[no-untyped-def]
+def volumes_template() -> ResponseReturnValue:
     data = volume_import.template_csv(db.session, scope("import_volumes"))
     return current_app.response_class(
         data,

@@ -140,8 +140,8 @@ def trend_chart(trend: Trend) -> TrendChart | None:
     shown = trend.shown
     if not shown:
         return None
-    lows = [p.estimate.ci[0] for p in shown]  # type: ignore[union-attr]
-    highs = [p.estimate.ci[1] for p in shown]  # type: ignore[union-attr]
+    lows = [p.estimate.ci[0] for p in shown]  # type: ignore[union-attr]  # only presented points (with an estimate) are shown
+    highs = [p.estimate.ci[1] for p in shown]  # type: ignore[union-attr]  # only presented points (with an estimate) are shown
     step = 0.05
     lo = max(0.0, math.floor(min(lows) / step) * step)
     hi = min(1.0, math.ceil(max(highs) / step) * step)
@@ -165,9 +165,9 @@ def trend_chart(trend: Trend) -> TrendChart | None:
             TrendMark(
                 x=x,
                 label=point.month,
-                y=y(e.estimate) if presented else None,  # type: ignore[union-attr]
-                y_low=y(e.ci[0]) if presented else None,  # type: ignore[union-attr]
-                y_high=y(e.ci[1]) if presented else None,  # type: ignore[union-attr]
+                y=y(e.estimate) if presented else None,  # type: ignore[union-attr]  # guarded by ``presented``
+                y_low=y(e.ci[0]) if presented else None,  # type: ignore[union-attr]  # guarded by ``presented``
+                y_high=y(e.ci[1]) if presented else None,  # type: ignore[union-attr]  # guarded by ``presented``
                 suppressed=e is not None and e.suppressed,
                 partial=point.partial,
             )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask import abort, flash, redirect, render_template, url_for
+from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
@@ -37,7 +38,7 @@ class CounterCreateForm(FlaskForm):
 
 @bp.route("/<code>/counters/new", methods=["GET", "POST"])
 @requires("manage_counters")
-def counter_new(code: str):  # type: ignore[no-untyped-def]
+def counter_new(code: str) -> ResponseReturnValue:
     agency = agency_in_scope(code, "manage_counters")
     form = CounterCreateForm()
     form.instrument.choices = [
@@ -77,4 +78,4 @@ def counter_new(code: str):  # type: ignore[no-untyped-def]
             return redirect(url_for("agency.counters", code=agency.code), code=303)
     elif form.is_submitted():
         status = 422
-    return render_template("agency/counter_new.html", agency=agency, form=form, has_errors=status != 200), status
+    return render_template("agency/counter_new.html", agency=agency, form=form), status

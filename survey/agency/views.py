@@ -8,10 +8,9 @@ from pathlib import Path
 from typing import Any
 
 from flask import abort, current_app, flash, redirect, render_template, request, url_for
+from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_login import current_user
-from sqlalchemy import select
-from sqlalchemy.orm import selectinload
 from werkzeug.wrappers import Response as WerkzeugResponse
 from wtforms import SelectChoice
 
@@ -29,8 +28,11 @@ from survey.agency.forms import (
 from survey.auth import agency_in_scope, can, landing_url, requires, scope
 from survey.bounded_int import parse_id, parse_page
 from survey.db import db
-from survey.models import Agency, Counter, Instrument, ProcedureField, SurveyPeriod
+from survey.models import Agency, Instrument, SurveyPeriod
 from survey.services.administration import counters as counter_service
+from survey.services.administration import scope_queries
+from survey.services.administration.directory import procedure_fields
+from survey.services.administration.instruments import instrument_by_id
 from survey.services.administration.posters import STYLESHEET, PosterError, agency_poster_zip, render_posters
 from survey.services.review import comments as comment_service
 from survey.services.review import exclusions
@@ -81,7 +83,7 @@ def _period_choices(form: PeriodForm, default_day: dt.date, named: dict[int, Sur
         SelectChoice(str(p.id), f"{p.name} ({day(p.starts_on)} – {day(p.ends_on)})") for p in named.values()
     ]
     if named:
-        form.period.choices = [*form.period.choices, SelectChoice("survey", _("Survey period"))]  # type: ignore[list-item]
+        form.period.choices = [*form.period.choices, SelectChoice("survey", _("Survey period"))]
 
 
 def _read_period(form: PeriodForm, agency: Agency, agency_ids: list[int]) -> dashboard.Period | None:
@@ -104,7 +106,7 @@ def _read_period(form: PeriodForm, agency: Agency, agency_ids: list[int]) -> das
         values = {str(c[0]) for c in choices_field.iter_choices()}
         if choices_field.data and choices_field.data not in values:
             # A period older than the list (e.g. from a bookmark): offer it too, so the form shows it.
-            choices_field.choices = [*choices_field.choices, SelectChoice(choices_field.data, choices_field.data)]  # type: ignore[list-item]
+            choices_field.choices = [*choices_field.choices, SelectChoice(choices_field.data, choices_field.data)]
     return period
 
 
@@ -140,7 +142,7 @@ def _period_page(code: str, template: str, **empty: Any) -> _PeriodPage | tuple[
     province, own = _own_ids(agency)
     period = _read_period(form, agency, own)
     if period is None:
-        return render_template(template, agency=agency, form=form, has_errors=True, **empty), 400
+        return render_template(template, agency=agency, form=form, **empty), 400
     return _PeriodPage(agency, form, province, own, period)
 
 
@@ -150,25 +152,21 @@ def _set_instruments(form: PeriodForm, choices: list[dashboard.InstrumentChoice]
 
 
 @bp.get("/")
-def home():  # type: ignore[no-untyped-def]
+def home() -> ResponseReturnValue:
     """The agencies the user may open, and the province tables they may see.
 
     A role without dashboards (an auditor) is sent to the first page it can use instead of a 403.
     """
     if not can("view_dashboard"):
         return redirect(landing_url(), code=303)
-    visible = scope("view_dashboard")
-    query = select(Agency).order_by(Agency.parent_id.is_not(None), Agency.name_vi)
-    if not visible.everything:
-        query = query.where(Agency.id.in_(visible.filter_ids() or []))
-    agencies = list(db.session.scalars(query))
+    agencies = scope_queries.agencies_in_scope(db.session, scope("view_dashboard"))
     provinces = [a for a in agencies if a.parent_id is None and a.id in scope("view_province")]
     return render_template("agency/home.html", agencies=agencies, provinces=provinces)
 
 
 @bp.get("/<code>/")
 @requires("view_dashboard")
-def overview(code: str):  # type: ignore[no-untyped-def]
+def overview(code: str) -> ResponseReturnValue:
     page = _period_page(code, "agency/overview.html", board=None, rates=None)
     if isinstance(page, tuple):
         return page
@@ -176,12 +174,12 @@ def overview(code: str):  # type: ignore[no-untyped-def]
     board = dashboard.agency_dashboard(db.session, agency, period, _instrument_id(), current_locale())
     _set_instruments(form, board.instruments, board.instrument)
     rates = breakdowns_service.response_rates(db.session, own, period, current_locale())
-    return render_template("agency/overview.html", agency=agency, form=form, board=board, rates=rates, has_errors=False)
+    return render_template("agency/overview.html", agency=agency, form=form, board=board, rates=rates)
 
 
 @bp.get("/<code>/province")
 @requires("view_province")
-def province(code: str):  # type: ignore[no-untyped-def]
+def province(code: str) -> ResponseReturnValue:
     agency = agency_in_scope(code, "view_province")
     if agency.parent_id is not None:
         abort(404)
@@ -189,7 +187,7 @@ def province(code: str):  # type: ignore[no-untyped-def]
     ids = dashboard.agency_subtree_ids(db.session, agency)
     period = _read_period(form, agency, ids)
     if period is None:
-        return render_template("agency/province.html", agency=agency, form=form, table=None, has_errors=True), 400
+        return render_template("agency/province.html", agency=agency, form=form, table=None), 400
     sort = request.args.get("sort", "index")
     sort = sort if sort in dashboard.SORT_KEYS else "index"
     descending = request.args.get("order", "desc" if sort != "name" else "asc") == "desc"
@@ -204,7 +202,6 @@ def province(code: str):  # type: ignore[no-untyped-def]
         chart=chart,
         sort=sort,
         descending=descending,
-        has_errors=False,
     )
 
 
@@ -213,7 +210,7 @@ def province(code: str):  # type: ignore[no-untyped-def]
 
 @bp.get("/<code>/trends")
 @requires("view_dashboard")
-def trends(code: str):  # type: ignore[no-untyped-def]
+def trends(code: str) -> ResponseReturnValue:
     """The index (or one element) per month over the twelve months up to the chosen period."""
     page = _period_page(code, "agency/trends.html", trend=None)
     if isinstance(page, tuple):
@@ -233,7 +230,6 @@ def trends(code: str):  # type: ignore[no-untyped-def]
         period=period,
         trend=trend,
         chart=trend_chart(trend),
-        has_errors=False,
     )
 
 
@@ -241,12 +237,12 @@ def _chosen_instrument(own: list[int], period: dashboard.Period, form: PeriodFor
     choices = dashboard.instruments_in_use(db.session, own, period, current_locale())
     chosen = [c for c in choices if c.id == _instrument_id()] or choices[:1]
     _set_instruments(form, choices, chosen[0] if chosen else None)
-    return db.session.get(Instrument, chosen[0].id) if chosen else None
+    return instrument_by_id(db.session, chosen[0].id) if chosen else None
 
 
 @bp.get("/<code>/breakdowns")
 @requires("view_dashboard")
-def breakdowns(code: str):  # type: ignore[no-untyped-def]
+def breakdowns(code: str) -> ResponseReturnValue:
     """The index per counter and per field, each compared with the agency as a whole."""
     page = _period_page(code, "agency/breakdowns.html", result=None)
     if isinstance(page, tuple):
@@ -259,7 +255,7 @@ def breakdowns(code: str):  # type: ignore[no-untyped-def]
         # Field domains need the tallies at full grain: for a whole province that is millions of rows, too
         # many for a page, so the province page leads to each agency's breakdown instead.
         agencies = sorted(
-            db.session.scalars(select(Agency).where(Agency.id.in_([i for i in own if i != agency.id]))),
+            scope_queries.agencies_by_ids(db.session, [i for i in own if i != agency.id]),
             key=lambda a: a.name(current_locale()).casefold(),
         )
     elif instrument is not None:
@@ -273,13 +269,12 @@ def breakdowns(code: str):  # type: ignore[no-untyped-def]
         result=result,
         agencies=agencies,
         is_province=is_province,
-        has_errors=False,
     )
 
 
 @bp.get("/<code>/answers")
 @requires("view_dashboard")
-def answers(code: str):  # type: ignore[no-untyped-def]
+def answers(code: str) -> ResponseReturnValue:
     """How citizens answered each criterion: shares of 1 … 5 and "not applicable"."""
     page = _period_page(code, "agency/answers.html", rows=None)
     if isinstance(page, tuple):
@@ -300,13 +295,12 @@ def answers(code: str):  # type: ignore[no-untyped-def]
         rows=rows,
         chart=distribution_chart(rows),
         colours=ANSWER_COLOURS,
-        has_errors=False,
     )
 
 
 @bp.get("/<code>/response-rate")
 @requires("view_dashboard")
-def response_rate(code: str):  # type: ignore[no-untyped-def]
+def response_rate(code: str) -> ResponseReturnValue:
     """Valid responses against completed transactions, per month and per field."""
     page = _period_page(code, "agency/response_rate.html", rates=None)
     if isinstance(page, tuple):
@@ -314,9 +308,7 @@ def response_rate(code: str):  # type: ignore[no-untyped-def]
     agency, form, own, period = page.agency, page.form, page.own, page.period
     _chosen_instrument(own, period, form)
     rates = breakdowns_service.response_rates(db.session, own, period, current_locale())
-    return render_template(
-        "agency/response_rate.html", agency=agency, form=form, period=period, rates=rates, has_errors=False
-    )
+    return render_template("agency/response_rate.html", agency=agency, form=form, period=period, rates=rates)
 
 
 # -- comments ------------------------------------------------------------------------------------------------
@@ -324,39 +316,32 @@ def response_rate(code: str):  # type: ignore[no-untyped-def]
 
 @bp.get("/<code>/comments")
 @requires("view_dashboard")
-def comments(code: str):  # type: ignore[no-untyped-def]
+def comments(code: str) -> ResponseReturnValue:
     """Citizens' comments of the period, newest first; staff who may handle them mark them handled."""
     agency = agency_in_scope(code, "view_dashboard")
     form = PeriodForm(request.args)
     filters_form = CommentFilterForm(request.args)
     _province, own = _own_ids(agency)
     period = _read_period(form, agency, own)
-    counters_list = list(
-        db.session.scalars(
-            select(Counter)
-            .where(Counter.agency_id.in_(own))
-            .options(selectinload(Counter.agency))
-            .order_by(Counter.code)
-        )
-    )
+    counters_list = counter_service.counters_of_agencies(db.session, own)
     locale = current_locale()
     if len(own) > 1:
         # The province: counters grouped by agency (option groups), so names that repeat stay apart.
         grouped: dict[str | None, list[SelectChoice]] = {None: [SelectChoice("", _("Every counter"))]}
         for c in sorted(counters_list, key=lambda c: (c.agency.name(locale).casefold(), c.code)):
             grouped.setdefault(c.agency.name(locale), []).append(SelectChoice(str(c.id), c.name(locale)))
-        filters_form.counter.choices = grouped  # type: ignore[assignment]
+        filters_form.counter.choices = grouped
     else:
         filters_form.counter.choices = [SelectChoice("", _("Every counter"))] + [
             SelectChoice(str(c.id), c.name(locale)) for c in counters_list
         ]
-    fields = db.session.scalars(select(ProcedureField).order_by(ProcedureField.name_vi)).all()
+    fields = procedure_fields()
     filters_form.field.choices = [SelectChoice("", _("Every field"))] + [
         SelectChoice(str(f.id), f.name(current_locale())) for f in fields
     ]
     if period is None:
         return render_template(
-            "agency/comments.html", agency=agency, form=form, filters=filters_form, listing=None, has_errors=True
+            "agency/comments.html", agency=agency, form=form, filters=filters_form, listing=None
         ), 400
     _chosen_instrument(own, period, form)
     status = request.args.get("status", "all")
@@ -364,7 +349,7 @@ def comments(code: str):  # type: ignore[no-untyped-def]
     if len(search) > comment_service.MAX_SEARCH_LENGTH:
         filters_form.q.errors = [_("Enter at most %(n)d characters to search for", n=comment_service.MAX_SEARCH_LENGTH)]
         return render_template(
-            "agency/comments.html", agency=agency, form=form, filters=filters_form, listing=None, has_errors=True
+            "agency/comments.html", agency=agency, form=form, filters=filters_form, listing=None
         ), 400
     chosen = comment_service.CommentFilter(
         status=status if status in comment_service.STATUSES else "all",
@@ -393,7 +378,6 @@ def comments(code: str):  # type: ignore[no-untyped-def]
         review_form=CommentReviewForm(),
         page_size=comment_service.PAGE_SIZE,
         may_handle=agency.id in scope("handle_comments"),
-        has_errors=False,
     )
 
 
@@ -454,7 +438,7 @@ def _comments_back(agency: Agency, back: str | None) -> str:
 
 @bp.get("/<code>/counters")
 @requires("manage_counters")
-def counters(code: str):  # type: ignore[no-untyped-def]
+def counters(code: str) -> ResponseReturnValue:
     agency = agency_in_scope(code, "manage_counters")
     return render_template(
         "agency/counters.html",
@@ -473,12 +457,12 @@ def _counter_or_404(agency: Agency, counter_id: int) -> Any:
 
 @bp.route("/<code>/counters/<int:counter_id>", methods=["GET", "POST"])
 @requires("manage_counters")
-def counter(code: str, counter_id: int):  # type: ignore[no-untyped-def]
+def counter(code: str, counter_id: int) -> ResponseReturnValue:
     agency = agency_in_scope(code, "manage_counters")
     item = _counter_or_404(agency, counter_id)
     form = CounterForm(obj=None if request.method == "POST" else item)
     form.instrument.choices = [
-        SelectChoice(i.id, f"{i.name(current_locale())} ({i.label})")  # type: ignore[arg-type]
+        SelectChoice(i.id, f"{i.name(current_locale())} ({i.label})")
         for i in counter_service.instrument_choices(db.session)
     ]
     if request.method == "GET":
@@ -499,9 +483,7 @@ def counter(code: str, counter_id: int):  # type: ignore[no-untyped-def]
             return redirect(url_for("agency.counters", code=agency.code), code=303)
     elif form.errors:
         status = 422
-    return render_template(
-        "agency/counter.html", agency=agency, counter=item, form=form, has_errors=bool(form.errors)
-    ), status
+    return render_template("agency/counter.html", agency=agency, counter=item, form=form), status
 
 
 @bp.post("/<code>/counters/<int:counter_id>/active")
@@ -550,7 +532,7 @@ def counter_poster(code: str, counter_id: int) -> str:
 
 @bp.get("/<code>/posters.zip")
 @requires("manage_counters")
-def posters_zip(code: str):  # type: ignore[no-untyped-def]
+def posters_zip(code: str) -> ResponseReturnValue:
     agency = agency_in_scope(code, "manage_counters")
     assert current_app.static_folder is not None
     stylesheet = (Path(current_app.static_folder) / STYLESHEET).read_text(encoding="utf-8")
@@ -570,7 +552,7 @@ def posters_zip(code: str):  # type: ignore[no-untyped-def]
 
 @bp.get("/<code>/responses")
 @requires("manage_counters")
-def responses(code: str):  # type: ignore[no-untyped-def]
+def responses(code: str) -> ResponseReturnValue:
     agency = agency_in_scope(code, "manage_counters")
     status = request.args.get("status") or None
     listing = exclusions.agency_responses(
@@ -582,7 +564,7 @@ def responses(code: str):  # type: ignore[no-untyped-def]
 
 @bp.route("/<code>/responses/<bigint:response_id>/exclude", methods=["GET", "POST"])
 @requires("manage_counters")
-def exclude(code: str, response_id: int):  # type: ignore[no-untyped-def]
+def exclude(code: str, response_id: int) -> ResponseReturnValue:
     agency = agency_in_scope(code, "manage_counters")
     response = exclusions.response_of(db.session, agency.id, response_id)
     if response is None:
@@ -590,7 +572,7 @@ def exclude(code: str, response_id: int):  # type: ignore[no-untyped-def]
     form = ExcludeForm()
     status = 200
     if response.status != "valid":
-        return render_template("agency/exclude.html", agency=agency, response=response, form=None, has_errors=False)
+        return render_template("agency/exclude.html", agency=agency, response=response, form=None)
     if form.validate_on_submit():
         try:
             exclusions.exclude_response(agency.id, response.id, form.reason.data or "", form.note.data, current_user.id)
@@ -607,6 +589,4 @@ def exclude(code: str, response_id: int):  # type: ignore[no-untyped-def]
             return redirect(url_for("agency.responses", code=agency.code), code=303)
     elif form.errors:
         status = 422
-    return render_template(
-        "agency/exclude.html", agency=agency, response=response, form=form, has_errors=bool(form.errors)
-    ), status
+    return render_template("agency/exclude.html", agency=agency, response=response, form=form), status

@@ -7,7 +7,9 @@ set and CSRF does not apply. Each token has its own rate limit (``SIPAS_API_RATE
 responses against it. Views are thin: parse the query, check the scope, call a service, serialise.
 """
 
-from flask import Blueprint, current_app
+from typing import cast
+
+from flask import Blueprint, Flask, current_app
 from flask.blueprints import BlueprintSetupState
 
 from survey.api.auth import TokenOnlySessions, guard, rate_limit_key
@@ -22,11 +24,12 @@ limiter.shared_limit(lambda: str(current_app.config["API_RATE_LIMIT"]), scope="a
 
 @bp.record_once
 def _token_only_sessions(state: BlueprintSetupState) -> None:
-    state.app.session_interface = TokenOnlySessions(state.app.session_interface)
+    app = cast(Flask, state.app)  # a Flask app: blueprints are only registered on one
+    app.session_interface = TokenOnlySessions(app.session_interface)
 
 
 @bp.after_request
-def _vary_on_token(response):  # type: ignore[no-untyped-def]
+def _vary_on_token(response):  # type: ignore[no-untyped-def]  # werkzeug's Response, typed by Flask's after_request
     response.vary.add("Authorization")
     return response
 

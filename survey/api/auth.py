@@ -15,12 +15,12 @@ from typing import Any
 from flask import Blueprint, Flask, g, request
 from flask.sessions import SecureCookieSession, SessionInterface
 from flask_login import current_user
-from sqlalchemy import select
 
 from survey.api.problems import INVALID_TOKEN, MISSING_TOKEN, ApiProblem
 from survey.auth import Scope, scope
 from survey.db import db
 from survey.models import Agency
+from survey.services.administration import scope_queries
 from survey.services.identity import api_tokens
 
 API_PREFIX = "/api/"
@@ -89,7 +89,7 @@ def guard(bp: Blueprint, public_endpoints: Iterable[str] = ()) -> Blueprint:
         api_tokens.touch(found.token)
 
     # The marker the route-auth test and ``survey.auth.protect`` read: this blueprint is guarded.
-    bp.sipas_protected = open_endpoints  # type: ignore[attr-defined]
+    bp.sipas_protected = open_endpoints  # type: ignore[attr-defined]  # a marker attribute read when the blueprint is registered
     return bp
 
 
@@ -104,8 +104,7 @@ def capability_scope(capability: str) -> Scope:
 def agency_or_404(code: str, capability: str) -> Agency:
     """The agency if the token's user may use it for ``capability``; 404 otherwise (existence not confirmed)."""
     held = capability_scope(capability)
-    # A NUL byte is no code, and PostgreSQL refuses it in a query (a 500, not a 404).
-    agency = None if "\x00" in code else db.session.scalar(select(Agency).where(Agency.code == code))
+    agency = scope_queries.agency_by_code(db.session, code)  # None for a NUL byte too (a 404, not a 500)
     if agency is None or agency.id not in held:
         raise ApiProblem(404, f"No agency {code!r} among those your token may read.")
     return agency

@@ -14,7 +14,6 @@ from collections.abc import Sequence
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import select
 from werkzeug.wrappers import Response
 
 from analytics import AnalyticsError, Estimate
@@ -24,7 +23,9 @@ from survey.api.params import PERIOD, QueryArgs, period_body, pick_instrument
 from survey.api.problems import json_response, no_data
 from survey.auth import Scope
 from survey.db import db
-from survey.models import Agency, Counter, Instrument, ProcedureField
+from survey.models import Agency, Instrument
+from survey.services.administration import listings, scope_queries
+from survey.services.administration.instruments import instrument_by_id
 from survey.services.statistics import dashboard
 from survey.services.statistics.index_cache import cached_indices
 from survey.services.statistics.indices import DESIGN, TOTAL, IndexQuery, IndexReport, WeightingNote, notes_about
@@ -60,10 +61,7 @@ def estimate_dict(e: Estimate, target_type: str) -> dict[str, Any]:
 
 def top_of_scope(held: Scope) -> list[Agency]:
     """The agencies in scope whose parent is not (a province, a department …): the default selection."""
-    query = select(Agency).order_by(Agency.code)
-    if not held.everything:
-        query = query.where(Agency.id.in_(held.filter_ids() or []))
-    return [a for a in db.session.scalars(query) if a.parent_id is None or a.parent_id not in held]
+    return scope_queries.top_of_scope(db.session, held)
 
 
 def readable_notes(notes: Sequence[WeightingNote], agency_ids: Sequence[int]) -> list[str]:
@@ -72,7 +70,7 @@ def readable_notes(notes: Sequence[WeightingNote], agency_ids: Sequence[int]) ->
     A report covers the agency's whole province; notes about the province's other agencies are not the
     reader's business (nor in their scope, for an agency's token).
     """
-    codes = dict(db.session.execute(select(Agency.id, Agency.code).where(Agency.id.in_(list(agency_ids)))).all())
+    codes = scope_queries.agency_codes(db.session, agency_ids)
     return notes_about(notes, agency_ids, codes)
 
 
@@ -138,7 +136,7 @@ def get_indices() -> Response:
     instrument_id = pick_instrument(candidates, own, period)
     if instrument_id is None:
         raise no_data(f"no valid responses in these agencies from {period.start} to {period.end}")
-    instrument = db.session.get(Instrument, instrument_id)
+    instrument = instrument_by_id(db.session, instrument_id)
     assert instrument is not None
     types = _target_types(instrument)
     unknown = [t for t in targets if t not in types]
@@ -237,10 +235,6 @@ def _breakdowns(
 
 def _domain_names(domain: str, keys: list[int]) -> dict[int, tuple[str | None, str, str | None]]:
     """Counter or field key → (code, Vietnamese name, English name); key 0 (none given) has no code."""
-    model = Counter if domain == "counter" else ProcedureField
-    found = db.session.scalars(select(model).where(model.id.in_([k for k in keys if k])))
-    names: dict[int, tuple[str | None, str, str | None]] = {
-        row.id: (row.code, row.name_vi, row.name_en) for row in found
-    }
+    names = listings.domain_names(db.session, domain == "counter", keys)
     names[0] = (None, "(không có quầy)" if domain == "counter" else "(không ghi lĩnh vực)", "(none given)")
     return names

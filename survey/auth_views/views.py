@@ -7,6 +7,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from flask import current_app, flash, g, redirect, render_template, request, session, url_for
+from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_login import current_user, login_user, logout_user
 from werkzeug.wrappers import Response as WerkzeugResponse
@@ -55,7 +56,7 @@ def staff_navigation() -> dict[str, Any]:
 
 @bp.route("/sign-in", methods=["GET", "POST"])
 @limiter.limit(_sign_in_limit, methods=["POST"])
-def sign_in():  # type: ignore[no-untyped-def]
+def sign_in() -> ResponseReturnValue:
     if current_user.is_authenticated:
         return redirect(landing_url())
     form = SignInForm()
@@ -80,9 +81,7 @@ def sign_in():  # type: ignore[no-untyped-def]
         status = 401
     elif form.errors:
         status = 422
-    return render_template(
-        "auth/sign_in.html", form=form, problem=problem, has_errors=bool(problem or form.errors)
-    ), status
+    return render_template("auth/sign_in.html", form=form, problem=problem), status
 
 
 @bp.post("/sign-out")
@@ -96,7 +95,7 @@ def sign_out() -> WerkzeugResponse:
 
 
 @bp.route("/password", methods=["GET", "POST"])
-def password():  # type: ignore[no-untyped-def]
+def password() -> ResponseReturnValue:
     form = PasswordForm()
     status = 200
     if form.validate_on_submit():
@@ -117,4 +116,4 @@ def password():  # type: ignore[no-untyped-def]
             return redirect(landing_url(), code=303)
     elif form.errors:
         status = 422
-    return render_template("auth/password.html", form=form, has_errors=bool(form.errors)), status
+    return render_template("auth/password.html", form=form), status

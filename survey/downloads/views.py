@@ -13,9 +13,9 @@ from pathlib import Path
 from typing import Any
 
 from flask import abort, current_app, redirect, render_template, request, send_file, url_for
+from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_login import current_user
-from sqlalchemy import select
 from wtforms import SelectChoice
 
 from survey.auth import agency_in_scope, requires, scope
@@ -24,7 +24,8 @@ from survey.db import db
 from survey.downloads import bp
 from survey.downloads.forms import MAX_SAMPLE, ExportForm, ParReportForm
 from survey.form_dates import date_from_field
-from survey.models import Agency, Instrument
+from survey.services.administration import scope_queries
+from survey.services.administration.instruments import instrument_by_id
 from survey.services.exports import codebook, responses
 from survey.services.exports import jobs as export_jobs
 from survey.services.exports.responses import ExportRequest
@@ -64,11 +65,10 @@ def _job_message(error: export_jobs.JobError) -> str:
 
 def _fill_choices(form: ExportForm) -> None:
     allowed = scope("export_data")
-    query = select(Agency).order_by(Agency.parent_id.is_not(None), Agency.name_vi)
-    if not allowed.everything:
-        query = query.where(Agency.id.in_(allowed.filter_ids() or []))
     locale = current_locale()
-    form.agency.choices = [SelectChoice(a.code, a.name(locale)) for a in db.session.scalars(query)]
+    form.agency.choices = [
+        SelectChoice(a.code, a.name(locale)) for a in scope_queries.agencies_in_scope(db.session, allowed)
+    ]
     form.survey_period.choices = [SelectChoice("", _("None: use the dates below (empty = every response)"))] + [
         SelectChoice(str(p.id), f"{p.name} ({p.starts_on:%d/%m/%Y} – {p.ends_on:%d/%m/%Y})")
         for p in export_jobs.survey_periods(db.session, allowed)
@@ -97,7 +97,7 @@ def _read_request(form: ExportForm) -> tuple[ExportRequest, dict[str, Any]] | No
         (form.instrument, _("Choose one of the questionnaires in the list")),
         (form.status, _("Choose which responses to export")),
     ):
-        if field.data not in {c.value for c in field.choices}:  # type: ignore[union-attr]
+        if field.data not in {c.value for c in field.choices}:
             field.errors = [message]
     start, end = date_from_field(form.date_from), date_from_field(form.date_to)
     period_name = None
@@ -162,7 +162,7 @@ def _export_repeat_args(filters: dict[str, Any], fmt: str) -> dict[str, str]:
 
 @bp.route("/exports", methods=["GET", "POST"])
 @requires("export_data")
-def exports_page():  # type: ignore[no-untyped-def]
+def exports_page() -> ResponseReturnValue:
     """The export form and the user's recent responses."""
     form = ExportForm() if request.method == "POST" else ExportForm(formdata=None, data=_repeat_values())
     _fill_choices(form)
@@ -176,7 +176,7 @@ def exports_page():  # type: ignore[no-untyped-def]
                 target = getattr(form, exc.field, None) if exc.field else None
                 (target or form.format).errors = [_job_message(exc)]
             else:
-                export_jobs.start(current_app._get_current_object(), job.public_id)  # type: ignore[attr-defined]
+                export_jobs.start(current_app._get_current_object(), job.public_id)  # type: ignore[attr-defined]  # the real app behind the proxy, for the job's thread
                 return redirect(url_for("downloads.export_job", public_id=job.public_id), code=303)
         status = 422
     elif form.errors:
@@ -186,7 +186,6 @@ def exports_page():  # type: ignore[no-untyped-def]
         form=form,
         jobs=export_jobs.recent_jobs(db.session, current_user.id),
         instruments=export_jobs.instrument_choices(db.session),
-        has_errors=status != 200,
     ), status
 
 
@@ -199,7 +198,7 @@ def _own_job(public_id: str) -> Any:
 
 @bp.get("/exports/<public_id>")
 @requires("export_data")
-def export_job(public_id: str):  # type: ignore[no-untyped-def]
+def export_job(public_id: str) -> ResponseReturnValue:
     """A job's progress; refreshes itself while the job runs (without JavaScript)."""
     job = export_jobs.view(_own_job(public_id))
     refresh = job.state in ("queued", "running") and request.args.get("refresh") != "off"
@@ -208,7 +207,7 @@ def export_job(public_id: str):  # type: ignore[no-untyped-def]
 
 @bp.get("/exports/<public_id>/file")
 @requires("export_data")
-def export_file(public_id: str):  # type: ignore[no-untyped-def]
+def export_file(public_id: str) -> ResponseReturnValue:
     """The finished bundle, for its owner only, by the job's public id."""
     job = _own_job(public_id)
     path = export_jobs.job_file(job, _export_dir())
@@ -223,9 +222,9 @@ def export_file(public_id: str):  # type: ignore[no-untyped-def]
 
 @bp.get("/codebook/<int:instrument_id>")
 @requires("export_data")
-def codebook_page(instrument_id: int):  # type: ignore[no-untyped-def]
+def codebook_page(instrument_id: int) -> ResponseReturnValue:
     """What every export of a questionnaire holds: variables, labels, answer codes, weighting and design."""
-    instrument = db.session.get(Instrument, instrument_id)
+    instrument = instrument_by_id(db.session, instrument_id)
     if instrument is None:
         abort(404)
     book = codebook.instrument_codebook(instrument)
@@ -236,19 +235,13 @@ def codebook_page(instrument_id: int):  # type: ignore[no-untyped-def]
 # -- the PAR report -------------------------------------------------------------------------------------------
 
 
-def _provinces(capability: str) -> list[Agency]:
-    allowed = scope(capability)
-    query = select(Agency).where(Agency.parent_id.is_(None)).order_by(Agency.name_vi)
-    if not allowed.everything:
-        query = query.where(Agency.id.in_(allowed.filter_ids() or []))
-    return list(db.session.scalars(query))
-
-
 @bp.get("/par")
 @requires("view_province")
-def par_index():  # type: ignore[no-untyped-def]
+def par_index() -> ResponseReturnValue:
     """The provinces (and ministries) whose PAR report the user may open."""
-    return render_template("downloads/par_index.html", provinces=_provinces("view_province"))
+    return render_template(
+        "downloads/par_index.html", provinces=scope_queries.provinces_in_scope(db.session, scope("view_province"))
+    )
 
 
 def _par_inputs(code: str, form: ParReportForm) -> dict[str, Any]:
@@ -304,7 +297,7 @@ def _finite(value: Any) -> float | None:
 
 def _par_rows(report: par_report.ParReport) -> list[dict[str, Any]]:
     """The report's rows for the page: numbers as numbers (formatted by the template), agency names localised."""
-    by_code = {a.code: a for a in db.session.scalars(select(Agency).where(Agency.id.in_(list(report.scored))))}
+    by_code = {a.code: a for a in scope_queries.agencies_by_ids(db.session, report.scored)}
     locale = current_locale()
     rows = []
     for raw in report.rows:
@@ -331,7 +324,7 @@ def _par_rows(report: par_report.ParReport) -> list[dict[str, Any]]:
 
 @bp.get("/par/<code>")
 @requires("view_province")
-def par_report_page(code: str):  # type: ignore[no-untyped-def]
+def par_report_page(code: str) -> ResponseReturnValue:
     """The PAR sociological-survey report of a province: printable, downloadable as Excel."""
     form = ParReportForm(request.args)
     got = _par_inputs(code, form)
@@ -340,20 +333,19 @@ def par_report_page(code: str):  # type: ignore[no-untyped-def]
         "downloads/par_report.html",
         form=form,
         rows=_par_rows(report) if report else [],
-        has_errors=bool(form.errors),
         **got,
     ), got["status"]
 
 
 @bp.get("/par/<code>/report.xlsx")
 @requires("view_province")
-def par_report_xlsx(code: str):  # type: ignore[no-untyped-def]
+def par_report_xlsx(code: str) -> ResponseReturnValue:
     """The same report as an Excel workbook (report and method sheets); audit-logged."""
     form = ParReportForm(request.args)
     got = _par_inputs(code, form)
     report = got["report"]
     if report is None:
-        return render_template("downloads/par_report.html", form=form, rows=[], has_errors=bool(form.errors), **got), (
+        return render_template("downloads/par_report.html", form=form, rows=[], **got), (
             got["status"] if got["status"] != 200 else 404
         )
     data = par_report.par_report_bytes(report)

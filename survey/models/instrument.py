@@ -60,7 +60,7 @@ class Instrument(Base):
         return [(level["value"], level[locale]) for level in self.scale["levels"]]
 
     def not_applicable_label(self, locale: str) -> str:
-        return self.scale["not_applicable"][locale]
+        return str(self.scale["not_applicable"][locale])
 
 
 class InstrumentElement(Base):

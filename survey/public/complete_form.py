@@ -2,11 +2,12 @@
 
 Almost every POST is a citizen's complete, valid form. Binding and validating a WTForms form with 20-odd
 radio groups was about a third of a submission's cost, so :func:`read_complete_form` checks the posted
-fields directly against the questionnaire's cached rules and returns the :class:`Submission` the form
-would have produced. Anything it is not sure of (a missing answer, a value outside the choices, a
-filled honeypot, a malformed dossier code, an overlong comment) returns None, and the view takes the
-form path, which renders the messages, the 400 page or the honeypot's silent thank-you exactly as
-before. A property test holds the two paths to the same result on every input.
+fields directly against the form's rules (``services/submissions/form_rules.py``, which the WTForms form
+is built from too) and returns the :class:`Submission` the form would have produced. Anything it is
+not sure of (a missing answer, a value outside the choices, a filled honeypot, a malformed dossier
+code, an overlong comment) returns None, and the view takes the form path, which renders the
+messages, the 400 page or the honeypot's silent thank-you exactly as before. A property test holds the
+two paths to the same result on every input.
 
 CSRF is not checked here: ``CSRFProtect`` checks every POST before the view runs.
 """
@@ -15,30 +16,23 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Mapping
-from functools import cache
 
-from survey.models.codes import AGE_BANDS, EDUCATION_LEVELS, GENDERS, OCCUPATIONS
-from survey.models.response import COMMENT_MAX_LENGTH
-from survey.public.forms import CONFIRMED, HONEYPOT, ITEM_PREFIX, NOT_APPLICABLE
 from survey.services.administration.instruments import InstrumentRules
 from survey.services.submissions import dossiers
+from survey.services.submissions.form_rules import (
+    COMMENT_MAX_LENGTH,
+    CONFIRMED,
+    HONEYPOT,
+    PROFILE,
+    RESPONDENT_TYPES,
+    item_fields,
+)
 from survey.services.submissions.scrub import normalise_text
 from survey.services.submissions.store import Submission
 
-_RESPONDENT_TYPES = frozenset(("person", "organisation"))
-#: Optional profile questions and the values the form offers ('' is "not stated").
-_PROFILE = {
-    "gender": frozenset(GENDERS),
-    "age_band": frozenset(AGE_BANDS),
-    "education": frozenset(EDUCATION_LEVELS),
-    "occupation": frozenset(OCCUPATIONS),
-}
-
-
-@cache
-def _scores(n_levels: int) -> dict[str, int]:
-    """The choice → score map of an ``n_levels``-point scale ("1" → 1 …)."""
-    return {str(level): level for level in range(1, n_levels + 1)}
+#: The profile questions and the sets of values they accept ('' is "not stated").
+_PROFILE = {name: frozenset(values) for name, values in PROFILE.items()}
+_RESPONDENT_TYPES = frozenset(RESPONDENT_TYPES)
 
 
 def read_complete_form(rules: InstrumentRules, form: Mapping[str, str], secret_key: str) -> Submission | None:
@@ -60,21 +54,16 @@ def read_complete_form(rules: InstrumentRules, form: Mapping[str, str], secret_k
         if value and value not in allowed:
             return None
         profile[name] = value or None
-    scores = _scores(rules.n_levels)
     answers: dict[str, int | None] = {}
-    for code, item in rules.items.items():
-        raw = form.get(ITEM_PREFIX + code) or ""
+    for item in item_fields(rules):
+        raw = form.get(item.name) or ""
         if not raw:
-            if not item.optional:
+            if item.required:
                 return None
             continue
-        if raw == NOT_APPLICABLE and item.allows_na:
-            answers[code] = None
-            continue
-        score = scores.get(raw)
-        if score is None:
+        if raw not in item.scores:
             return None
-        answers[code] = score
+        answers[item.code] = item.scores[raw]
     comment = normalise_text(form.get("comment") or "")
     if len(comment) > COMMENT_MAX_LENGTH:
         return None

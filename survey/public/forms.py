@@ -3,60 +3,84 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterable
+from typing import TypeAlias
 
+from flask_babel import LazyString
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, Field, HiddenField, RadioField, SelectChoice, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, InputRequired, Length, Optional, ValidationError
 
 from survey.models import Instrument, ProcedureField
-from survey.models.codes import AGE_BANDS, EDUCATION_LEVELS, GENDERS, OCCUPATIONS
-from survey.models.response import COMMENT_MAX_LENGTH
+from survey.services.administration.instruments import instrument_rules
 from survey.services.submissions import dossiers
+from survey.services.submissions.form_rules import (
+    COMMENT_MAX_LENGTH,
+    CONFIRMED,
+    HONEYPOT,
+    ITEM_PREFIX,
+    NOT_APPLICABLE,
+    PROFILE,
+    RESPONDENT_TYPES,
+    item_fields,
+)
 from survey.services.submissions.scrub import normalise_text
 from survey.services.submissions.store import Submission
 
-NOT_APPLICABLE = "na"
-ITEM_PREFIX = "q_"
-#: Name of the honeypot field: hidden from people (and screen readers), filled in by naive bots.
-HONEYPOT = "website"
+__all__ = ["CONFIRMED", "HONEYPOT", "ITEM_PREFIX", "NOT_APPLICABLE", "SurveyFormBase", "build_survey_form"]
 
 
-def choices(pairs: list[tuple[str, object]]) -> list[SelectChoice]:
-    return [SelectChoice(value, label) for value, label in pairs]  # type: ignore[arg-type]
+def choices(pairs: Iterable[tuple[str, object]]) -> list[SelectChoice]:
+    return [SelectChoice(value, label) for value, label in pairs]
 
 
-def _profile_choices() -> dict[str, list[tuple[str, str]]]:
-    return {
-        "gender": [("male", _l("Male")), ("female", _l("Female")), ("other", _l("Other"))],
-        "age_band": [(band, band.replace("60+", "> 60")) for band in AGE_BANDS],
-        "education": [
-            ("primary", _l("Primary school")),
-            ("lower_secondary", _l("Lower secondary school")),
-            ("upper_secondary", _l("Upper secondary school")),
-            ("vocational", _l("Vocational training, college")),
-            ("university", _l("University or higher")),
-            ("other", _l("Other")),
-        ],
-        "occupation": [
-            ("retired", _l("Retired")),
-            ("not_working", _l("Not working")),
-            ("self_employed", _l("Self-employed, freelance")),
-            ("student", _l("Student")),
-            ("private_sector", _l("Private sector")),
-            ("public_sector", _l("Public sector")),
-            ("other", _l("Other")),
-        ],
-    }
+Label: TypeAlias = "str | LazyString"
 
 
-assert {c for c, _ in _profile_choices()["gender"]} == set(GENDERS)
-assert {c for c, _ in _profile_choices()["education"]} == set(EDUCATION_LEVELS)
-assert {c for c, _ in _profile_choices()["occupation"]} == set(OCCUPATIONS)
+def _labelled(values: tuple[str, ...], labels: dict[str, Label]) -> list[tuple[str, Label]]:
+    """The choices for ``values`` (the rules' value set, in its order) with their labels.
+
+    Raises (at import, also under ``python -O``) unless every value has a label and every label a value.
+    """
+    if set(labels) != set(values):
+        raise RuntimeError(f"survey form labels {sorted(labels)} do not match the values {sorted(values)}")
+    return [(value, labels[value]) for value in values]
 
 
-#: The value the adult-confirmation checkbox sends when ticked (WTForms' BooleanField renders it).
-CONFIRMED = "y"
+#: The labels of the values in ``form_rules``; the values and their order come from there.
+_RESPONDENT_TYPES = _labelled(
+    RESPONDENT_TYPES, {"person": _l("A citizen"), "organisation": _l("A representative of an organisation")}
+)
+_PROFILE_CHOICES: dict[str, list[tuple[str, Label]]] = {
+    "gender": _labelled(PROFILE["gender"], {"male": _l("Male"), "female": _l("Female"), "other": _l("Other")}),
+    "age_band": [(band, band.replace("60+", "> 60")) for band in PROFILE["age_band"]],
+    "education": _labelled(
+        PROFILE["education"],
+        {
+            "primary": _l("Primary school"),
+            "lower_secondary": _l("Lower secondary school"),
+            "upper_secondary": _l("Upper secondary school"),
+            "vocational": _l("Vocational training, college"),
+            "university": _l("University or higher"),
+            "other": _l("Other"),
+        },
+    ),
+    "occupation": _labelled(
+        PROFILE["occupation"],
+        {
+            "retired": _l("Retired"),
+            "not_working": _l("Not working"),
+            "self_employed": _l("Self-employed, freelance"),
+            "student": _l("Student"),
+            "private_sector": _l("Private sector"),
+            "public_sector": _l("Public sector"),
+            "other": _l("Other"),
+        },
+    ),
+}
+if set(_PROFILE_CHOICES) != set(PROFILE):
+    raise RuntimeError("the survey form must offer exactly the profile questions of form_rules.PROFILE")
 
 
 class ConfirmationField(BooleanField):
@@ -96,7 +120,7 @@ class SurveyFormBase(FlaskForm):
     submission_id = HiddenField(validators=[InputRequired(), _is_uuid])
     respondent_type = RadioField(
         _l("You are answering as"),
-        choices=choices([("person", _l("A citizen")), ("organisation", _l("A representative of an organisation"))]),
+        choices=choices(_RESPONDENT_TYPES),
         default="person",
         validators=[InputRequired(message=_l("Select whether you are a citizen or represent an organisation"))],
     )
@@ -147,7 +171,7 @@ class SurveyFormBase(FlaskForm):
             forged.append(self.submission_id.name)
         for f in self:
             if isinstance(f, RadioField | SelectField) and f.raw_data and f.raw_data[0] not in ("", None):
-                allowed = {str(value) for value, *_ in f.choices}  # type: ignore[union-attr]
+                allowed = {str(value) for value, *_ in f.choices}
                 if f.raw_data[0] not in allowed:
                     forged.append(f.name)
         return forged
@@ -185,19 +209,23 @@ def _form_class(instrument: Instrument, locale: str) -> tuple[type[SurveyFormBas
         return cached
     attrs: dict[str, object] = {}
     groups: list[tuple[str, list[str]]] = []
-    levels = [(str(value), label) for value, label in instrument.scale_levels(locale)]
+    labels = dict(instrument.scale_levels(locale))
+    fields = {item.code: item for item in item_fields(instrument_rules(instrument))}
     for element in instrument.elements:
         names = []
         for item in element.items:
-            options = levels + ([(NOT_APPLICABLE, instrument.not_applicable_label(locale))] if item.allows_na else [])
+            rule = fields[item.code]
+            options = [
+                (value, instrument.not_applicable_label(locale) if score is None else labels[score])
+                for value, score in rule.scores.items()
+            ]
             validators = (
-                [Optional()]
-                if item.optional
-                else [InputRequired(message=_l("Select how satisfied you were with: %(item)s", item=item.text(locale)))]
+                [InputRequired(message=_l("Select how satisfied you were with: %(item)s", item=item.text(locale)))]
+                if rule.required
+                else [Optional()]
             )
-            name = ITEM_PREFIX + item.code
-            attrs[name] = RadioField(item.text(locale), choices=choices(options), validators=validators)
-            names.append(name)
+            attrs[rule.name] = RadioField(item.text(locale), choices=choices(options), validators=validators)
+            names.append(rule.name)
         groups.append((element.name(locale), names))
     cached = (type("SurveyForm", (SurveyFormBase,), attrs), groups)
     _FORM_CLASSES[key] = cached
@@ -211,9 +239,9 @@ def build_survey_form(
     form_class, groups = _form_class(instrument, locale)
     form: SurveyFormBase = form_class(formdata=formdata) if formdata is not None else form_class()
     form.item_fields = groups
-    profile = _profile_choices()
-    not_stated = [("", _l("Not stated"))]
-    form.field.choices = choices(not_stated + [(f.code, f.name(locale)) for f in fields])
+    profile = _PROFILE_CHOICES
+    not_stated: list[tuple[str, Label]] = [("", _l("Not stated"))]
+    form.field.choices = choices([*not_stated, *((f.code, f.name(locale)) for f in fields)])
     form.gender.choices = choices(profile["gender"])
     form.age_band.choices = choices(profile["age_band"])
     form.education.choices = choices(not_stated + profile["education"])

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 
 from flask import abort, current_app, g, redirect, render_template, request, url_for
+from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import TooManyRequests
@@ -44,12 +45,10 @@ def index() -> str:
     )
 
 
-def _counter_or_error(token: str) -> Counter | tuple[str, int]:
+def _counter_or_error(token: str) -> CounterRef | tuple[str, int]:
     """The counter behind a QR token, or the "no longer in use" page (404 unknown, 410 revoked)."""
-    lookup = directory.resolve_counter(read_counter_token(current_app.config["SECRET_KEY"], token))
-    if lookup.counter is not None:
-        return lookup.counter
-    return _unavailable(lookup.status)
+    ref = directory.resolve_counter(read_counter_token(current_app.config["SECRET_KEY"], token))
+    return _unavailable(ref) if isinstance(ref, str) else ref
 
 
 def _unavailable(status: str) -> tuple[str, int]:
@@ -80,7 +79,9 @@ def _survey_form(counter: Counter, formdata: object | None) -> SurveyFormBase:
     return build_survey_form(counter.instrument, directory.procedure_fields(), current_locale(), formdata)
 
 
-def _render(form: SurveyFormBase, counter: Counter, status: int = 200, notice: str | None = None, **extra: str):  # type: ignore[no-untyped-def]
+def _render(
+    form: SurveyFormBase, counter: Counter, status: int = 200, notice: str | None = None, **extra: str
+) -> ResponseReturnValue:
     return render_template(
         "public/survey.html", form=form, counter=counter, instrument=counter.instrument, notice=notice, **extra
     ), status
@@ -93,33 +94,35 @@ def _thanks(token: str) -> WerkzeugResponse:
 @bp.route("/s/<token>", methods=["GET", "POST"])
 @limiter.limit(_submit_limit, methods=["POST"])
 @limiter.limit(_counter_limit, key_func=_counter_key, methods=["POST"], deduct_when=_stored)
-def survey(token: str):  # type: ignore[no-untyped-def]
+def survey(token: str) -> ResponseReturnValue:
     if request.method == "POST":
         return _submit(token)
-    counter = _counter_or_error(token)
-    if isinstance(counter, tuple):
-        return counter
-    form = _survey_form(counter, None)
+    ref = _counter_or_error(token)
+    if isinstance(ref, tuple):
+        return ref
+    form = _survey_form(ref.counter, None)
     prefill_dossier_code(form, request.args.get("ma"))
-    return _render(form, counter)
+    return _render(form, ref.counter)
 
 
-def _submit(token: str):  # type: ignore[no-untyped-def]
-    """A complete, valid form is stored straight from the posted fields; anything else takes the form path."""
-    secret_key = current_app.config["SECRET_KEY"]
-    ref = directory.resolve_counter_ref(read_counter_token(secret_key, token))
-    if isinstance(ref, str):
-        return _unavailable(ref)
-    data = read_complete_form(ref.rules, request.form, secret_key)
+def _submit(token: str) -> ResponseReturnValue:
+    """A complete, valid form is stored straight from the posted fields; anything else takes the form path.
+
+    The counter is looked up once, here; the form path gets the same look-up.
+    """
+    ref = _counter_or_error(token)
+    if isinstance(ref, tuple):
+        return ref
+    data = read_complete_form(ref.rules, request.form, current_app.config["SECRET_KEY"])
     if data is None:
-        return _submit_form(token)
+        return _submit_form(token, ref)
     try:
         return _store(token, ref, data)
     except DuplicateDossierError:
-        return _submit_form(token)  # renders the form with the dossier message
+        return _submit_form(token, ref)  # renders the form with the dossier message
 
 
-def _store(token: str, counter: Counter | CounterRef, data: Submission) -> WerkzeugResponse:
+def _store(token: str, counter: CounterRef, data: Submission) -> WerkzeugResponse:
     """Store the submission and redirect to the thank-you page; 400 when it does not fit the questionnaire.
 
     :class:`DuplicateDossierError` is left to the caller, which shows the form with the message.
@@ -135,11 +138,9 @@ def _store(token: str, counter: Counter | CounterRef, data: Submission) -> Werkz
     return _thanks(token)
 
 
-def _submit_form(token: str):  # type: ignore[no-untyped-def]
+def _submit_form(token: str, ref: CounterRef) -> ResponseReturnValue:
     """The form path: messages for missing answers, 400 for forged values, the honeypot's silent thanks."""
-    counter = _counter_or_error(token)
-    if isinstance(counter, tuple):
-        return counter
+    counter = ref.counter
     form = _survey_form(counter, request.form)
     if form.forged_fields():
         abort(400)
@@ -150,7 +151,7 @@ def _submit_form(token: str):  # type: ignore[no-untyped-def]
     if not form.validate():
         return _render(form, counter, 422)
     try:
-        return _store(token, counter, form.to_submission(current_app.config["SECRET_KEY"]))
+        return _store(token, ref, form.to_submission(current_app.config["SECRET_KEY"]))
     except DuplicateDossierError:
         form.dossier_code.errors = [
             _("This dossier has already been rated. Each dossier can be rated once; clear the code to send a rating.")
@@ -159,12 +160,13 @@ def _submit_form(token: str):  # type: ignore[no-untyped-def]
 
 
 @bp.errorhandler(CSRFError)
-def csrf_error(_exc: CSRFError):  # type: ignore[no-untyped-def]
+def csrf_error(_exc: CSRFError) -> ResponseReturnValue:
     """A missing or stale CSRF token: show the form again with the posted answers and a fresh token."""
     token = (request.view_args or {}).get("token")
-    counter = _counter_or_error(token) if request.endpoint == "public.survey" and token else None
-    if not isinstance(counter, Counter):
+    ref = _counter_or_error(token) if request.endpoint == "public.survey" and token else None
+    if not isinstance(ref, CounterRef):
         return session_expired_page()
+    counter = ref.counter
     form = _survey_form(counter, request.form)
     return _render(
         form,
@@ -177,17 +179,17 @@ def csrf_error(_exc: CSRFError):  # type: ignore[no-untyped-def]
 
 
 @bp.errorhandler(429)
-def rate_limited(_exc: TooManyRequests):  # type: ignore[no-untyped-def]
+def rate_limited(_exc: TooManyRequests) -> ResponseReturnValue:
     """Too many submissions: show the form again with the answers kept and ask to wait (Retry-After is set)."""
     token = (request.view_args or {}).get("token")
-    counter = _counter_or_error(token) if request.endpoint == "public.survey" and token else None
-    if not isinstance(counter, Counter) or request.method != "POST":
+    ref = _counter_or_error(token) if request.endpoint == "public.survey" and token else None
+    if not isinstance(ref, CounterRef) or request.method != "POST":
         return render_template(
             "errors/error.html", title=_("Too many attempts"), message=_("Please wait a minute and try again.")
         ), 429
     return _render(
-        _survey_form(counter, request.form),
-        counter,
+        _survey_form(ref.counter, request.form),
+        ref.counter,
         429,
         notice=_(
             "Too many answers were sent from here just now. "
@@ -199,7 +201,7 @@ def rate_limited(_exc: TooManyRequests):  # type: ignore[no-untyped-def]
 
 @bp.get("/s/<token>/thanks")
 def thanks(token: str) -> str | tuple[str, int]:
-    counter = _counter_or_error(token)
-    if isinstance(counter, tuple):
-        return counter
-    return render_template("public/thanks.html", counter=counter, survey_link=url_for("public.survey", token=token))
+    ref = _counter_or_error(token)
+    if isinstance(ref, tuple):
+        return ref
+    return render_template("public/thanks.html", counter=ref.counter, survey_link=url_for("public.survey", token=token))

@@ -6,6 +6,7 @@ the pool while it is 503, rather than restarting it.
 """
 
 from flask import Blueprint, current_app, jsonify
+from flask.typing import ResponseReturnValue
 
 from survey.services.operations.health import database_status
 from survey.services.operations.readiness import readiness
@@ -14,7 +15,7 @@ bp = Blueprint("status", __name__)
 
 
 @bp.get("/healthz")
-def healthz():  # type: ignore[no-untyped-def]
+def healthz() -> ResponseReturnValue:
     database = database_status()
     ok = database["status"] == "ok"
     response = jsonify(status="ok" if ok else "error", database=database)
@@ -23,7 +24,7 @@ def healthz():  # type: ignore[no-untyped-def]
 
 
 @bp.get("/readyz")
-def readyz():  # type: ignore[no-untyped-def]
+def readyz() -> ResponseReturnValue:
     ready, body = readiness(current_app.config["REDIS_URL"])
     response = jsonify(body)
     response.status_code = 200 if ready else 503

@@ -23,6 +23,7 @@ from survey.models.codes import AGE_BANDS, EDUCATION_LEVELS, GENDERS, OCCUPATION
 from survey.public import views
 from survey.public.complete_form import read_complete_form
 from survey.public.forms import build_survey_form
+from survey.services.administration.directory import counter_ref
 from survey.services.administration.instruments import instrument_rules
 from survey.services.submissions.links import counter_survey_path
 from survey.services.submissions.store import Submission, SubmissionError, store_submission
@@ -184,7 +185,9 @@ def test_a_field_code_the_form_would_call_forged_is_refused_by_the_service(app: 
     answers: dict[str, int | None] = {item.code: 4 for item in counter.instrument.items}
     before = db.session.scalar(select(func.count()).select_from(Response))
     with pytest.raises(SubmissionError):
-        store_submission(counter, Submission(uuid.uuid4(), answers, field_code=" "), app.config["TIMEZONE"])
+        store_submission(
+            counter_ref(counter.id), Submission(uuid.uuid4(), answers, field_code=" "), app.config["TIMEZONE"]
+        )
     assert db.session.scalar(select(func.count()).select_from(Response)) == before
 
 
@@ -216,3 +219,40 @@ def test_only_the_checkbox_value_confirms_adulthood_on_both_paths(
     assert refused.status_code == 422
     assert "Vui lòng xác nhận ông/bà từ đủ 18 tuổi trở lên" in refused.get_data(as_text=True)
     assert db.session.scalar(select(func.count()).select_from(Response)) == before
+
+
+def test_the_form_offers_exactly_the_rules_values() -> None:
+    """Labels come from the form, values from ``form_rules``: a label without a value (or the reverse) fails
+    at import, also under ``python -O``; the rendered choices are the rules' values in their order."""
+    from survey.public import forms
+    from survey.services.submissions.form_rules import PROFILE, RESPONDENT_TYPES
+
+    assert {name: tuple(v for v, _ in pairs) for name, pairs in forms._PROFILE_CHOICES.items()} == dict(PROFILE)
+    assert tuple(v for v, _ in forms._RESPONDENT_TYPES) == RESPONDENT_TYPES
+    with pytest.raises(RuntimeError):
+        forms._labelled(("a", "b"), {"a": "A"})
+    with pytest.raises(RuntimeError):
+        forms._labelled(("a",), {"a": "A", "b": "B"})
+
+
+def test_the_form_path_looks_the_counter_up_once(
+    client: FlaskClient, survey_answers, monkeypatch: pytest.MonkeyPatch
+) -> None:  # type: ignore[no-untyped-def]
+    """An incomplete form falls back to the form path (422) with the look-up the shortcut already made."""
+    counter = db.session.scalars(select(Counter).order_by(Counter.id)).first()
+    assert counter is not None
+    path = counter_survey_path(client.application.config, counter)
+    hidden = hidden_fields(client.get(path).get_data(as_text=True))
+    calls: list[object] = []
+    resolve = views.directory.resolve_counter
+
+    def counting(token):  # type: ignore[no-untyped-def]
+        calls.append(token)
+        return resolve(token)
+
+    monkeypatch.setattr(views.directory, "resolve_counter", counting)
+    posted = {**hidden, **survey_answers(counter.instrument)}
+    posted.pop("q_" + next(item.code for item in counter.instrument.items if not item.optional))
+    response = client.post(path, data=posted)
+    assert response.status_code == 422
+    assert len(calls) == 1

@@ -20,6 +20,7 @@ from survey.db import db
 from survey.models import AdminUnit, Agency
 from survey.models.codes import AGENCY_KINDS
 from survey.services.administration.counters import CODE_PATTERN, MAX_CODE_LENGTH
+from survey.services.administration.scope_queries import in_scope
 from survey.services.identity import audit
 
 MAX_NAME_LENGTH = 255
@@ -54,8 +55,7 @@ def _sibling_order(agency: Agency) -> tuple[int, str]:
 
 def agency_tree(session: Session, scope: Scope) -> list[TreeRow]:
     """Agencies in ``scope`` depth-first: a parent before its children, siblings by kind and name."""
-    where = [] if scope.everything else [Agency.id.in_(scope.filter_ids() or [-1])]
-    agencies = sorted(session.scalars(select(Agency).where(*where)), key=_sibling_order)
+    agencies = sorted(session.scalars(select(Agency).where(*in_scope(Agency.id, scope))), key=_sibling_order)
     ids = {a.id for a in agencies}
     children: dict[int | None, list[Agency]] = {}
     for agency in agencies:

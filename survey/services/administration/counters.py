@@ -7,6 +7,8 @@ Every change runs in one transaction with its audit event. Callers pass the agen
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
+from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
@@ -33,6 +35,18 @@ def counters_of(session: Session, agency_id: int) -> list[Counter]:
             select(Counter)
             .where(Counter.agency_id == agency_id)
             .options(selectinload(Counter.instrument))
+            .order_by(Counter.code)
+        )
+    )
+
+
+def counters_of_agencies(session: Session, agency_ids: Sequence[int]) -> list[Counter]:
+    """The counters of these agencies (active and not), by code, with their agencies."""
+    return list(
+        session.scalars(
+            select(Counter)
+            .where(Counter.agency_id.in_(agency_ids))
+            .options(selectinload(Counter.agency))
             .order_by(Counter.code)
         )
     )
@@ -75,7 +89,7 @@ def update_counter(
         counter = _load(session, agency_id, counter_id)
         if instrument_id not in {i.id for i in instrument_choices(session)}:
             raise CounterError("no_instrument")
-        changed = {}
+        changed: dict[str, Any] = {}
         if counter.name_vi != name_vi or counter.name_en != name_en:
             changed["name"] = True
             counter.name_vi, counter.name_en = name_vi, name_en

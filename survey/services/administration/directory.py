@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
+from typing import Literal
 
 from sqlalchemy import case, func, select
 from sqlalchemy.orm import joinedload, selectinload
@@ -19,33 +21,52 @@ KIND_ORDER = {"ministry": 0, "province": 1, "service_centre": 2, "department": 3
 
 
 @dataclass(frozen=True)
-class CounterLookup:
-    """The outcome of resolving a QR token: the counter, or why it cannot be used."""
+class CounterRef:
+    """A resolved counter, the one type every counter look-up returns: its ids and its questionnaire's rules
+    as plain data (all a submission needs), and the mapped counter on demand for the pages that show it.
+    """
 
-    counter: Counter | None
-    status: str  # "ok" | "unknown" | "revoked"
+    id: int
+    agency_id: int
+    instrument_id: int
+    rules: InstrumentRules
+
+    @cached_property
+    def counter(self) -> Counter:
+        """The mapped counter with its agency and instrument, for rendering (one query by primary key, made
+        at most once per look-up; none when the session already holds them)."""
+        counter = db.session.get(Counter, self.id, options=[joinedload(Counter.agency), joinedload(Counter.instrument)])
+        assert counter is not None  # the look-up just read its row, in this transaction
+        return counter
 
 
-def resolve_counter(token: CounterToken | None) -> CounterLookup:
-    """An unknown token is 'unknown' (404); a rotated key or inactive counter is 'revoked' (410).
+#: Why a token does not lead to a usable counter: "unknown" (404) or "revoked" (410).
+Unavailable = Literal["unknown", "revoked"]
 
-    A token's ids are within the columns' range (``read_counter_token`` refuses others), so the look-up is safe.
+
+def resolve_counter(token: CounterToken | None) -> CounterRef | Unavailable:
+    """The counter behind a QR token, or why it cannot be used.
+
+    An unknown token is "unknown" (404); a rotated key or an inactive counter or agency is "revoked" (410).
+    One row of plain columns, read on the driver's cursor, and the rules from the per-digest cache (the
+    instrument itself is loaded only the first time a digest is seen). A token's ids are within the
+    columns' range (``read_counter_token`` refuses others), so the look-up is safe.
     """
     if token is None:
-        return CounterLookup(None, "unknown")
-    # One query for the counter, its agency (active?) and its instrument (the form).
-    counter = db.session.get(
-        Counter, token.counter_id, options=[joinedload(Counter.agency), joinedload(Counter.instrument)]
-    )
-    if counter is None:
-        return CounterLookup(None, "unknown")
-    status = _token_status(token, counter.key_version, counter.active and counter.agency.active)
-    return CounterLookup(counter if status == "ok" else None, status)
+        return "unknown"
+    row = counter_row(db.session.connection(), token.counter_id)
+    if row is None:
+        return "unknown"
+    counter_id, agency_id, key_version, active, agency_active, instrument_id, digest = row
+    status = _token_status(token, key_version, active and agency_active)
+    if status != "ok":
+        return status
+    return CounterRef(counter_id, agency_id, instrument_id, _rules(instrument_id, digest))
 
 
-def _token_status(token: CounterToken, key_version: int, usable: bool) -> str:
+def _token_status(token: CounterToken, key_version: int, usable: bool) -> Literal["ok", "unknown", "revoked"]:
     """'unknown' for a key version never issued (404); 'revoked' for a rotated key or a closed counter or
-    agency (410); else 'ok'. Shared by both look-ups, so the posters' pages and the submissions agree."""
+    agency (410); else 'ok'."""
     if token.key_version > key_version:
         return "unknown"
     if token.key_version != key_version or not usable:
@@ -53,38 +74,13 @@ def _token_status(token: CounterToken, key_version: int, usable: bool) -> str:
     return "ok"
 
 
-@dataclass(frozen=True)
-class CounterRef:
-    """What storing a submission needs of a counter: its ids and its questionnaire's rules, as plain data."""
-
-    id: int
-    agency_id: int
-    rules: InstrumentRules
-
-
-def resolve_counter_ref(token: CounterToken | None) -> CounterRef | str:
-    """The counter behind ``token`` as a :class:`CounterRef`, or "unknown"/"revoked" as in :func:`resolve_counter`.
-
-    The submission path's look-up: one row of plain columns instead of three mapped objects, and the
-    rules from the per-digest cache (the instrument itself is loaded only the first time a digest is seen).
-    """
-    if token is None:  # ids out of range are no token (``read_counter_token``)
-        return "unknown"
-    row = counter_row(db.session.connection(), token.counter_id)
-    if row is None:
-        return "unknown"
-    counter_id, agency_id, key_version, active, agency_active, instrument_id, digest = row
-    status = _token_status(token, key_version, active and agency_active)
-    return CounterRef(counter_id, agency_id, _rules(instrument_id, digest)) if status == "ok" else status
-
-
 def counter_ref(counter_id: int) -> CounterRef | None:
-    """Counter ``counter_id`` as a :class:`CounterRef`, active or not (None when there is no such counter)."""
+    """Counter ``counter_id``, active or not (None when there is no such counter): a look-up by id, no token."""
     row = counter_row(db.session.connection(), counter_id) if parse_id(counter_id) is not None else None
     if row is None:
         return None
     counter_id, agency_id, _key_version, _active, _agency_active, instrument_id, digest = row
-    return CounterRef(counter_id, agency_id, _rules(instrument_id, digest))
+    return CounterRef(counter_id, agency_id, instrument_id, _rules(instrument_id, digest))
 
 
 def _rules(instrument_id: int, digest: str) -> InstrumentRules:

@@ -14,7 +14,7 @@ import re
 import tomllib
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 from sqlalchemy import exists, select
 from sqlalchemy.orm import Session
@@ -111,7 +111,7 @@ class _Reader:
             self.fail(f"unknown key {unknown[0]!r}")
         self.table = table
 
-    def fail(self, reason: str) -> None:
+    def fail(self, reason: str) -> NoReturn:
         prefix = f"{self.source}: {self.where}: " if self.where else f"{self.source}: "
         raise InstrumentFileError(prefix + reason)
 
@@ -316,6 +316,10 @@ def sync_instruments(session: Session, specs: list[InstrumentSpec]) -> dict[str,
             report["updated"].append(label)
     session.flush()
     return report
+
+
+def instrument_by_id(session: Session, instrument_id: int) -> Instrument | None:
+    return session.get(Instrument, instrument_id)
 
 
 def latest_instrument(session: Session, code: str) -> Instrument | None:

@@ -8,7 +8,7 @@ user's scope (``None``: every agency); nothing outside them is read.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 from sqlalchemy import Select, func, select
@@ -17,13 +17,13 @@ from sqlalchemy.orm import Session, aliased, selectinload
 from survey.models import AdminUnit, Agency, Counter, Instrument, InstrumentElement, ProcedureField, TransactionVolume
 
 
-def _page(session: Session, query: Select[Any], offset: int, limit: int) -> tuple[list[Any], int]:
+def _page(session: Session, query: Select[*tuple[Any, ...]], offset: int, limit: int) -> tuple[list[Any], int]:
     total = int(session.scalar(select(func.count()).select_from(query.order_by(None).subquery())) or 0)
     rows = list(session.execute(query.offset(offset).limit(limit)).all())
     return rows, total
 
 
-def _agency_query(agency_ids: Sequence[int] | None) -> Select[Any]:
+def _agency_query(agency_ids: Sequence[int] | None) -> Select[*tuple[Any, ...]]:
     parent = aliased(Agency)
     query = (
         select(Agency, parent.code, AdminUnit.code)
@@ -190,3 +190,15 @@ def volumes(
         }
         for v, agency_code, counter_code, field_code in rows
     ], total
+
+
+def domain_names(
+    session: Session, by_counter: bool, keys: Iterable[int]
+) -> dict[int, tuple[str | None, str, str | None]]:
+    """Counter (or, with ``by_counter`` false, procedure field) id → (code, Vietnamese name, English name).
+
+    Key 0 (no counter or no field given) and unknown ids have no entry.
+    """
+    model: Any = Counter if by_counter else ProcedureField
+    found = session.scalars(select(model).where(model.id.in_([k for k in keys if k])))
+    return {row.id: (row.code, row.name_vi, row.name_en) for row in found}

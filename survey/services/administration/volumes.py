@@ -29,6 +29,7 @@ from sqlalchemy.orm import Session
 
 from survey.auth import Scope
 from survey.models import Agency, Counter, ProcedureField, TransactionVolume, User
+from survey.services.administration.scope_queries import in_scope
 from survey.services.identity import audit
 from survey.services.statistics import index_cache
 
@@ -182,7 +183,8 @@ def _read(filename: str, data: bytes) -> list[tuple[int, list[object]]]:
         )
     if filename.lower().endswith(".xls"):
         raise VolumeImportError([(0, _("Old Excel files (.xls) cannot be read. Save it as .xlsx or as CSV UTF-8."))])
-    rows = list(_xlsx_rows(data)) if _is_xlsx(filename, data) else list(_csv_rows(data))
+    read = _xlsx_rows(data) if _is_xlsx(filename, data) else _csv_rows(data)
+    rows: list[tuple[int, list[object]]] = [(n, list(r)) for n, r in read]
     return [(n, r) for n, r in rows if any(c != "" for c in r)]
 
 
@@ -395,7 +397,7 @@ def import_volumes(
                     TransactionVolume.agency_id == agency_id, TransactionVolume.month == month
                 )
             )
-            removed += result.rowcount or 0  # type: ignore[attr-defined]
+            removed += result.rowcount or 0  # type: ignore[attr-defined]  # a DELETE's result is a CursorResult
         source = f"import:{name}"[:255]
         write_session.add_all(
             TransactionVolume(
@@ -454,7 +456,7 @@ class VolumeSummary:
 
 def volume_summary(session: Session, scope: Scope, months: int = 12) -> VolumeSummary:
     """The last ``months`` months that have figures, for every agency in ``scope`` that has any."""
-    where = [] if scope.everything else [TransactionVolume.agency_id.in_(scope.filter_ids() or [-1])]
+    where = in_scope(TransactionVolume.agency_id, scope)
     recent = list(
         session.scalars(
             select(TransactionVolume.month)
@@ -496,7 +498,7 @@ def template_csv(session: Session, scope: Scope, month: dt.date | None = None) -
     """A CSV UTF-8 template (with BOM, so Excel opens it correctly): the header and example rows."""
     month = month or _this_month()
     previous = (month - dt.timedelta(days=1)).replace(day=1)
-    where = [] if scope.everything else [Agency.id.in_(scope.filter_ids() or [-1])]
+    where = in_scope(Agency.id, scope)
     order = (Agency.parent_id.is_not(None), Agency.code)
     # An agency with counters makes the better example (it shows a counter row too).
     agency = session.scalar(select(Agency).join(Counter, Counter.agency_id == Agency.id).where(*where).order_by(*order))

@@ -136,7 +136,7 @@ def write_sav(path: Path, session: Session, plan: ExportPlan, progress: Progress
         str(path),
         file_label=_cut_bytes(f"SIPAS {plan.instrument.label} {plan.date_from}/{plan.date_to}", SPSS_FILE_LABEL_BYTES),
         column_labels={c.name: _cut_bytes(c.label_vi, SPSS_LABEL_BYTES) for c in cols},
-        variable_value_labels={c.name: c.value_labels("vi") for c in cols if c.categories},
+        variable_value_labels={c.name: _float_keys(c.value_labels("vi")) for c in cols if c.categories},
         missing_ranges={c.name: [NOT_APPLICABLE, NOT_ANSWERED] for c in cols if c.kind == "score"},
         variable_measure={c.name: measure[c.kind] for c in cols},
         variable_format={c.name: formats[c.kind] for c in cols if c.kind in formats},
@@ -206,3 +206,8 @@ def write(fmt: str, path: Path, session: Session, plan: ExportPlan, *, progress:
     """Write ``plan``'s rows to ``path`` in ``fmt``; returns the number of rows written."""
     with _without_cyclic_gc():
         return WRITERS[fmt](path, session, plan, progress or _noop)
+
+
+def _float_keys(labels: dict[int, str]) -> dict[int | float, str]:
+    """The same labels, typed as pyreadstat's stubs want them (keyed by ``int | float``)."""
+    return dict(labels.items())

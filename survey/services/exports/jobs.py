@@ -31,7 +31,8 @@ from sqlalchemy.orm import Session
 from survey.auth import Scope
 from survey.db import db, utcnow
 from survey.models import Agency, ExportJob, Instrument, SurveyPeriod
-from survey.services.exports.responses import ExportError, ExportPlan, ExportRequest, export_responses, plan_export
+from survey.services.exports.files import export_responses
+from survey.services.exports.responses import ExportError, ExportPlan, ExportRequest, plan_export
 from survey.services.identity import audit
 
 log = logging.getLogger(__name__)

@@ -3,22 +3,18 @@
 The caller passes the agency scope (a set of agency ids: the CLI's ``--agency`` subtree, later the
 signed-in user's scope) and the filters; :func:`plan_export` validates them and fixes what the file
 will hold (instrument, period, columns, weights, sample); :func:`stream_rows` reads the responses in
-chunks through a server-side cursor, answers pivoted to one column per item in SQL; and
-:func:`export_responses` writes the file (or a ZIP bundle with the codebook) through a temporary
-file renamed into place, and records the export in the audit log. Row building and sampling are the
-pure ``analytics.tables``; file formats live in ``exports_formats``, the codebook in ``codebook``.
+chunks through a server-side cursor, answers pivoted to one column per item in SQL; the
+file itself is written by :mod:`survey.services.exports.files`. Row building and sampling are the pure
+``analytics.tables``; file formats live in ``formats``, the codebook in ``codebook`` (both read the plan
+from here, and this module imports neither).
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import os
-import tempfile
-import zipfile
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Generator, Sequence
 from contextlib import closing
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -34,11 +30,9 @@ from analytics.tables import (
     Sample,
     draw_sample,
 )
-from survey.db import db
 from survey.models import AdminUnit, Agency, Answer, Counter, Instrument, ProcedureField, Response
 from survey.services.exports.schema import export_columns
 from survey.services.exports.weights import ExportWeights, export_weights
-from survey.services.identity import audit
 
 FORMATS = ("csv", "xlsx", "sav", "dta")
 STATUSES = ("valid", "excluded", "all")
@@ -119,15 +113,6 @@ class ExportPlan:
             if r.sample is None
             else {"size": r.sample, "seed": r.seed, "stratified_by_agency": r.stratified, "drawn": self.rows},
         }
-
-
-@dataclass(frozen=True)
-class ExportResult:
-    path: Path
-    rows: int
-    bytes: int
-    files: tuple[str, ...]
-    plan: ExportPlan
 
 
 def agency_subtree(session: Session, codes: Sequence[str]) -> frozenset[int]:
@@ -254,8 +239,8 @@ def _context(
     ctx = RowContext(
         agency_codes={a: code for a, code, _ in agencies if a in in_scope},
         admin_unit_codes={a: unit for a, _, unit in agencies if a in in_scope},
-        counter_codes=dict(counters),  # type: ignore[arg-type]
-        field_codes=dict(fields),  # type: ignore[arg-type]
+        counter_codes=dict(counters),
+        field_codes=dict(fields),
         instrument_code=instrument.code,
         instrument_version=instrument.version,
         weights=weights.factors,
@@ -314,7 +299,7 @@ def _ids_and_strata(session: Session, conds: list[ColumnElement[bool]]) -> tuple
     return table[:, 0], table[:, 1]
 
 
-def _records_query(plan: ExportPlan) -> Select[Any]:
+def _records_query(plan: ExportPlan) -> Select[*tuple[Any, ...]]:
     """Responses with their answers packed per :class:`~analytics.tables.PackedLayout` (one pass over answers).
 
     Columns are read as the driver returns them (no per-row type conversion, which would cost more than the
@@ -370,7 +355,7 @@ def _records_query(plan: ExportPlan) -> Select[Any]:
     )
 
 
-def stream_records(session: Session, plan: ExportPlan, chunk_rows: int | None = None) -> Iterator[Sequence[Any]]:
+def stream_records(session: Session, plan: ExportPlan, chunk_rows: int | None = None) -> Generator[Sequence[Any]]:
     """Raw records (``analytics.tables.RECORD_FIELDS`` + packed answers), in chunks, by response id."""
     query = _records_query(plan)
     if plan.sample_ids is not None:
@@ -393,99 +378,9 @@ def records_after(session: Session, plan: ExportPlan, after_id: int, limit: int)
 
 def stream_rows(
     session: Session, plan: ExportPlan, *, sanitise: bool, chunk_rows: int | None = None
-) -> Iterator[list[tuple[Any, ...]]]:
+) -> Generator[list[tuple[Any, ...]]]:
     """Export rows in chunks; ``sanitise`` guards every text cell for CSV and spreadsheets."""
     builder = RowBuilder(plan.context, sanitise=sanitise)
     with closing(stream_records(session, plan, chunk_rows)) as chunks:
         for records in chunks:
             yield builder.rows(records)
-
-
-def _output_names(plan: ExportPlan) -> tuple[str, str]:
-    ins = plan.instrument
-    stem = f"sipas-responses-{ins.code}-v{ins.version}-{plan.date_from:%Y%m%d}-{plan.date_to:%Y%m%d}"
-    return stem, stem + EXTENSIONS[plan.request.format]
-
-
-def _temp_beside(path: Path, suffix: str) -> Path:
-    fd, name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=suffix, dir=path.parent)
-    os.close(fd)
-    return Path(name)
-
-
-def export_responses(
-    session: Session,
-    request: ExportRequest,
-    output: Path,
-    *,
-    bundle: bool = False,
-    actor: str = "cli",
-    actor_user_id: int | None = None,
-    software_version: str = "",
-    progress: Progress | None = None,
-    on_plan: Callable[[ExportPlan], None] | None = None,
-) -> ExportResult:
-    """Write the export to ``output`` (a data file plus ``<output>.codebook.md``, or one ZIP with ``bundle``).
-
-    Everything is written to temporary files beside ``output`` and renamed into place at the end, so a
-    failed export leaves nothing behind; the export is then recorded in the audit log.
-    """
-    from survey.services.exports import codebook, formats
-
-    output = Path(output)
-    if not output.parent.is_dir():
-        raise ExportUsageError(f"the directory {output.parent} does not exist")
-    plan = plan_export(session, request)
-    if on_plan:
-        on_plan(plan)
-    stem, data_name = _output_names(plan)
-    data_tmp = _temp_beside(output, EXTENSIONS[request.format])
-    extra_tmp: Path | None = None
-    try:
-        written = formats.write(request.format, data_tmp, session, plan, progress=progress)
-        text = codebook.codebook_markdown(plan, written, data_name, software_version)
-        if bundle:
-            extra_tmp = _temp_beside(output, ".zip")
-            with zipfile.ZipFile(extra_tmp, "w", compression=zipfile.ZIP_DEFLATED) as zf:
-                zf.write(data_tmp, f"{stem}/{data_name}")
-                zf.writestr(f"{stem}/codebook.md", text)
-                zf.writestr(f"{stem}/README.txt", codebook.readme(plan, data_name))
-            data_tmp.unlink()
-            os.replace(extra_tmp, output)
-            files: tuple[str, ...] = (str(output),)
-        else:
-            book = output.with_name(output.name + ".codebook.md")
-            extra_tmp = _temp_beside(output, ".md")
-            extra_tmp.write_text(text, encoding="utf-8")
-            os.replace(data_tmp, output)
-            os.replace(extra_tmp, book)
-            files = (str(output), str(book))
-    except BaseException:
-        for tmp in (data_tmp, extra_tmp):
-            if tmp is not None:
-                tmp.unlink(missing_ok=True)
-        raise
-    size = output.stat().st_size
-    _audit(plan, actor, actor_user_id, bundle, written)
-    return ExportResult(output, written, size, files, plan)
-
-
-def _audit(plan: ExportPlan, actor: str, actor_user_id: int | None, bundle: bool, rows: int) -> None:
-    """One audit event per export: who, scope, filters, row count (the read transaction ends first)."""
-    with db.write() as write_session:
-        audit.record(
-            write_session,
-            "responses.exported",
-            actor_user_id=actor_user_id,
-            target_type="instrument",
-            target_id=plan.instrument.label,
-            agency_id=audit.common_agency(write_session, plan.request.agency_ids),
-            details={
-                "actor": actor,
-                "format": plan.request.format,
-                "bundle": bundle,
-                "rows": rows,
-                "filters": plan.filters(),
-                "weighting": plan.weights.weighting,
-            },
-        )

@@ -13,10 +13,9 @@ import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from survey.models import Agency
+from survey.services.administration.scope_queries import agency_codes
 from survey.services.statistics.indices import DESIGN, UNWEIGHTED, WEIGHTED, IndexQuery, cell_weights, notes_about
 
 
@@ -41,5 +40,5 @@ def export_weights(
         (int(a), int(f), m if isinstance(m, dt.date) else dt.date.fromisoformat(str(m))): float(w)
         for (a, f, m), w in factors.items()
     }
-    codes = dict(session.execute(select(Agency.id, Agency.code).where(Agency.id.in_(list(agency_ids)))).all())
+    codes = agency_codes(session, agency_ids)
     return ExportWeights(cells, WEIGHTED if cells else UNWEIGHTED, DESIGN, tuple(notes_about(notes, None, codes)))

@@ -176,4 +176,4 @@ def touch(token: ApiToken, *, now: dt.datetime | None = None) -> bool:
             .execution_options(synchronize_session=False)
         )
     token.last_used_at = now
-    return bool(result.rowcount)  # type: ignore[attr-defined]
+    return bool(result.rowcount)  # type: ignore[attr-defined]  # an UPDATE's result is a CursorResult

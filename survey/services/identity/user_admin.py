@@ -31,6 +31,7 @@ from survey.db import db
 from survey.models import Agency, RoleAssignment, User
 from survey.models.codes import ROLES, UNSCOPED_ROLES
 from survey.models.user import new_session_token
+from survey.services.administration.scope_queries import in_scope
 from survey.services.identity import audit
 from survey.services.identity.users import MIN_PASSWORD_LENGTH, UserError, create_user, set_password
 
@@ -102,11 +103,10 @@ class _Reach:
         return all(self.may_hold(r) for r in user.roles) and (self.everything or bool(user.roles))
 
 
-def _visible(scope: Scope) -> list:  # type: ignore[type-arg]
+def _visible(scope: Scope) -> list:  # type: ignore[type-arg]  # a list of SQL criteria of mixed types
     if scope.everything:
         return []
-    ids = scope.filter_ids() or [-1]
-    return [User.id.in_(select(RoleAssignment.user_id).where(RoleAssignment.agency_id.in_(ids)))]
+    return [User.id.in_(select(RoleAssignment.user_id).where(*in_scope(RoleAssignment.agency_id, scope)))]
 
 
 def users_in_scope(session: Session, scope: Scope, actor: User) -> list[Managed]:
@@ -130,8 +130,7 @@ def managed_user(session: Session, scope: Scope, actor: User, user_id: int) -> M
 def grant_choices(session: Session, scope: Scope, actor: User) -> tuple[list[str], list[Agency]]:
     """Roles the actor may grant somewhere, and the agencies in scope (tree order is the caller's)."""
     reach = _Reach(session, actor)
-    where = [] if scope.everything else [Agency.id.in_(scope.filter_ids() or [-1])]
-    agencies = list(session.scalars(select(Agency).where(*where).order_by(Agency.code)))
+    agencies = list(session.scalars(select(Agency).where(*in_scope(Agency.id, scope)).order_by(Agency.code)))
     roles: set[str] = set(reach.grantable(None)) if reach.everything else set()
     for agency in agencies:
         roles |= reach.grantable(agency.id)

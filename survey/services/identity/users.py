@@ -6,6 +6,7 @@ import datetime as dt
 import hashlib
 import hmac
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import cache
 
@@ -172,7 +173,7 @@ def authenticate(
         )
 
         def refuse(reason: str, **extra: object) -> SignIn:
-            audit.record(session, "auth.sign_in_failed", details={"reason": reason, **extra}, **about)  # type: ignore[arg-type]
+            audit.record(session, "auth.sign_in_failed", details={"reason": reason, **extra}, **about)  # type: ignore[arg-type]  # ``about`` holds record()'s keyword arguments
             return SignIn("refused")
 
         if pair.blocked_until is not None and pair.blocked_until > now:
@@ -188,7 +189,7 @@ def authenticate(
             user.last_login_at = now
             if not user.session_token:
                 user.session_token = new_session_token()
-            audit.record(session, "auth.signed_in", actor_user_id=user.id, **about)  # type: ignore[arg-type]
+            audit.record(session, "auth.signed_in", actor_user_id=user.id, **about)  # type: ignore[arg-type]  # ``about`` holds record()'s keyword arguments
             return SignIn("ok", user=user)
 
         pair.failures += 1
@@ -200,10 +201,10 @@ def authenticate(
         if wait is not None:
             pair.blocked_until = now + wait
             details = {"by": "address", "failures": pair.failures, "minutes": int(wait.total_seconds() // 60)}
-            audit.record(session, "auth.throttled", details=details, **about)  # type: ignore[arg-type]
+            audit.record(session, "auth.throttled", details=details, **about)  # type: ignore[arg-type]  # ``about`` holds record()'s keyword arguments
         if account.failures == rule.soft_cap:
             details = {"by": "account", "failures": account.failures, "pace_seconds": int(rule.pace.total_seconds())}
-            audit.record(session, "auth.throttled", details=details, **about)  # type: ignore[arg-type]
+            audit.record(session, "auth.throttled", details=details, **about)  # type: ignore[arg-type]  # ``about`` holds record()'s keyword arguments
         return result
 
 
@@ -270,3 +271,12 @@ def change_password(user_id: int, current: str, new: str) -> User:
     if wrong_current:
         raise PasswordError("wrong_current")
     return user
+
+
+def user_by_id(session: Session, user_id: int) -> User | None:
+    return session.get(User, user_id)
+
+
+def display_names(session: Session, user_ids: Iterable[int]) -> dict[int, str]:
+    """User id → display name, for these ids."""
+    return {u.id: u.display_name for u in session.scalars(select(User).where(User.id.in_(set(user_ids))))}

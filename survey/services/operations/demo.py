@@ -8,7 +8,8 @@ differences between agencies; "not applicable" answers and a few blanks (paper f
 give item non-response.
 
 Responses are bulk-inserted on the driver connection (``executemany`` on SQLite, ``COPY`` on
-PostgreSQL) in chunks, inside the caller's transaction; the sufficient-statistics tallies are then
+PostgreSQL) in chunks, inside the caller's transaction, with the model's columns and every value bound
+through its column's type (as the ORM would store it); the sufficient-statistics tallies are then
 rebuilt in the same transaction.
 """
 
@@ -21,10 +22,13 @@ import time
 import uuid
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
+from functools import cache
+from typing import Any, cast
 from zoneinfo import ZoneInfo
 
 import numpy as np
-from sqlalchemy import func, select, text
+from psycopg import sql as psycopg_sql
+from sqlalchemy import Dialect, Table, func, insert, select, text
 from sqlalchemy.orm import Session
 from sqlalchemy.schema import AddConstraint, DropConstraint, ExecutableDDLElement
 
@@ -382,12 +386,12 @@ class _Chunk:
     """Column arrays for one chunk of responses and their answers (long format)."""
 
     ids: np.ndarray
-    submission_ids: list[str]
+    submission_ids: list[uuid.UUID]
     agency_ids: np.ndarray
     counter_ids: np.ndarray
     instrument_ids: np.ndarray
-    received_at: list[str]
-    received_on: list[str]
+    received_at: list[dt.datetime]
+    received_on: list[dt.date]
     collection_mode: list[str]
     respondent_type: list[str]
     field_ids: list[int | None]
@@ -421,21 +425,19 @@ def _generate_chunk(
     instruments: dict[int, _InstrumentPlan],
     days: np.ndarray,
     tz: ZoneInfo,
-    uuid_hex: Callable[[uuid.UUID], str],
-    stamp: Callable[[dt.datetime], str],
 ) -> _Chunk:
     traffic = np.array([p.traffic for p in plans])
     which = rng.choice(len(plans), size=n, p=traffic / traffic.sum())
     ids = np.arange(first_id, first_id + n, dtype=np.int64)
     raw = rng.bytes(16 * n)
-    submission_ids = [uuid_hex(uuid.UUID(bytes=raw[16 * i : 16 * i + 16], version=4)) for i in range(n)]
+    submission_ids = [uuid.UUID(bytes=raw[16 * i : 16 * i + 16], version=4) for i in range(n)]
     day = days[rng.integers(0, len(days), n)]
     seconds = rng.integers(int(7.5 * 3600), 17 * 3600, n)
     offset = tz.utcoffset(dt.datetime(2026, 1, 1)) or dt.timedelta(0)  # Vietnam has no DST
     local = day.astype("datetime64[s]") + seconds.astype("timedelta64[s]")
     utc = local - np.timedelta64(int(offset.total_seconds()), "s")
-    received_at = [stamp(t.replace(tzinfo=dt.UTC)) for t in utc.astype(dt.datetime)]
-    received_on = day.astype(str).tolist()
+    received_at = [t.replace(tzinfo=dt.UTC) for t in utc.astype(dt.datetime)]
+    received_on = day.astype(dt.date).tolist()
     imported = rng.random(n) < 0.05
     field_ids: list[int | None] = []
     field_draw = rng.random(n)
@@ -500,56 +502,64 @@ def _generate_chunk(
     )
 
 
-RESPONSE_COLUMNS = (
-    "id",
-    "submission_id",
-    "agency_id",
-    "counter_id",
-    "instrument_id",
-    "received_at",
-    "received_on",
-    "channel",
-    "collection_mode",
-    "respondent_type",
-    "field_id",
-    "gender",
-    "age_band",
-    "education",
-    "occupation",
-    "comment",
-    "status",
-    "exclusion_reason",
-)
+def _response_columns(c: _Chunk) -> dict[str, list[Any]]:
+    """The chunk's responses, column by column, keyed by the model's column names."""
+    return {
+        "id": c.ids.tolist(),
+        "submission_id": c.submission_ids,
+        "agency_id": c.agency_ids.tolist(),
+        "counter_id": c.counter_ids.tolist(),
+        "instrument_id": c.instrument_ids.tolist(),
+        "received_at": c.received_at,
+        "received_on": c.received_on,
+        "channel": ["in_person"] * len(c.submission_ids),
+        "collection_mode": c.collection_mode,
+        "respondent_type": c.respondent_type,
+        "field_id": c.field_ids,
+        "gender": c.gender,
+        "age_band": c.age_band,
+        "education": c.education,
+        "occupation": c.occupation,
+        "comment": c.comment,
+        "status": c.status,
+        "exclusion_reason": c.reason,
+    }
 
 
-def _response_rows(c: _Chunk) -> Iterator[tuple[object, ...]]:
-    return zip(
-        c.ids.tolist(),
-        c.submission_ids,
-        c.agency_ids.tolist(),
-        c.counter_ids.tolist(),
-        c.instrument_ids.tolist(),
-        c.received_at,
-        c.received_on,
-        ["in_person"] * len(c.submission_ids),
-        c.collection_mode,
-        c.respondent_type,
-        c.field_ids,
-        c.gender,
-        c.age_band,
-        c.education,
-        c.occupation,
-        c.comment,
-        c.status,
-        c.reason,
-        strict=True,
-    )
+def _bound_rows(
+    table: Table, columns: dict[str, list[Any]], dialect: Dialect
+) -> tuple[list[str], Iterator[tuple[Any, ...]]]:
+    """The names (in table order) and rows of ``columns``, each value bound as its column's type binds it."""
+    names = [column.name for column in table.c if column.name in columns]
+    if len(names) != len(columns):
+        raise ValueError(f"not columns of {table.name}: {sorted(set(columns) - set(names))}")
+    bound = []
+    for name in names:
+        process = table.c[name].type.dialect_impl(dialect).bind_processor(dialect)
+        values = columns[name]
+        bound.append(values if process is None else [None if v is None else process(v) for v in values])
+    return names, zip(*bound, strict=True)
 
 
-def _answer_rows(c: _Chunk) -> Iterator[tuple[int, int, int | None]]:
+@cache
+def _insert_sql(dialect: Dialect, table: Table, names: tuple[str, ...]) -> str:
+    """``INSERT INTO table (names) VALUES (?, …)`` in the driver's own parameter style, from the Core statement."""
+    compiled = insert(table).compile(dialect=dialect, column_keys=list(names))
+    if compiled.positiontup is not None and tuple(compiled.positiontup) != names:
+        raise AssertionError("the insert's parameters are not in the rows' column order")
+    return str(compiled)
+
+
+def _copy_sql(table: Table, names: Iterable[str]) -> psycopg_sql.Composed:
+    """``COPY table (names) FROM STDIN``, composed with quoted identifiers (Core has no COPY)."""
+    columns = psycopg_sql.SQL(", ").join(psycopg_sql.Identifier(name) for name in names)
+    return psycopg_sql.SQL("COPY {} ({}) FROM STDIN").format(psycopg_sql.Identifier(table.name), columns)
+
+
+def _answer_columns(c: _Chunk) -> dict[str, list[Any]]:
     scores = c.answer_score.astype(object)
     scores[c.answer_score == 0] = None
-    return zip(c.answer_response.tolist(), c.answer_item.tolist(), scores.tolist(), strict=True)
+    return {"response_id": c.answer_response.tolist(), "item_id": c.answer_item.tolist(), "score": scores.tolist()}
 
 
 def _copy_text(rows: Iterable[tuple[object, ...]]) -> bytes:
@@ -572,7 +582,9 @@ class _Writer:
     def __init__(self, session: Session) -> None:
         self.connection = session.connection()
         self.dialect = self.connection.dialect.name
-        self.driver = self.connection.connection.driver_connection
+        driver = self.connection.connection.driver_connection
+        assert driver is not None  # a checked-out connection always has one
+        self.driver: Any = driver
         self.deferred: list[ExecutableDDLElement] = []
         if self.dialect == "sqlite":
             self.connection.exec_driver_sql("PRAGMA cache_size=-262144")
@@ -588,49 +600,32 @@ class _Writer:
         fails, the constraints come back with the rollback. DDL comes from the model metadata,
         which the migrations are tested to match.
         """
-        table = Answer.__table__
+        table = cast(Table, Answer.__table__)
         constraints = [table.primary_key, *sorted(table.foreign_key_constraints, key=lambda c: str(c.name))]
         self.connection.exec_driver_sql("SET LOCAL maintenance_work_mem = '512MB'")
         for constraint in reversed(constraints):
             self.connection.execute(DropConstraint(constraint))
         self.deferred = [AddConstraint(constraint) for constraint in constraints]
 
-    def uuid_hex(self, value: uuid.UUID) -> str:
-        # SQLAlchemy's Uuid type stores 32 hex digits on SQLite and a native uuid on PostgreSQL.
-        return value.hex if self.dialect == "sqlite" else str(value)
-
-    def stamp(self, value: dt.datetime) -> str:
-        if self.dialect == "sqlite":
-            return value.strftime("%Y-%m-%d %H:%M:%S.%f")
-        return value.isoformat()
-
     def write(self, c: _Chunk) -> None:
-        placeholders = ", ".join("?" for _ in RESPONSE_COLUMNS)
-        if self.dialect == "sqlite":
-            self.driver.executemany(
-                f"INSERT INTO responses ({', '.join(RESPONSE_COLUMNS)}) VALUES ({placeholders})",  # noqa: S608
-                _response_rows(c),
-            )
-            self.driver.executemany(
-                "INSERT INTO answers (response_id, item_id, score) VALUES (?, ?, ?)", _answer_rows(c)
-            )
-            return
-        with self.driver.cursor() as cur:
-            with cur.copy(f"COPY responses ({', '.join(RESPONSE_COLUMNS)}) FROM STDIN") as copy:
-                copy.write(_copy_text(_response_rows(c)))
-            with cur.copy("COPY answers (response_id, item_id, score) FROM STDIN") as copy:
-                copy.write(_copy_text(_answer_rows(c)))
+        """Insert the chunk's responses and answers, every value bound through its column's type."""
+        dialect = self.connection.dialect
+        for model, columns in ((Response, _response_columns(c)), (Answer, _answer_columns(c))):
+            table = cast(Table, model.__table__)
+            names, rows = _bound_rows(table, columns, dialect)
+            if self.dialect == "sqlite":
+                self.driver.executemany(_insert_sql(dialect, table, tuple(names)), rows)
+                continue
+            with self.driver.cursor() as cur, cur.copy(_copy_sql(table, names)) as copy:
+                copy.write(_copy_text(rows))
 
     def finish(self) -> None:
         for ddl in self.deferred:
             self.connection.execute(ddl)
         if self.dialect == "postgresql":
-            self.connection.execute(
-                text(
-                    "SELECT setval(pg_get_serial_sequence('responses', 'id'), "
-                    "(SELECT COALESCE(MAX(id), 1) FROM responses))"
-                )
-            )
+            last_id = select(func.coalesce(func.max(Response.id), 1)).scalar_subquery()
+            sequence = func.pg_get_serial_sequence(Response.__tablename__, "id")
+            self.connection.execute(select(func.setval(sequence, last_id)))
 
 
 def insert_responses(
@@ -652,7 +647,7 @@ def insert_responses(
     done = 0
     while done < n:
         size = min(CHUNK, n - done)
-        chunk = _generate_chunk(rng, first_id + done, size, plans, instruments, days, tz, writer.uuid_hex, writer.stamp)
+        chunk = _generate_chunk(rng, first_id + done, size, plans, instruments, days, tz)
         writer.write(chunk)
         answers += int(chunk.answer_response.size)
         done += size

@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 from survey.auth import Scope
 from survey.db import db, utcnow
 from survey.models import CommentReview, Response, ResponseTally, User
+from survey.services.administration.scope_queries import in_scope
 from survey.services.identity import audit
 from survey.services.submissions.scrub import scrub_personal_data
 
@@ -145,7 +146,8 @@ def comments(
     while high >= start and len(found) <= PAGE_SIZE:
         low = max(start, high - dt.timedelta(days=span - 1))
         window = query.where(Response.received_on >= low, Response.received_on <= high)
-        found += [CommentRow(*row) for row in session.execute(window.limit(PAGE_SIZE + 1 - len(found)))]
+        window_rows = session.execute(window.limit(PAGE_SIZE + 1 - len(found)))
+        found += [CommentRow(*row) for row in window_rows]  # type: ignore[arg-type]  # only rows with a comment
         high, span = low - dt.timedelta(days=1), span * 2
     rows = found[:PAGE_SIZE]
     older = (rows[-1].received_on, rows[-1].response_id) if len(found) > PAGE_SIZE else None
@@ -163,9 +165,12 @@ def set_handled(allowed: Scope, response_id: int, handled: bool, note: str | Non
     if note is not None and len(note) > MAX_NOTE_LENGTH:
         raise CommentError("note_too_long")
     with db.write() as session:
-        where = [Response.id == response_id, Response.comment.is_not(None), Response.comment != ""]
-        if not allowed.everything:
-            where.append(Response.agency_id.in_(allowed.filter_ids() or []))
+        where = [
+            Response.id == response_id,
+            Response.comment.is_not(None),
+            Response.comment != "",
+            *in_scope(Response.agency_id, allowed),
+        ]
         agency_id = session.scalar(select(Response.agency_id).where(*where))
         if agency_id is None:
             raise CommentError("not_found")

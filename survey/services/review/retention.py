@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from typing import Any, cast
 
-from sqlalchemy import func, select, update
+from sqlalchemy import CursorResult, Update, func, select, update
+from sqlalchemy.orm import Session
 
 from survey.db import db, utcnow
 from survey.models import Response
@@ -27,7 +29,7 @@ class PurgeReport:
     dry_run: bool
 
 
-def _old_with_text(cutoff: dt.datetime):  # type: ignore[no-untyped-def]
+def _old_with_text(cutoff: dt.datetime):  # type: ignore[no-untyped-def]  # a Select of the response ids, built for two callers
     return select(Response.id).where(Response.received_at < cutoff, Response.comment.is_not(None))
 
 
@@ -48,18 +50,20 @@ def purge_comments(retention_days: int, *, dry_run: bool = False, now: dt.dateti
         session.rollback()
         return PurgeReport(cutoff, comments, notes, dry_run=True)
     with db.write() as session:
-        notes = session.execute(
+        notes = _rows_changed(
+            session,
             update(CommentReview)
             .where(CommentReview.response_id.in_(notes_of_old.scalar_subquery()))
             .values(note=None)
-            .execution_options(synchronize_session=False)
-        ).rowcount
-        comments = session.execute(
+            .execution_options(synchronize_session=False),
+        )
+        comments = _rows_changed(
+            session,
             update(Response)
             .where(Response.id.in_(old.scalar_subquery()))
             .values(comment=None)
-            .execution_options(synchronize_session=False)
-        ).rowcount
+            .execution_options(synchronize_session=False),
+        )
         audit.record(
             session,
             "comments.purged",
@@ -71,3 +75,8 @@ def purge_comments(retention_days: int, *, dry_run: bool = False, now: dt.dateti
             },
         )
     return PurgeReport(cutoff, comments, notes, dry_run=False)
+
+
+def _rows_changed(session: Session, statement: Update) -> int:
+    """Rows an UPDATE changed (a DML statement's result is a CursorResult, which counts them)."""
+    return cast(CursorResult[Any], session.execute(statement)).rowcount

@@ -10,15 +10,21 @@ equals the overview's figure.
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 from cachetools import TTLCache
 from flask import current_app
-from sqlalchemy import func, select
+from sqlalchemy import BindParameter, ColumnElement, FromClause, Integer, Select, bindparam, func, select
+from sqlalchemy.exc import CompileError
+from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import Session
+from sqlalchemy.sql.compiler import SQLCompiler
+from sqlalchemy.sql.functions import FunctionElement
 
 from analytics import (
     AnalyticsError,
@@ -93,22 +99,65 @@ def _vs(es: EstimateSet, domain: int, own: Estimate | None, total: Estimate | No
     return Comparison(d.estimate, d.ci, d.p_value, None, d.ci_method)
 
 
-#: Day number since 1970-01-01 of a tally's day and month, computed in SQL so every column is numeric.
-_DAY_SQL = {
-    "sqlite": ("CAST(julianday(t.day) - 2440587.5 AS INTEGER)", "CAST(julianday(t.month) - 2440587.5 AS INTEGER)"),
-    "postgresql": ("(t.day - DATE '1970-01-01')", "(t.month - DATE '1970-01-01')"),
-}
+class EpochDays(FunctionElement[int]):
+    """Days since 1970-01-01 of a DATE column, as an integer computed in SQL, so every column read is numeric."""
+
+    type = Integer()
+    name = "epoch_days"
+    inherit_cache = True
 
 
-def _fetch(session: Session, sql: str, params: Sequence[object], width: int) -> np.ndarray:
-    """Rows of a numeric query as a float array, straight from the driver cursor (no per-row objects)."""
-    cursor = session.connection().connection.driver_connection.cursor()  # type: ignore[union-attr]
-    try:
-        cursor.execute(sql, params)
-        rows = cursor.fetchall()
-    finally:
-        cursor.close()
-    return np.array(rows, dtype=np.float64).reshape(len(rows), width)
+@compiles(EpochDays, "sqlite")
+def _epoch_days_sqlite(element: EpochDays, compiler: SQLCompiler, **kw: Any) -> str:
+    return f"CAST(julianday({compiler.process(element.clauses, **kw)}) - 2440587.5 AS INTEGER)"
+
+
+@compiles(EpochDays, "postgresql")
+def _epoch_days_postgresql(element: EpochDays, compiler: SQLCompiler, **kw: Any) -> str:
+    return f"({compiler.process(element.clauses, **kw)} - DATE '1970-01-01')"
+
+
+@compiles(EpochDays)
+def _epoch_days_other(element: EpochDays, compiler: SQLCompiler, **kw: Any) -> str:
+    raise CompileError(f"epoch_days is written for SQLite and PostgreSQL, not {compiler.dialect.name}")
+
+
+def _full_grain(table: FromClause, *values: ColumnElement[Any]) -> Select[Any]:
+    """Agency, day number, counter, field, month day number, then ``values``, of the rows in the period."""
+    return select(
+        table.c.agency_id,
+        EpochDays(table.c.day),
+        table.c.counter_key,
+        table.c.field_key,
+        EpochDays(table.c.month),
+        *values,
+    ).where(table.c.day >= bindparam("start"), table.c.day <= bindparam("end"))
+
+
+def _ids(name: str) -> BindParameter[Any]:
+    # Rendered into the SQL as integers when run (as the ids always were), after the cached compilation.
+    return bindparam(name, expanding=True, literal_execute=True)
+
+
+# Built once; SQLAlchemy's compiled cache compiles each once per dialect (the id lists are filled in after it).
+_ANSWER = AnswerTally.__table__
+_RESPONSE = ResponseTally.__table__
+#: The answer tallies (… item, n, s, y, yy) of some items and agencies, at full grain.
+_ANSWER_ROWS = _full_grain(
+    _ANSWER, _ANSWER.c.item_id, _ANSWER.c.n_valid, _ANSWER.c.n_satisfied, _ANSWER.c.sum_score, _ANSWER.c.sum_score_sq
+).where(_ANSWER.c.n_valid > 0, _ANSWER.c.item_id.in_(_ids("item_ids")), _ANSWER.c.agency_id.in_(_ids("agency_ids")))
+#: The response tallies (… n) of one instrument and some agencies, at full grain.
+_RESPONSE_ROWS = _full_grain(_RESPONSE, _RESPONSE.c.n).where(
+    _RESPONSE.c.n > 0,
+    _RESPONSE.c.instrument_id == bindparam("instrument_id"),
+    _RESPONSE.c.agency_id.in_(_ids("agency_ids")),
+)
+
+
+def _fetch(session: Session, statement: Select[Any], params: dict[str, Any], width: int) -> np.ndarray:
+    """Rows of a numeric query as a float array, read value by value into numpy (no tuple per row)."""
+    result = session.connection().execute(statement, params)
+    return np.fromiter(itertools.chain.from_iterable(result), dtype=np.float64).reshape(-1, width)
 
 
 def _tallies(
@@ -116,27 +165,13 @@ def _tallies(
 ) -> tuple[np.ndarray, np.ndarray]:
     """Answer tallies (agency, day, counter, field, month, item, n, s, y, yy) and response tallies
     (agency, day, counter, field, month, n) of the period at full grain, as float arrays."""
-    dialect = session.connection().dialect.name
-    mark = "?" if dialect == "sqlite" else "%s"
-    day, month = _DAY_SQL[dialect]
-    dates = (period.start.isoformat(), period.end.isoformat()) if dialect == "sqlite" else (period.start, period.end)
-    agencies = ", ".join(str(int(a)) for a in ids)
-    items = ", ".join(str(int(i)) for i in item_ids)
+    dates = {"start": period.start, "end": period.end}
+    agencies = [int(a) for a in ids]
     answers = _fetch(
-        session,
-        f"SELECT t.agency_id, {day}, t.counter_key, t.field_key, {month}, t.item_id, t.n_valid, t.n_satisfied, "  # noqa: S608
-        f"t.sum_score, t.sum_score_sq FROM stat_answer_tallies t WHERE t.day >= {mark} AND t.day <= {mark} "
-        f"AND t.n_valid > 0 AND t.item_id IN ({items}) AND t.agency_id IN ({agencies})",
-        dates,
-        10,
+        session, _ANSWER_ROWS, {**dates, "item_ids": [int(i) for i in item_ids], "agency_ids": agencies}, 10
     )
     responses = _fetch(
-        session,
-        f"SELECT t.agency_id, {day}, t.counter_key, t.field_key, {month}, t.n FROM stat_response_tallies t "  # noqa: S608
-        f"WHERE t.day >= {mark} AND t.day <= {mark} AND t.n > 0 AND t.instrument_id = {int(instrument_id)} "
-        f"AND t.agency_id IN ({agencies})",
-        dates,
-        6,
+        session, _RESPONSE_ROWS, {**dates, "instrument_id": int(instrument_id), "agency_ids": agencies}, 6
     )
     return answers, responses
 
@@ -156,7 +191,7 @@ def _combined(columns: list[np.ndarray]) -> np.ndarray:
     return key
 
 
-def _weights(rows: np.ndarray, factors: dict) -> np.ndarray:  # type: ignore[type-arg]
+def _weights(rows: np.ndarray, factors: dict) -> np.ndarray:  # type: ignore[type-arg]  # cell weights keyed by (agency, field, month) as indices.Factors
     """Cell weight of each row (columns agency, _, _, field, month-day-number); 1 when unweighted."""
     if not factors or len(rows) == 0:
         return np.ones(len(rows))
@@ -210,7 +245,7 @@ def breakdown(
 
 
 _lock = threading.Lock()
-_cache: dict[int, TTLCache] = {}  # type: ignore[type-arg]
+_cache: dict[int, TTLCache] = {}  # type: ignore[type-arg]  # cachetools ships no type information
 
 
 def _forget() -> None:
@@ -294,12 +329,11 @@ def _breakdown(
     if by_counter:
         r_parts.append(resp_part(rp_keys, rp_sums, COUNTER_BASE + rp_keys[:, 1] // _DAY_SPAN))
     # Built directly rather than with RespondentSums.concat, which turns the domain labels into Python objects.
-    respondents = RespondentSums(
-        **{
-            name: np.concatenate([getattr(part, name) for part in r_parts])
-            for name in ("stratum", "psu", "n", "sw", "sww", "domain")
-        }
-    )
+    respondent_columns: dict[str, Any] = {
+        name: np.concatenate([getattr(part, name) for part in r_parts])
+        for name in ("stratum", "psu", "n", "sw", "sww", "domain")
+    }
+    respondents = RespondentSums(**respondent_columns)
 
     strata = np.unique(rp_keys[:, 0])
     design = Design(
@@ -407,7 +441,7 @@ def distributions(
                     item.code,
                     item.text(locale),
                     element.name(locale),
-                    counts.get(item.id, (0, 0, 0, 0, 0, 0)),  # type: ignore[arg-type]
+                    counts.get(item.id, (0, 0, 0, 0, 0, 0)),  # type: ignore[arg-type]  # a six-count default of the same shape as the tallies' rows
                 )
             )
     return out

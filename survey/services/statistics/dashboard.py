@@ -16,7 +16,6 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 
 from flask import current_app
-from scipy import stats as scipy_stats
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
@@ -26,10 +25,10 @@ from analytics import (
     Estimate,
     EstimationError,
     difference,
-    difference_interval,
     holm,
     par_points,
 )
+from analytics import independent_difference as independent_samples_difference
 from survey.auth import subtree
 from survey.bounded_int import parse_id
 from survey.models import Agency, Instrument, ResponseTally, SurveyPeriod
@@ -226,7 +225,9 @@ def latest_day(session: Session, agency_ids: Sequence[int]) -> dt.date | None:
 
 def survey_periods_for(session: Session, agency: Agency) -> dict[int, SurveyPeriod]:
     """Named survey periods of the agency and its ancestors, newest first (the presets it may choose)."""
-    ids, node, seen = [], agency, set()
+    ids: list[int] = []
+    seen: set[int] = set()
+    node: Agency | None = agency
     while node is not None and node.id not in seen:
         ids.append(node.id)
         seen.add(node.id)
@@ -300,19 +301,14 @@ def independent_difference(a: Estimate, b: Estimate) -> Comparison:
     """Two periods (PSUs are counter-days, so the samples are disjoint): V = V1 + V2, df = min(df1, df2).
 
     Near the boundary (both shares ≥ 0.95) the interval is MOVER/Newcombe with r = 0
-    (``analytics.difference_interval``, STATISTICS.md §11).
+    (``analytics.independent_difference``, STATISTICS.md §11).
     """
     if a.suppressed or b.suppressed:
         return Comparison(unavailable="suppressed")
-    delta = a.estimate - b.estimate
-    se = math.sqrt(a.se**2 + b.se**2)
-    df = min(a.df, b.df)
-    if df <= 0 or not math.isfinite(se):
+    d = independent_samples_difference(a, b, level=1 - ALPHA)
+    if d is None:
         return Comparison(unavailable="suppressed")
-    ci, method = difference_interval(a, b, se, df, level=1 - ALPHA)
-    stat = delta / se if se > 0 else (0.0 if delta == 0 else math.inf)
-    p = float(2 * scipy_stats.t.sf(abs(stat), df)) if math.isfinite(stat) else 0.0
-    return Comparison(delta, ci, p, None, method)
+    return Comparison(d.estimate, d.ci, d.p_value, None, d.ci_method)
 
 
 def same_design_difference(report: IndexReport, domain: int, reference: int, target: str, kind: str) -> Comparison:
@@ -333,7 +329,7 @@ def same_design_difference(report: IndexReport, domain: int, reference: int, tar
 def with_holm(comparisons: Sequence[Comparison]) -> list[Comparison]:
     """Holm-adjusted p-values across the comparisons that could be made (the others unchanged)."""
     made = [i for i, c in enumerate(comparisons) if c.p_value is not None]
-    adjusted = holm([comparisons[i].p_value for i in made]) if made else []  # type: ignore[misc]
+    adjusted: list[float] = holm([comparisons[i].p_value or 0.0 for i in made]).tolist() if made else []
     out = list(comparisons)
     for i, p in zip(made, adjusted, strict=True):
         c = out[i]
@@ -473,9 +469,9 @@ def agency_dashboard(
         return board
     # Holm across the headline table (overall and the elements), separately for each comparison.
     if not is_province:
-        adjusted = with_holm([r.vs_province for r in headline])  # type: ignore[misc]
+        adjusted = with_holm([r.vs_province for r in headline])  # type: ignore[misc]  # the comparisons are Optional until made; with_holm skips those not made
         headline = [_replace(r, vs_province=c) for r, c in zip(headline, adjusted, strict=True)]
-    adjusted = with_holm([r.vs_previous for r in headline])  # type: ignore[misc]
+    adjusted = with_holm([r.vs_previous for r in headline])  # type: ignore[misc]  # the comparisons are Optional until made; with_holm skips those not made
     headline = [_replace(r, vs_previous=c) for r, c in zip(headline, adjusted, strict=True)]
     board.overall, board.elements = headline[0], headline[1:]
     for element in instrument.elements:
@@ -493,7 +489,7 @@ def agency_dashboard(
 
 
 def _replace(row: Row, **changes: object) -> Row:
-    return replace(row, **changes)  # type: ignore[arg-type]
+    return replace(row, **changes)  # type: ignore[arg-type]  # dataclasses.replace with fields named at run time
 
 
 # -- province table --------------------------------------------------------------------------------------------

@@ -12,25 +12,51 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
-from sqlalchemy import func, select
+from sqlalchemy import (
+    ClauseElement,
+    Column,
+    ColumnElement,
+    Date,
+    Float,
+    Integer,
+    MetaData,
+    Table,
+    and_,
+    bindparam,
+    cast,
+    delete,
+    func,
+    insert,
+    literal,
+    literal_column,
+    select,
+)
+from sqlalchemy.engine import Connection, Dialect
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
+from sqlalchemy.schema import CreateTable
+from sqlalchemy.sql.compiler import Compiled, SQLCompiler
 
 from analytics import (
-    Design,
+    DAY_SPAN,
+    PSU_ITEM_COLUMNS,
+    Estimate,
     EstimateSet,
-    ItemSums,
-    RespondentSums,
+    ResponseCells,
     collapsed_cell_factors,
     composite_specs,
+    counter_day_sums,
     estimate_from_sums,
+    psu_days,
+    row_weights,
 )
 from survey.db import upsert_insert, utcnow
-from survey.models import Instrument, PsuMonthSums, TransactionVolume
+from survey.models import AnswerTally, Instrument, PsuMonthSums, ResponseTally, TransactionVolume
 
 logger = logging.getLogger(__name__)
 
@@ -39,7 +65,6 @@ UNWEIGHTED = "unweighted"
 DESIGN = "agencies as strata, counter-days as PSUs, with replacement (no fpc); lonely PSUs as certainty units"
 #: Domain label of the whole scope (e.g. the province), next to each agency's id.
 TOTAL = 0
-_DAY_SPAN = 100_000  # PSU code = counter_key * _DAY_SPAN + day ordinal offset (< 274 years of days)
 
 
 @dataclass(frozen=True)
@@ -108,7 +133,7 @@ class IndexReport:
     unanswered_items: tuple[str, ...] = ()
     computed_at: dt.datetime = field(default_factory=utcnow)
 
-    def get(self, domain: int, target: str, kind: str = "share"):  # type: ignore[no-untyped-def]
+    def get(self, domain: int, target: str, kind: str = "share") -> Estimate:
         """One estimate: ``target`` is an item code, an element code or "overall"; domain an agency id or TOTAL."""
         return self.estimates.get(domain, target, kind)
 
@@ -117,39 +142,159 @@ def _month(days: np.ndarray) -> np.ndarray:
     return days.astype("datetime64[M]")
 
 
-#: Days since 1970-01-01 of the tallies' local day, in SQL (so the driver returns plain integers).
-_DAYS_SQL = {
-    "sqlite": "CAST(julianday(t.day) - 2440587.5 AS INTEGER)",
-    "postgresql": "(t.day - DATE '1970-01-01')",
+# -- SQL: Core statements compiled once per dialect, executed on the driver cursor ---------------------------
+#
+# The tallies are read in bulk (tens of thousands of rows) straight through the driver cursor: no ORM or
+# Result row objects. Each statement is built from the models' tables, compiled once per dialect and
+# cached; per call only the literal id lists (``IN (1, 2, …)``, as the planner likes them) are rendered.
+
+
+def _days(dialect: str, day: ColumnElement[dt.date]) -> ColumnElement[Any]:
+    """Days since 1970-01-01 of a tally's local day, in SQL (so the driver returns plain integers)."""
+    if dialect == "sqlite":
+        return cast(func.julianday(day) - literal_column("2440587.5"), Integer)
+    return day - literal_column("DATE '1970-01-01'", Date)
+
+
+def _const(value: int) -> ColumnElement[int]:
+    """An integer rendered into the SQL text rather than bound."""
+    return literal(value, Integer, literal_execute=True)
+
+
+def _ids(name: str) -> Any:
+    """An ``IN`` list of integers rendered into the SQL text at execution (one list per call)."""
+    return bindparam(name, expanding=True, literal_execute=True)
+
+
+#: Per connection: the cell weights of the current read (rows vanish at each commit on PostgreSQL).
+_weights_table = Table(
+    "tmp_cell_weights",
+    MetaData(),
+    Column("agency_id", Integer, primary_key=True),
+    Column("field_key", Integer, primary_key=True),
+    Column("month", Date, primary_key=True),
+    Column("w", Float),
+    prefixes=["TEMPORARY"],
+    postgresql_on_commit="DELETE ROWS",
+)
+
+
+def _response_cells_stmt(dialect: str, by_agency: bool) -> ClauseElement:
+    t = ResponseTally.__table__
+    where = [
+        t.c.instrument_id == bindparam("instrument_id"),
+        # an exclusion can leave a tally at zero: no respondent, no weighting cell
+        t.c.n > _const(0),
+        t.c.day >= bindparam("date_from"),
+        t.c.day <= bindparam("date_to"),
+    ]
+    if by_agency:
+        where.append(t.c.agency_id.in_(_ids("agency_ids")))
+    return select(t.c.agency_id, _days(dialect, t.c.day), t.c.counter_key, t.c.field_key, t.c.n).where(*where)
+
+
+def _psu_sums_stmt(dialect: str, weighted: bool) -> ClauseElement:
+    """Weighted sums per (agency, counter-day, item), columns :data:`PSU_COLUMNS`."""
+    t = AnswerTally.__table__
+    c = _weights_table.c
+    w: ColumnElement[float] = c.w if weighted else literal_column("1.0", Float)
+    source = (
+        t.join(_weights_table, and_(c.agency_id == t.c.agency_id, c.field_key == t.c.field_key, c.month == t.c.month))
+        if weighted
+        else t
+    )
+    psu = t.c.counter_key * _const(DAY_SPAN) + _days(dialect, t.c.day)
+    return (
+        select(
+            t.c.agency_id,
+            psu,
+            t.c.item_id,
+            func.sum(t.c.n_valid),
+            func.sum(w * t.c.n_valid),
+            func.sum(w * t.c.n_satisfied),
+            func.sum(w * t.c.sum_score),
+            func.sum(w * t.c.sum_score_sq),
+            func.sum(w * w * t.c.n_valid),
+        )
+        .select_from(source)
+        .where(
+            t.c.agency_id.in_(_ids("agency_ids")),
+            t.c.day >= bindparam("date_from"),
+            t.c.day <= bindparam("date_to"),
+            t.c.n_valid > _const(0),
+            t.c.item_id.in_(_ids("item_ids")),
+        )
+        .group_by(t.c.agency_id, t.c.day, t.c.counter_key, t.c.item_id)
+    )
+
+
+_STATEMENTS: dict[str, Callable[[str], ClauseElement]] = {
+    "response_cells": lambda dialect: _response_cells_stmt(dialect, by_agency=False),
+    "response_cells_by_agency": lambda dialect: _response_cells_stmt(dialect, by_agency=True),
+    "psu_sums": lambda dialect: _psu_sums_stmt(dialect, weighted=False),
+    "psu_sums_weighted": lambda dialect: _psu_sums_stmt(dialect, weighted=True),
+    "weights_ddl": lambda dialect: CreateTable(_weights_table, if_not_exists=True),
+    "weights_clear": lambda dialect: delete(_weights_table),
+    "weights_insert": lambda dialect: insert(_weights_table),
 }
+_compiled: dict[tuple[str, str, str], Compiled] = {}
 
 
-#: PSU code = counter_key × 100,000 + days since 1970-01-01, computed in SQL so every column is numeric.
-_PSU_SQL = {dialect: f"t.counter_key * {_DAY_SPAN} + {days}" for dialect, days in _DAYS_SQL.items()}
+def _driver_cursor(conn: Connection) -> Any:
+    """A cursor of the driver's own connection (psycopg or sqlite3): rows as plain tuples, no ORM."""
+    driver = conn.connection.driver_connection
+    assert driver is not None  # a checked-out connection always has one
+    return driver.cursor()
+
+
+def _sql(dialect: Dialect, name: str) -> Compiled:
+    """The statement ``name`` compiled for this dialect (and its driver's parameter style), cached."""
+    key = (dialect.name, dialect.paramstyle, name)
+    compiled = _compiled.get(key)
+    if compiled is None:
+        compiled = _compiled[key] = _STATEMENTS[name](dialect.name).compile(dialect=dialect)
+    return compiled
+
+
+def _execute(cursor: Any, compiled: Compiled, params: Mapping[str, Any]) -> None:
+    """Run a compiled statement on the driver cursor; ``params`` are already in the driver's types."""
+    assert isinstance(compiled, SQLCompiler)  # a SELECT, not DDL
+    state = compiled.construct_expanded_state(dict(params))
+    cursor.execute(state.statement, state.positional_parameters if compiled.positional else state.parameters)
+
+
+def _driver_row(compiled: Compiled, values: Mapping[str, Any]) -> Sequence[Any] | Mapping[str, Any]:
+    """One parameter row of an ``executemany`` in the driver's style (positional or named)."""
+    assert isinstance(compiled, SQLCompiler)  # an INSERT, not DDL
+    if compiled.positional:
+        return tuple(values[name] for name in compiled.positiontup or ())
+    return values
+
+
+def _day_param(dialect: str) -> Callable[[dt.date], Any]:
+    """SQLite compares dates as ISO text; PostgreSQL takes date objects."""
+    return (lambda d: d.isoformat()) if dialect == "sqlite" else (lambda d: d)
 
 
 def _response_cells(session: Session, query: IndexQuery) -> dict[str, np.ndarray]:
     """Valid responses per agency × counter-day × field (tens of thousands of rows at national scale).
 
-    Read through the driver cursor as integers: ``day`` comes back as ``datetime64[D]`` and ``month`` as
-    ``datetime.date`` objects (the weighting cells' keys).
+    Read through the driver cursor as integers: ``day`` comes back as ``datetime64[D]`` (and ``days``
+    as days since 1970-01-01) and ``month`` as ``datetime.date`` objects (the weighting cells' keys).
     """
     conn = session.connection()
-    dialect = conn.dialect.name
-    mark = "?" if dialect == "sqlite" else "%s"
-    agencies = ""
+    as_day = _day_param(conn.dialect.name)
+    params: dict[str, Any] = {
+        "instrument_id": query.instrument_id,
+        "date_from": as_day(query.date_from),
+        "date_to": as_day(query.date_to),
+    }
+    name = "response_cells"
     if query.agency_ids is not None:
-        agencies = " AND t.agency_id IN ({})".format(", ".join(str(int(a)) for a in query.agency_ids) or "NULL")
-    cursor = conn.connection.driver_connection.cursor()
-    cursor.execute(
-        f"SELECT t.agency_id, {_DAYS_SQL[dialect]}, t.counter_key, t.field_key, t.n "  # noqa: S608
-        f"FROM stat_response_tallies t WHERE t.instrument_id = {mark} AND t.n > 0 "
-        # an exclusion can leave a tally at zero: no respondent, no weighting cell
-        f"AND t.day >= {mark} AND t.day <= {mark}{agencies}",
-        (query.instrument_id, query.date_from.isoformat(), query.date_to.isoformat())
-        if dialect == "sqlite"
-        else (query.instrument_id, query.date_from, query.date_to),
-    )
+        name = "response_cells_by_agency"
+        params["agency_ids"] = [int(a) for a in query.agency_ids]
+    cursor = _driver_cursor(conn)
+    _execute(cursor, _sql(conn.dialect, name), params)
     rows = cursor.fetchall()
     cursor.close()
     values = np.array(rows, dtype=np.int64).reshape(len(rows), 5)
@@ -157,6 +302,7 @@ def _response_cells(session: Session, query: IndexQuery) -> dict[str, np.ndarray
     return {
         "agency_id": values[:, 0],
         "day": day,
+        "days": values[:, 1],
         "counter_key": values[:, 2],
         "field_key": values[:, 3],
         "month": day.astype("datetime64[M]").astype("datetime64[D]").astype(object),
@@ -164,7 +310,9 @@ def _response_cells(session: Session, query: IndexQuery) -> dict[str, np.ndarray
     }
 
 
-Weights = tuple[dict, tuple[WeightingNote, ...]]  # type: ignore[type-arg]
+#: Weight per (agency id, field key (0 = none), first day of month) cell.
+Factors = dict[tuple[int, int, dt.date], float]
+Weights = tuple[Factors, tuple[WeightingNote, ...]]
 
 
 def _cell_weights(session: Session, query: IndexQuery, resp: dict[str, np.ndarray]) -> Weights:
@@ -199,40 +347,32 @@ def _cell_weights(session: Session, query: IndexQuery, resp: dict[str, np.ndarra
     return result.factors, tuple(notes)
 
 
-_WEIGHTS_DDL = {
-    "sqlite": "CREATE TEMP TABLE IF NOT EXISTS tmp_cell_weights (agency_id INTEGER, field_key INTEGER, "
-    "month DATE, w FLOAT, PRIMARY KEY (agency_id, field_key, month))",
-    # Rows vanish at the end of each transaction; the table itself lives as long as the connection.
-    "postgresql": "CREATE TEMP TABLE IF NOT EXISTS tmp_cell_weights (agency_id INTEGER, field_key INTEGER, "
-    "month DATE, w DOUBLE PRECISION, PRIMARY KEY (agency_id, field_key, month)) ON COMMIT DELETE ROWS",
-}
-
-
-def _load_weights(cursor, dialect: str, factors: dict) -> tuple[str, str]:  # type: ignore[no-untyped-def, type-arg]
-    """Put the cell weights in a per-connection temporary table; return the weight expression and join."""
+def _load_weights(cursor: Any, dialect: Dialect, factors: Factors) -> bool:
+    """Put the cell weights in a per-connection temporary table; False (nothing to join) without weights."""
     if not factors:
-        return "1.0", ""
-    mark = "?" if dialect == "sqlite" else "%s"
-    cursor.execute(_WEIGHTS_DDL[dialect])
-    cursor.execute("DELETE FROM tmp_cell_weights")
-    # SQLite compares dates as ISO text; PostgreSQL takes date objects.
-    as_param = (lambda d: d.isoformat()) if dialect == "sqlite" else (lambda d: d)
+        return False
+    cursor.execute(_sql(dialect, "weights_ddl").string)
+    cursor.execute(_sql(dialect, "weights_clear").string)
+    as_day = _day_param(dialect.name)
+    insert_sql = _sql(dialect, "weights_insert")
     cursor.executemany(
-        f"INSERT INTO tmp_cell_weights (agency_id, field_key, month, w) VALUES ({mark}, {mark}, {mark}, {mark})",  # noqa: S608
-        [(a, f, as_param(m), w) for (a, f, m), w in factors.items()],
+        insert_sql.string,
+        [
+            _driver_row(insert_sql, {"agency_id": a, "field_key": f, "month": as_day(m), "w": w})
+            for (a, f, m), w in factors.items()
+        ],
     )
-    if dialect == "postgresql":
+    if dialect.name == "postgresql":
         # Real statistics for the planner (a temporary table has none), and room to aggregate in memory.
         cursor.execute("ANALYZE tmp_cell_weights")
-    join = "JOIN tmp_cell_weights c ON c.agency_id = t.agency_id AND c.field_key = t.field_key AND c.month = t.month"
-    return "c.w", join
+    return True
 
 
 def _psu_sums(
     session: Session,
     item_ids: list[int],
-    factors: dict,
-    segments: Sequence[tuple[dt.date, dt.date, Sequence[int]]],  # type: ignore[type-arg]
+    factors: Factors,
+    segments: Sequence[tuple[dt.date, dt.date, Sequence[int]]],
 ) -> list[np.ndarray]:
     """Weighted per-(agency, counter-day, item) sums, one float array (columns :data:`PSU_COLUMNS`) per
     segment of days × agencies.
@@ -242,24 +382,23 @@ def _psu_sums(
     rows (not one row per response or answer) reach Python, through the driver cursor.
     """
     conn = session.connection()
-    dialect = conn.dialect.name
-    mark = "?" if dialect == "sqlite" else "%s"
-    cursor = conn.connection.driver_connection.cursor()
-    weight, join = _load_weights(cursor, dialect, factors)
-    if dialect == "postgresql":
+    dialect = conn.dialect
+    cursor = _driver_cursor(conn)
+    weighted = _load_weights(cursor, dialect, factors)
+    if dialect.name == "postgresql":
         cursor.execute("SET LOCAL work_mem = '64MB'")  # this transaction only: sort the roll-up in memory
-    items = ", ".join(str(int(i)) for i in item_ids)
+    compiled = _sql(dialect, "psu_sums_weighted" if weighted else "psu_sums")
+    as_day = _day_param(dialect.name)
+    items = [int(i) for i in item_ids]
     out = []
     for day_from, day_to, agency_ids in segments:
-        agencies = ", ".join(str(int(a)) for a in agency_ids)
-        cursor.execute(
-            f"SELECT t.agency_id, {_PSU_SQL[dialect]}, t.item_id, SUM(t.n_valid), SUM({weight} * t.n_valid), "  # noqa: S608
-            f"SUM({weight} * t.n_satisfied), SUM({weight} * t.sum_score), SUM({weight} * t.sum_score_sq), "
-            f"SUM({weight} * {weight} * t.n_valid) FROM stat_answer_tallies t {join} "
-            f"WHERE t.agency_id IN ({agencies}) AND t.day >= {mark} AND t.day <= {mark} AND t.n_valid > 0 "
-            f"AND t.item_id IN ({items}) GROUP BY t.agency_id, t.day, t.counter_key, t.item_id",
-            (day_from.isoformat(), day_to.isoformat()) if dialect == "sqlite" else (day_from, day_to),
-        )
+        params = {
+            "agency_ids": [int(a) for a in agency_ids],
+            "date_from": as_day(day_from),
+            "date_to": as_day(day_to),
+            "item_ids": items,
+        }
+        _execute(cursor, compiled, params)
         rows = cursor.fetchall()
         out.append(np.array(rows, dtype=np.float64).reshape(len(rows), len(PSU_COLUMNS)))
     cursor.close()
@@ -276,7 +415,7 @@ def closed_months(date_from: dt.date, date_to: dt.date, today: dt.date) -> list[
     month = date_from.replace(day=1)
     if month < date_from:
         month = _next_month(month)
-    months = []
+    months: list[dt.date] = []
     while True:
         last_day = _next_month(month) - dt.timedelta(days=1)
         if last_day > date_to or last_day >= today - dt.timedelta(days=2):
@@ -285,7 +424,7 @@ def closed_months(date_from: dt.date, date_to: dt.date, today: dt.date) -> list[
         month = _next_month(month)
 
 
-def _digest(factors: dict, agency_id: int, month: dt.date) -> str:  # type: ignore[type-arg]
+def _digest(factors: Factors, agency_id: int, month: dt.date) -> str:
     """Fingerprint of the cell weights of one agency-month ("unweighted" without weights)."""
     if not factors:
         return "unweighted"
@@ -297,8 +436,8 @@ def _rolled_up(
     session: Session,
     query: IndexQuery,
     item_ids: list[int],
-    factors: dict,
-    resp: dict[str, np.ndarray],  # type: ignore[type-arg]
+    factors: Factors,
+    resp: dict[str, np.ndarray],
 ) -> np.ndarray:
     """PSU sums of the query: closed months from their stored roll-ups, the rest from the tallies.
 
@@ -349,7 +488,7 @@ def _rolled_up(
     epoch = np.datetime64("1970-01-01", "D")
     for rows in computed[:n_missing_segments]:
         # PSU code = counter × 100,000 + day: the day gives each row's month
-        months = (epoch + (rows[:, 1].astype(np.int64) % _DAY_SPAN)).astype("datetime64[M]")
+        months = (epoch + psu_days(rows[:, 1])).astype("datetime64[M]")
         for month64 in np.unique(months):
             month = month64.astype("datetime64[D]").astype(dt.date)
             in_month = rows[months == month64]
@@ -369,7 +508,7 @@ def _rolled_up(
     return np.concatenate(parts) if parts else np.zeros((0, len(PSU_COLUMNS)))
 
 
-def _store_months(session: Session, rows: list[dict]) -> None:  # type: ignore[type-arg]
+def _store_months(session: Session, rows: list[dict[str, Any]]) -> None:
     """Upsert month roll-ups in their own short transaction, unless the caller is mid-write."""
     if session.info.get("sipas_writing") or session.new or session.dirty or session.deleted:
         return
@@ -388,6 +527,8 @@ def _store_months(session: Session, rows: list[dict]) -> None:  # type: ignore[t
         logger.warning("could not store %d monthly index roll-ups; they will be computed again", len(rows))
 
 
+#: Columns of the PSU roll-up (and of the stored month arrays): analytics' ``PSU_ITEM_COLUMNS`` under the
+#: tallies' names.
 PSU_COLUMNS = ("agency_id", "psu", "item_id", "n", "swd", "sws", "swdy", "swdyy", "swwd")
 
 
@@ -403,12 +544,6 @@ def cell_weights(session: Session, query: IndexQuery) -> Weights:
     return _cell_weights(session, query, resp)
 
 
-def _with_total(columns: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
-    doubled = {name: np.concatenate([values, values]) for name, values in columns.items()}
-    doubled["domain"][len(columns["domain"]) :] = TOTAL
-    return doubled
-
-
 def compute_indices(session: Session, query: IndexQuery) -> IndexReport:
     """Item, element and overall shares and mean scores, per agency (and for the whole scope)."""
     instrument = session.get(Instrument, query.instrument_id)
@@ -418,7 +553,7 @@ def compute_indices(session: Session, query: IndexQuery) -> IndexReport:
     resp = _response_cells(session, query)
     if len(resp["n"]) == 0:
         raise LookupError("no valid responses for this instrument, period and scope")
-    factors: dict = {}  # type: ignore[type-arg]
+    factors: Factors = {}
     notes: tuple[WeightingNote, ...] = ()
     merged_cells = False
     if query.weighted:
@@ -427,64 +562,28 @@ def compute_indices(session: Session, query: IndexQuery) -> IndexReport:
     weighting = WEIGHTED if factors else UNWEIGHTED
     psu = _rolled_up(session, query, list(item_code), factors, resp)
 
-    epoch = np.datetime64("1970-01-01", "D")
-    if factors:
-        w_r = np.array(
-            [
-                factors[key]
-                for key in zip(
-                    resp["agency_id"].tolist(), resp["field_key"].tolist(), resp["month"].tolist(), strict=True
-                )
-            ]
-        )
-    else:
-        w_r = np.ones(len(resp["n"]))
-    psu_r = resp["counter_key"].astype(np.int64) * _DAY_SPAN + (resp["day"] - epoch).astype(np.int64)
-    # Compact PSU codes (counter × days of the period), so the engine can number them without sorting.
-    first_day = int((resp["day"].min() - epoch).astype(np.int64))
-    span = int((resp["day"].max() - epoch).astype(np.int64)) - first_day + 1
-
-    def compact(code: np.ndarray) -> np.ndarray:
-        return (code // _DAY_SPAN) * span + (code % _DAY_SPAN - first_day)
-
-    strata_r = resp["agency_id"].astype(np.int64)
-    n_psu = {int(s): len(np.unique(psu_r[strata_r == s])) for s in np.unique(strata_r)}
-    design = Design(strata=tuple(n_psu), n_psu=tuple(n_psu.values()), lonely_psu="certainty")
-    col = {name: psu[:, i] for i, name in enumerate(PSU_COLUMNS)}
-    # Items as integer codes into the instrument's item codes (no per-row strings to build or sort).
+    # Database rows to arrays; the arrays to sums tables and the design is analytics' (counter_day_sums).
+    cells = zip(resp["agency_id"].tolist(), resp["field_key"].tolist(), resp["month"].tolist(), strict=True)
+    respondents = ResponseCells(
+        stratum=resp["agency_id"],
+        counter=resp["counter_key"],
+        day=resp["days"],
+        n=resp["n"],
+        weight=row_weights(factors, cells, len(resp["n"])),
+    )
     item_ids = list(item_code)
-    position = np.zeros(max(item_ids) + 1, dtype=np.int64)
-    position[item_ids] = np.arange(len(item_ids))
-    codes = position[col["item_id"].astype(np.int64)]
-    item_cols = {
-        "stratum": col["agency_id"].astype(np.int64),
-        "psu": compact(col["psu"].astype(np.int64)),
-        "item": codes,
-        "n": col["n"],
-        "swd": col["swd"],
-        "sws": col["sws"],
-        "swdy": col["swdy"],
-        "swdyy": col["swdyy"],
-        "swwd": col["swwd"],
-        "domain": col["agency_id"].astype(np.int64),
-    }
-    resp_cols = {
-        "stratum": strata_r,
-        "psu": compact(psu_r),
-        "n": resp["n"],
-        "sw": w_r * resp["n"],
-        "sww": w_r * w_r * resp["n"],
-        "domain": strata_r,
-    }
-    if query.include_total:
-        # Each respondent also belongs to the whole-scope domain: repeat its cells with that label.
-        item_cols, resp_cols = _with_total(item_cols), _with_total(resp_cols)
-    items = ItemSums(**item_cols, item_labels=[item_code[i] for i in item_ids])
-    respondents = RespondentSums(**resp_cols)
+    sums = counter_day_sums(
+        respondents,
+        dict(zip(PSU_ITEM_COLUMNS, psu.T, strict=True)),  # PSU_COLUMNS under analytics' names
+        item_ids,
+        [item_code[i] for i in item_ids],
+        total=TOTAL if query.include_total else None,
+        lonely_psu="certainty",  # see DESIGN
+    )
 
     # A criterion with no valid answer anywhere in scope (e.g. all "not applicable") has no share to
     # average: its element averages the criteria that have answers, and the report says so.
-    answered = {item_code[item_ids[k]] for k in np.unique(codes).tolist()}
+    answered = set(sums.answered)
     unanswered = [item.code for item in instrument.items if item.code not in answered]
     if unanswered:
         unanswered_note = f"no valid answers in scope for {', '.join(unanswered)}: left out of the element indices"
@@ -498,9 +597,9 @@ def compute_indices(session: Session, query: IndexQuery) -> IndexReport:
     definition = instrument.aggregation.get("definition", "A")
     specs = composite_specs(groups, definition=definition, group_coefficients=coefficients)
     estimates = estimate_from_sums(
-        design,
-        items,
-        respondents,
+        sums.design,
+        sums.items,
+        sums.respondents,
         composites=specs,
         kinds=("share", "mean"),
         ci="beta",
@@ -519,8 +618,8 @@ def compute_indices(session: Session, query: IndexQuery) -> IndexReport:
             "composite": "xlogit, t(df)",
             "mean score": "Wald, t(df)",
         },
-        n_strata=design.n_strata,
-        n_psus=int(sum(n_psu.values())),
+        n_strata=sums.design.n_strata,
+        n_psus=sums.n_psus,
         notes=notes,
         merged_cells=merged_cells,
         unanswered_items=tuple(unanswered),

@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 from survey.auth import Scope
 from survey.db import db
 from survey.models import Agency, SurveyPeriod
+from survey.services.administration.scope_queries import in_scope
 from survey.services.identity import audit
 
 MAX_NAME_LENGTH = 120
@@ -33,7 +34,7 @@ class PeriodError(ValueError):
 
 def periods_in_scope(session: Session, scope: Scope) -> list[tuple[SurveyPeriod, Agency]]:
     """Periods defined on agencies in ``scope``, latest start first."""
-    where = [] if scope.everything else [SurveyPeriod.agency_id.in_(scope.filter_ids() or [-1])]
+    where = in_scope(SurveyPeriod.agency_id, scope)
     rows = session.execute(
         select(SurveyPeriod, Agency)
         .join(Agency, Agency.id == SurveyPeriod.agency_id)

@@ -8,7 +8,7 @@ check the incremental path: a test proves both agree).
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from functools import cache
 from typing import Any
@@ -34,7 +34,7 @@ ANSWER_SUMS = (
 
 
 @cache
-def upsert_statement(dialect: str, model: type[Any], keys: tuple[str, ...], sums: tuple[str, ...]) -> Any:
+def upsert_statement(dialect: str, model: Any, keys: tuple[str, ...], sums: tuple[str, ...]) -> Any:
     """INSERT … ON CONFLICT DO UPDATE adding ``sums`` (SQLite and PostgreSQL both support it).
 
     Built once per dialect and table and executed with a list of rows (executemany), so SQLAlchemy
@@ -47,9 +47,7 @@ def upsert_statement(dialect: str, model: type[Any], keys: tuple[str, ...], sums
     )
 
 
-def _upsert(
-    session: Session, model: type[Any], rows: list[dict[str, Any]], keys: Iterable[str], sums: Iterable[str]
-) -> None:
+def _upsert(session: Session, model: Any, rows: list[dict[str, Any]], keys: Iterable[str], sums: Iterable[str]) -> None:
     if rows:
         conn = session.connection()
         conn.execute(upsert_statement(conn.dialect.name, model, tuple(keys), tuple(sums)), rows)
@@ -67,7 +65,7 @@ class TallyKey:
     @classmethod
     def of(cls, response: Response | Mapping[str, Any]) -> TallyKey:
         """The key of a mapped response or of a response row's values (the submission path's plain dict)."""
-        get = response.get if isinstance(response, Mapping) else response.__getattribute__
+        get: Callable[[str], Any] = response.get if isinstance(response, Mapping) else response.__getattribute__
         return cls(get("agency_id"), get("received_on"), get("counter_id") or 0, get("field_id") or 0)
 
 
@@ -97,7 +95,7 @@ def answer_tally_rows(
 
     Answer rows come in item order, so concurrent submissions take row locks in the same order.
     """
-    base = {
+    base: dict[str, Any] = {
         "agency_id": key.agency_id,
         "day": key.day,
         "counter_key": key.counter_key,
@@ -112,7 +110,7 @@ def answer_tally_rows(
                 **base,
                 "item_id": item_id,
                 "n_valid": sign * valid,
-                "n_satisfied": sign * (valid and score >= satisfied_from),
+                "n_satisfied": sign * (score is not None and score >= satisfied_from),
                 "sum_score": sign * (score or 0),
                 "sum_score_sq": sign * (score or 0) ** 2,
                 "n_not_applicable": sign * (not valid),

@@ -9,14 +9,12 @@ counter-days), so the slope over the months uses independent variances.
 from __future__ import annotations
 
 import datetime as dt
-import math
 from dataclasses import dataclass, field
 
-from scipy import stats as scipy_stats
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from analytics import Estimate
+from analytics import Estimate, independent_trend
 from survey.models import Agency, Instrument, ResponseTally
 from survey.services.statistics.dashboard import (
     ALPHA,
@@ -89,20 +87,11 @@ def slope(points: list[TrendPoint]) -> Slope | None:
     usable = [(i, p.estimate) for i, p in enumerate(points) if p.estimate is not None and not p.estimate.suppressed]
     if len(usable) < 3:
         return None
-    times = [float(i) for i, _ in usable]
-    mean_t = sum(times) / len(times)
-    dev = [t - mean_t for t in times]
-    ss = sum(d * d for d in dev)
-    coef = [d / ss for d in dev]
-    beta = sum(c * e.estimate for c, (_, e) in zip(coef, usable, strict=True))  # type: ignore[union-attr]
-    var = sum(c * c * e.se**2 for c, (_, e) in zip(coef, usable, strict=True))  # type: ignore[union-attr]
-    df = min(e.df for _, e in usable)  # type: ignore[union-attr]
-    if var <= 0 or df <= 0 or not math.isfinite(var):
+    estimates = [e for _, e in usable if e is not None]  # all of them: the filter only narrows the type
+    line = independent_trend(estimates, [float(i) for i, _ in usable], level=1 - ALPHA)
+    if line is None:
         return None
-    se = math.sqrt(var)
-    t = float(scipy_stats.t.ppf(1 - ALPHA / 2, df))
-    p = float(2 * scipy_stats.t.sf(abs(beta / se), df))
-    return Slope(beta, (beta - t * se, beta + t * se), p, len(usable))
+    return Slope(line.slope, line.ci, line.p_value, len(usable))
 
 
 def agency_trend(

@@ -8,8 +8,9 @@ the rest of the app uses, and run on the DBAPI cursor of the session's own conne
 transaction SQLAlchemy began: nothing about atomicity changes. Every parameter is worked out first
 (:func:`prepare`), so the write lock is held only while SQLite runs the statements.
 
-Values are adapted as SQLAlchemy stores them (on SQLite: UUIDs as 32 hex digits, dates as ISO text,
-UTC timestamps as ``YYYY-MM-DD HH:MM:SS.ffffff``); psycopg takes Python values as they are. Tests
+Values are bound through the columns' own types (their bind processors on the dialect, looked up once),
+so they are stored exactly as the ORM stores them; the response's columns are the model's
+(``SUBMITTED_COLUMNS``). Tests
 read the rows back through the ORM, compare them with ORM-written rows and check the tallies against a
 rebuild, on both databases.
 """
@@ -17,98 +18,111 @@ rebuild, on both databases.
 from __future__ import annotations
 
 import datetime as dt
-import re
-import uuid
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from functools import cache
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import Connection, Dialect, insert
+from sqlalchemy import Column, Connection, Dialect, Table, bindparam, func, insert, literal_column, select
+from sqlalchemy.engine.default import DefaultDialect
 from sqlalchemy.exc import DBAPIError
 
-from survey.models import Answer, AnswerTally, Response, ResponseTally
+from survey.models import Agency, Answer, AnswerTally, Counter, Instrument, Response, ResponseTally
+from survey.models.response import SUBMITTED_COLUMNS
 from survey.services.statistics import tallies
 from survey.services.statistics.tallies import ANSWER_SUMS as _ANSWER_SUMS
 from survey.services.statistics.tallies import TallyKey, answer_tally_rows
 
-RESPONSE_COLUMNS = (
-    "submission_id",
-    "agency_id",
-    "counter_id",
-    "instrument_id",
-    "received_at",
-    "received_on",
-    "channel",
-    "collection_mode",
-    "respondent_type",
-    "field_id",
-    "gender",
-    "age_band",
-    "education",
-    "occupation",
-    "comment",
-    "dossier_hash",
-    "status",
-)
 _ANSWER_TALLY_COLUMNS = ("agency_id", "day", "counter_key", "field_key", "month", "item_id", *_ANSWER_SUMS)
 _RESPONSE_TALLY_COLUMNS = ("agency_id", "day", "counter_key", "field_key", "month", "instrument_id", "n")
-
+#: The tables, typed as the Tables they are (a mapped class only promises a FromClause).
+_RESPONSE_TABLE = cast(Table, Response.__table__)
+_ANSWER_TABLE = cast(Table, Answer.__table__)
+_responses = _RESPONSE_TABLE.c
 
 #: A counter for the submission path: its ids, key version, whether it and its agency are active, and its
 #: questionnaire's content digest (the key of the cached rules).
 _COUNTER = (
-    "SELECT counters.id, counters.agency_id, counters.key_version, counters.active, agencies.active, "
-    "counters.instrument_id, instruments.content_digest FROM counters "
-    "JOIN agencies ON agencies.id = counters.agency_id JOIN instruments ON instruments.id = counters.instrument_id "
-    "WHERE counters.id = :counter_id"
+    select(
+        Counter.id,
+        Counter.agency_id,
+        Counter.key_version,
+        Counter.active,
+        Agency.active,
+        Counter.instrument_id,
+        Instrument.content_digest,
+    )
+    .join(Agency, Agency.id == Counter.agency_id)
+    .join(Instrument, Instrument.id == Counter.instrument_id)
+    .where(Counter.id == bindparam("counter_id"))
 )
 #: At most ``limit`` entries of the (counter, received_at) index (see services/bursts.py).
-_BURST_WINDOW = (
-    "SELECT count(*) FROM (SELECT 1 FROM responses WHERE counter_id = :counter_id "
-    "AND received_at > :since AND received_at <= :until LIMIT :limit) AS window_rows"
+_BURST_WINDOW = select(func.count()).select_from(
+    select(literal_column("1"))
+    .select_from(Response.__table__)
+    .where(
+        _responses.counter_id == bindparam("counter_id"),
+        _responses.received_at > bindparam("since"),
+        _responses.received_at <= bindparam("until"),
+    )
+    .limit(bindparam("limit"))
+    .offset(literal_column("0"))  # SQLite's compiler would otherwise add an OFFSET parameter of its own
+    .subquery("window_rows")
 )
-_NAMED = re.compile(r":(\w+)")
 
 
 @cache
 def _statements(dialect: Dialect) -> dict[str, str]:
-    """The statements' SQL for this dialect with named parameters, compiled once from the Core statements
-    the rest of the app uses (so a schema change reaches both)."""
-    named = type(dialect)(paramstyle="named" if dialect.name == "sqlite" else "pyformat")
+    """The statements' SQL for this dialect with named parameters, compiled once from Core statements on the
+    models (so a schema change reaches them)."""
+    named = cast(type[DefaultDialect], type(dialect))(paramstyle="named" if dialect.name == "sqlite" else "pyformat")
     upsert = tallies.upsert_statement
 
     def sql(stmt: Any, columns: tuple[str, ...] | None = None) -> str:
         return str(stmt.compile(dialect=named, column_keys=list(columns) if columns else None))
 
     return {
-        "response": sql(insert(Response.__table__).returning(Response.__table__.c.id), RESPONSE_COLUMNS),
-        "answers": sql(insert(Answer.__table__), ("response_id", "item_id", "score")),
+        "response": sql(insert(_RESPONSE_TABLE).returning(_responses.id), SUBMITTED_COLUMNS),
+        "answers": sql(insert(_ANSWER_TABLE), ("response_id", "item_id", "score")),
         "response_tally": sql(
             upsert(dialect.name, ResponseTally, (*tallies.TALLY_KEYS, "instrument_id"), ("n",)), _RESPONSE_TALLY_COLUMNS
         ),
         "answer_tallies": sql(
             upsert(dialect.name, AnswerTally, (*tallies.TALLY_KEYS, "item_id"), _ANSWER_SUMS), _ANSWER_TALLY_COLUMNS
         ),
-        **{
-            name: text if dialect.name == "sqlite" else _NAMED.sub(r"%(\1)s", text)
-            for name, text in (("burst_window", _BURST_WINDOW), ("counter", _COUNTER))
-        },
+        "burst_window": sql(_BURST_WINDOW),
+        "counter": sql(_COUNTER),
     }
 
 
-def _sqlite_value(value: Any) -> Any:
-    if isinstance(value, uuid.UUID):
-        return value.hex
-    if isinstance(value, dt.datetime):
-        return value.astimezone(dt.UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
-    if isinstance(value, dt.date):
-        return value.isoformat()
-    return value
+Processor = Callable[[Any], Any]
 
 
-def _sqlite_row(values: Mapping[str, Any]) -> dict[str, Any]:
-    return {name: _sqlite_value(value) for name, value in values.items()}
+def _processors(dialect: Dialect, columns: Mapping[str, Column[Any]]) -> tuple[tuple[str, Processor], ...]:
+    """The columns' bind processors on ``dialect`` (how SQLAlchemy stores each value), leaving out the
+    columns whose values the driver takes as they are."""
+    found = ((name, column.type.dialect_impl(dialect).bind_processor(dialect)) for name, column in columns.items())
+    return tuple((name, process) for name, process in found if process is not None)
+
+
+@dataclass(frozen=True)
+class _Binds:
+    """Per dialect, the bind processors of the statements' parameters, looked up once."""
+
+    response: tuple[tuple[str, Processor], ...]
+    day: Processor | None
+    received_at: Processor | None
+
+
+@cache
+def _binds(dialect: Dialect) -> _Binds:
+    day = dict(_processors(dialect, {"day": cast(Table, AnswerTally.__table__).c.day}))
+    received_at = dict(_processors(dialect, {"received_at": _responses.received_at}))
+    return _Binds(
+        response=_processors(dialect, {name: _responses[name] for name in SUBMITTED_COLUMNS}),
+        day=day.get("day"),
+        received_at=received_at.get("received_at"),
+    )
 
 
 @dataclass
@@ -123,15 +137,22 @@ class PreparedSubmission:
 
 
 def prepare(
-    dialect: str, row: Mapping[str, Any], instrument_id: int, satisfied_from: int, answers: list[tuple[int, int | None]]
+    dialect: Dialect,
+    row: Mapping[str, Any],
+    instrument_id: int,
+    satisfied_from: int,
+    answers: list[tuple[int, int | None]],
 ) -> PreparedSubmission:
-    """Every parameter of :meth:`SubmissionStatements.write`, worked out before the write lock is taken."""
-    values = {name: row[name] for name in RESPONSE_COLUMNS}
+    """Every parameter of :meth:`SubmissionStatements.write`, worked out before the write lock is taken and
+    bound as the columns' types bind them (on SQLite: UUIDs as hex digits, dates and timestamps as text)."""
+    binds = _binds(dialect)
+    values = {name: row[name] for name in SUBMITTED_COLUMNS}
+    for name, process in binds.response:
+        values[name] = process(values[name])
     key = TallyKey.of(row)
     response_tally, answer_tallies = answer_tally_rows(key, instrument_id, satisfied_from, answers)
-    if dialect == "sqlite":  # of the tallies, only the day and its month need adapting, the same in every row
-        values = _sqlite_row(values)
-        day, month = key.day.isoformat(), key.day.replace(day=1).isoformat()
+    if binds.day is not None:  # of the tallies, only the day and its month are bound, the same in every row
+        day, month = binds.day(key.day), binds.day(key.day.replace(day=1))
         for tally in (response_tally, *answer_tallies):
             tally["day"], tally["month"] = day, month
     answer_rows = [{"response_id": 0, "item_id": item_id, "score": score} for item_id, score in answers]
@@ -143,13 +164,12 @@ class SubmissionStatements:
 
     def __init__(self, dialect: Dialect, cursor: Any) -> None:
         self.dialect = dialect
-        self.sqlite = dialect.name == "sqlite"
         self.cursor = cursor
 
     @classmethod
     def on(cls, connection: Connection) -> SubmissionStatements:
         """On a cursor of ``connection``'s driver connection, in its transaction."""
-        return cls(connection.dialect, connection.connection.driver_connection.cursor())  # type: ignore[union-attr]
+        return cls(connection.dialect, connection.connection.driver_connection.cursor())  # type: ignore[union-attr]  # a checked-out connection always has its driver connection
 
     def _run(self, name: str, params: Any, many: bool = False) -> None:
         """Run one statement; a driver error becomes SQLAlchemy's (IntegrityError, OperationalError …),
@@ -178,8 +198,9 @@ class SubmissionStatements:
 
     def responses_in_window(self, counter_id: int, since: dt.datetime, until: dt.datetime, limit: int) -> int:
         """How many of the counter's responses fall in (since, until], counting no further than ``limit``."""
-        params = {"counter_id": counter_id, "since": since, "until": until, "limit": limit}
-        self._run("burst_window", _sqlite_row(params) if self.sqlite else params)
+        process = _binds(self.dialect).received_at or (lambda value: value)
+        params = {"counter_id": counter_id, "since": process(since), "until": process(until), "limit": limit}
+        self._run("burst_window", params)
         return int(self.cursor.fetchone()[0])
 
     def counter(self, counter_id: int) -> tuple[int, int, int, bool, bool, int, str] | None:

@@ -12,12 +12,12 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
 from survey.db import db, utcnow
-from survey.models import Counter, ProcedureField, Response
+from survey.models import ProcedureField, Response
 from survey.services.administration.directory import CounterRef
-from survey.services.administration.instruments import InstrumentRules, instrument_rules
 from survey.services.statistics import tallies
 from survey.services.submissions.bursts import BurstRule, flag_burst
 from survey.services.submissions.fast_sql import SubmissionStatements, prepare
+from survey.services.submissions.form_rules import SubmissionError, check_answers
 from survey.services.submissions.scrub import clean_comment
 
 log = logging.getLogger(__name__)
@@ -47,16 +47,14 @@ class StoredSubmission:
     created: bool
 
 
-class SubmissionError(ValueError):
-    """The submission does not fit the counter's instrument (a forged or stale form).
-
-    ``reason`` is a fixed code (``unknown_field``, ``unknown_item``, ``missing_item``, ``na_not_allowed``,
-    ``score_outside_scale``): the one thing logged about a refusal, never a value the citizen posted.
-    """
-
-    def __init__(self, reason: str, message: str) -> None:
-        super().__init__(message)
-        self.reason = reason
+__all__ = [
+    "DuplicateDossierError",
+    "StoredSubmission",
+    "Submission",
+    "SubmissionError",
+    "check_answers",
+    "store_submission",
+]
 
 
 class DuplicateDossierError(ValueError):
@@ -76,29 +74,8 @@ def find_response(submission_id: uuid.UUID) -> Response | None:
     return db.session.scalar(select(Response).where(Response.submission_id == submission_id))
 
 
-def _rules(counter: Counter | CounterRef) -> InstrumentRules:
-    return counter.rules if isinstance(counter, CounterRef) else instrument_rules(counter.instrument)
-
-
-def check_answers(rules: InstrumentRules, answers: dict[str, int | None]) -> None:
-    """Raise :class:`SubmissionError` unless ``answers`` fit the instrument (items, required, N/A, scale)."""
-    items = rules.items
-    unknown = set(answers) - set(items)
-    if unknown:
-        raise SubmissionError("unknown_item", f"unknown item {sorted(unknown)[0]!r} for {rules.label}")
-    for code, item in items.items():
-        score = answers.get(code, "missing")
-        if score == "missing":
-            if not item.optional:
-                raise SubmissionError("missing_item", f"item {code!r} is required")
-        elif score is None and not item.allows_na:
-            raise SubmissionError("na_not_allowed", f"item {code!r} does not allow 'not applicable'")
-        elif score is not None and not 1 <= score <= rules.n_levels:
-            raise SubmissionError("score_outside_scale", f"item {code!r}: score {score} is outside the scale")
-
-
 def store_submission(
-    counter: Counter | CounterRef,
+    counter: CounterRef,
     data: Submission,
     timezone: str,
     now: dt.datetime | None = None,
@@ -117,7 +94,7 @@ def store_submission(
             return StoredSubmission(existing.id, created=False)
         raise DuplicateDossierError("dossier already rated at this agency")
 
-    rules = _rules(counter)
+    rules = counter.rules
     check_answers(rules, data.answers)
     received_at = now or utcnow()
     field_id = None
@@ -148,11 +125,11 @@ def store_submission(
     }
     items = rules.items
     answers = [(items[code].id, score) for code, score in data.answers.items()]
-    prepared = prepare(db.dialect, row, rules.id, rules.satisfied_from, answers)
+    prepared = prepare(db.session.get_bind().dialect, row, rules.id, rules.satisfied_from, answers)
     burst = False
     try:
         with db.write() as session:
-            # Plain SQL on the driver's cursor, in this transaction (see services/submission_sql.py), with every
+            # Plain SQL on the driver's cursor, in this transaction (see fast_sql.py), with every
             # parameter worked out before the write lock was taken. The unique submission id makes a repeat fail
             # on the first insert, before anything else is written, so a new submission needs no look-up first.
             sql = SubmissionStatements.on(session.connection())

@@ -12,6 +12,7 @@ from sqlalchemy import select
 from survey.db import db
 from survey.models import Agency, AuditEvent
 from survey.services.exports import responses
+from survey.services.exports.files import export_responses
 from tests.services.exports_files.conftest import read_back
 
 
@@ -139,7 +140,7 @@ def test_bad_input_gets_a_clear_error_and_leaves_nothing(export_demo, runner, tm
 
 def test_empty_scope_is_refused(app, export_demo, tmp_path) -> None:  # type: ignore[no-untyped-def]
     with pytest.raises(responses.ExportError, match="agency scope is empty"):
-        responses.export_responses(db.session, responses.ExportRequest(agency_ids=frozenset()), tmp_path / "x.csv")
+        export_responses(db.session, responses.ExportRequest(agency_ids=frozenset()), tmp_path / "x.csv")
     assert list(tmp_path.iterdir()) == []
 
 

@@ -84,7 +84,7 @@ def test_generator_is_deterministic_for_a_seed(demo) -> None:  # type: ignore[no
     tz = ZoneInfo("Asia/Ho_Chi_Minh")
 
     def chunk(seed: int):  # type: ignore[no-untyped-def]
-        return _generate_chunk(np.random.default_rng(seed), 1, 500, plans, instruments, days, tz, lambda u: u.hex, str)
+        return _generate_chunk(np.random.default_rng(seed), 1, 500, plans, instruments, days, tz)
 
     a, b, c = chunk(1), chunk(1), chunk(2)
     assert a.submission_ids == b.submission_ids and a.received_at == b.received_at

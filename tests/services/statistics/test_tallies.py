@@ -113,16 +113,19 @@ def test_removing_a_response_undoes_its_contribution(demo) -> None:  # type: ign
 
 
 def test_a_submission_updates_the_tallies_in_its_transaction(demo, app) -> None:  # type: ignore[no-untyped-def]
+    from survey.services.administration.directory import counter_ref
     from survey.services.submissions.store import Submission, store_submission
 
     counter = db.session.scalars(select(Counter).order_by(Counter.id)).first()
     answers = {item.code: (None if item.allows_na else 5) for item in counter.instrument.items}
-    stored = store_submission(counter, Submission(uuid.uuid4(), answers), app.config["TIMEZONE"])
+    ref = counter_ref(counter.id)
+    assert ref is not None
+    stored = store_submission(ref, Submission(uuid.uuid4(), answers), app.config["TIMEZONE"])
     assert stored.created
     incremental = _snapshot()
     tallies_service.rebuild(db.session)
     assert _snapshot() == incremental
     # A replay of the same submission id adds nothing.
     response = db.session.get(Response, stored.response_id)
-    again = store_submission(counter, Submission(response.submission_id, answers), app.config["TIMEZONE"])
+    again = store_submission(ref, Submission(response.submission_id, answers), app.config["TIMEZONE"])
     assert not again.created and _snapshot() == incremental

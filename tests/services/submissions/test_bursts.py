@@ -10,6 +10,7 @@ from sqlalchemy import func, select
 
 from survey.db import db
 from survey.models import AuditEvent, Counter, Response
+from survey.services.administration.directory import counter_ref
 from survey.services.submissions.bursts import AUDIT_ACTION, BurstRule, flagged_response_ids
 from survey.services.submissions.store import Submission, store_submission
 
@@ -25,7 +26,9 @@ def _counters() -> list[Counter]:
 
 def _submit(counter: Counter, at: dt.datetime) -> int:
     answers: dict[str, int | None] = {item.code: 4 for item in counter.instrument.items}
-    stored = store_submission(counter, Submission(uuid.uuid4(), answers), "Asia/Ho_Chi_Minh", now=at, burst_rule=RULE)
+    stored = store_submission(
+        counter_ref(counter.id), Submission(uuid.uuid4(), answers), "Asia/Ho_Chi_Minh", now=at, burst_rule=RULE
+    )
     return stored.response_id
 
 

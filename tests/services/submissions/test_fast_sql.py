@@ -12,6 +12,7 @@ from sqlalchemy.exc import IntegrityError
 
 from survey.db import db
 from survey.models import Answer, Counter, ProcedureField, Response
+from survey.services.administration.directory import counter_ref
 from survey.services.submissions import dossiers
 from survey.services.submissions.fast_sql import SubmissionStatements, prepare
 from survey.services.submissions.store import Submission, store_submission
@@ -47,7 +48,7 @@ def test_a_stored_submission_reads_back_through_the_orm_as_submitted(app: Flask)
         comment="  Rất tốt\r\n",
         dossier_hash=dossiers.dossier_hash("k", "000.00.17.H43-250701-0001"),
     )
-    stored = store_submission(counter, data, "Asia/Ho_Chi_Minh", now=AT)
+    stored = store_submission(counter_ref(counter.id), data, "Asia/Ho_Chi_Minh", now=AT)
     db.session.expire_all()
     response = db.session.get(Response, stored.response_id)
     assert response is not None
@@ -76,7 +77,9 @@ def test_a_stored_submission_reads_back_through_the_orm_as_submitted(app: Flask)
 def test_the_raw_columns_equal_an_orm_written_row(app: Flask) -> None:
     counter = _counter()
     answers: dict[str, int | None] = {item.code: 3 for item in counter.instrument.items}
-    raw_id = store_submission(counter, Submission(uuid.uuid4(), answers), "Asia/Ho_Chi_Minh", now=AT).response_id
+    raw_id = store_submission(
+        counter_ref(counter.id), Submission(uuid.uuid4(), answers), "Asia/Ho_Chi_Minh", now=AT
+    ).response_id
     with db.write() as session:
         orm = Response(
             submission_id=uuid.uuid4(),
@@ -122,7 +125,9 @@ def test_a_driver_error_arrives_as_sqlalchemys_and_writes_nothing(app: Flask) ->
         "status": "valid",
     }
     with pytest.raises(IntegrityError), db.write() as session:
-        SubmissionStatements.on(session.connection()).write(prepare(db.dialect, row, counter.instrument_id, 4, []))
+        SubmissionStatements.on(session.connection()).write(
+            prepare(session.connection().dialect, row, counter.instrument_id, 4, [])
+        )
     assert db.session.scalar(select(Response.id).order_by(Response.id.desc()).limit(1)) == before
 
 
@@ -131,7 +136,7 @@ def test_the_burst_window_is_half_open_and_counts_no_further_than_its_limit(app:
     answers: dict[str, int | None] = {item.code: 4 for item in counter.instrument.items}
     times = [AT + dt.timedelta(seconds=s) for s in (0, 10, 20, 30)]
     for at in times:
-        store_submission(counter, Submission(uuid.uuid4(), answers), "Asia/Ho_Chi_Minh", now=at)
+        store_submission(counter_ref(counter.id), Submission(uuid.uuid4(), answers), "Asia/Ho_Chi_Minh", now=at)
     with db.write() as session:
         sql = SubmissionStatements.on(session.connection())
         assert sql.responses_in_window(counter.id, times[0], times[3], 100) == 3  # (since, until]

@@ -1,0 +1,127 @@
+"""Writing a response export: the data file (or a ZIP bundle with the codebook), then the audit event.
+
+Everything is written to temporary files beside the output and renamed into place at the end, so a
+failed export leaves nothing behind. The plan comes from :mod:`survey.services.exports.responses`,
+the bytes from :mod:`~survey.services.exports.formats`, the codebook from
+:mod:`~survey.services.exports.codebook`; this module is the only one that needs all three.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+import zipfile
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from sqlalchemy.orm import Session
+
+from survey.db import db
+from survey.services.exports import codebook, formats
+from survey.services.exports.responses import (
+    EXTENSIONS,
+    ExportPlan,
+    ExportRequest,
+    ExportUsageError,
+    Progress,
+    plan_export,
+)
+from survey.services.identity import audit
+
+
+@dataclass(frozen=True)
+class ExportResult:
+    path: Path
+    rows: int
+    bytes: int
+    files: tuple[str, ...]
+    plan: ExportPlan
+
+
+def _output_names(plan: ExportPlan) -> tuple[str, str]:
+    ins = plan.instrument
+    stem = f"sipas-responses-{ins.code}-v{ins.version}-{plan.date_from:%Y%m%d}-{plan.date_to:%Y%m%d}"
+    return stem, stem + EXTENSIONS[plan.request.format]
+
+
+def _temp_beside(path: Path, suffix: str) -> Path:
+    fd, name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=suffix, dir=path.parent)
+    os.close(fd)
+    return Path(name)
+
+
+def export_responses(
+    session: Session,
+    request: ExportRequest,
+    output: Path,
+    *,
+    bundle: bool = False,
+    actor: str = "cli",
+    actor_user_id: int | None = None,
+    software_version: str = "",
+    progress: Progress | None = None,
+    on_plan: Callable[[ExportPlan], None] | None = None,
+) -> ExportResult:
+    """Write the export to ``output`` (a data file plus ``<output>.codebook.md``, or one ZIP with ``bundle``).
+
+    Everything is written to temporary files beside ``output`` and renamed into place at the end, so a
+    failed export leaves nothing behind; the export is then recorded in the audit log.
+    """
+    output = Path(output)
+    if not output.parent.is_dir():
+        raise ExportUsageError(f"the directory {output.parent} does not exist")
+    plan = plan_export(session, request)
+    if on_plan:
+        on_plan(plan)
+    stem, data_name = _output_names(plan)
+    data_tmp = _temp_beside(output, EXTENSIONS[request.format])
+    extra_tmp: Path | None = None
+    try:
+        written = formats.write(request.format, data_tmp, session, plan, progress=progress)
+        text = codebook.codebook_markdown(plan, written, data_name, software_version)
+        if bundle:
+            extra_tmp = _temp_beside(output, ".zip")
+            with zipfile.ZipFile(extra_tmp, "w", compression=zipfile.ZIP_DEFLATED) as zf:
+                zf.write(data_tmp, f"{stem}/{data_name}")
+                zf.writestr(f"{stem}/codebook.md", text)
+                zf.writestr(f"{stem}/README.txt", codebook.readme(plan, data_name))
+            data_tmp.unlink()
+            os.replace(extra_tmp, output)
+            files: tuple[str, ...] = (str(output),)
+        else:
+            book = output.with_name(output.name + ".codebook.md")
+            extra_tmp = _temp_beside(output, ".md")
+            extra_tmp.write_text(text, encoding="utf-8")
+            os.replace(data_tmp, output)
+            os.replace(extra_tmp, book)
+            files = (str(output), str(book))
+    except BaseException:
+        for tmp in (data_tmp, extra_tmp):
+            if tmp is not None:
+                tmp.unlink(missing_ok=True)
+        raise
+    size = output.stat().st_size
+    _audit(plan, actor, actor_user_id, bundle, written)
+    return ExportResult(output, written, size, files, plan)
+
+
+def _audit(plan: ExportPlan, actor: str, actor_user_id: int | None, bundle: bool, rows: int) -> None:
+    """One audit event per export: who, scope, filters, row count (the read transaction ends first)."""
+    with db.write() as write_session:
+        audit.record(
+            write_session,
+            "responses.exported",
+            actor_user_id=actor_user_id,
+            target_type="instrument",
+            target_id=plan.instrument.label,
+            agency_id=audit.common_agency(write_session, plan.request.agency_ids),
+            details={
+                "actor": actor,
+                "format": plan.request.format,
+                "bundle": bundle,
+                "rows": rows,
+                "filters": plan.filters(),
+                "weighting": plan.weights.weighting,
+            },
+        )
