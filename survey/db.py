@@ -16,7 +16,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager, nullcontext
 from typing import TYPE_CHECKING, Any, cast
 
-from sqlalchemy import DateTime, Engine, MetaData, create_engine, event
+from sqlalchemy import Connection, DateTime, Engine, MetaData, create_engine, event
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import DeclarativeBase, Session, scoped_session, sessionmaker
 from sqlalchemy.types import TypeDecorator
@@ -63,6 +63,14 @@ class UTCDateTime(TypeDecorator[dt.datetime]):
 
 def utcnow() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
+
+
+def driver_connection(conn: Connection) -> Any:
+    """The driver's own connection (sqlite3 or psycopg) under ``conn``, for the bulk paths that skip
+    SQLAlchemy's row machinery; it runs in ``conn``'s transaction."""
+    driver = conn.connection.driver_connection
+    assert driver is not None  # a checked-out connection always has one
+    return driver
 
 
 def upsert_insert(dialect: str, table: Any) -> Any:

@@ -32,6 +32,7 @@ from sqlalchemy import Dialect, Table, func, insert, select, text
 from sqlalchemy.orm import Session
 from sqlalchemy.schema import AddConstraint, DropConstraint, ExecutableDDLElement
 
+from survey.db import driver_connection
 from survey.models import (
     AdminUnit,
     AdminUnitSuccession,
@@ -582,9 +583,7 @@ class _Writer:
     def __init__(self, session: Session) -> None:
         self.connection = session.connection()
         self.dialect = self.connection.dialect.name
-        driver = self.connection.connection.driver_connection
-        assert driver is not None  # a checked-out connection always has one
-        self.driver: Any = driver
+        self.driver = driver_connection(self.connection)
         self.deferred: list[ExecutableDDLElement] = []
         if self.dialect == "sqlite":
             self.connection.exec_driver_sql("PRAGMA cache_size=-262144")

@@ -19,14 +19,11 @@ from typing import Any
 import numpy as np
 from cachetools import TTLCache
 from flask import current_app
-from sqlalchemy import BindParameter, ColumnElement, FromClause, Integer, Select, bindparam, func, select
-from sqlalchemy.exc import CompileError
-from sqlalchemy.ext.compiler import compiles
+from sqlalchemy import ColumnElement, FromClause, Select, bindparam, func, select
 from sqlalchemy.orm import Session
-from sqlalchemy.sql.compiler import SQLCompiler
-from sqlalchemy.sql.functions import FunctionElement
 
 from analytics import (
+    DAY_SPAN,
     AnalyticsError,
     Design,
     Estimate,
@@ -41,13 +38,13 @@ from analytics import (
 from survey.models import AnswerTally, Counter, Instrument, ProcedureField, ResponseTally, TransactionVolume
 from survey.services.statistics import index_cache
 from survey.services.statistics.dashboard import Comparison, Period, with_holm
-from survey.services.statistics.indices import UNWEIGHTED, WEIGHTED, IndexQuery, cell_weights
+from survey.services.statistics.indices import UNWEIGHTED, WEIGHTED, IndexQuery, cell_weights, composite_groups
+from survey.services.statistics.tally_sql import EpochDays, id_list
 
 #: Domain labels: the whole scope, then counters and fields offset so the three never collide.
 ALL = 0
 COUNTER_BASE = 1_000_000
 FIELD_BASE = 2_000_000
-_DAY_SPAN = 100_000
 
 
 @dataclass(frozen=True)
@@ -66,16 +63,6 @@ class Breakdown:
     counters: list[BreakdownRow] = field(default_factory=list)
     fields: list[BreakdownRow] = field(default_factory=list)
     problem: str | None = None
-
-
-def _groups(instrument: Instrument, answered: set[str]) -> tuple[dict[str, dict[str, float]], dict[str, float]]:
-    """Element → {item: weight} over answered items, and element weights (the indices' composite rule)."""
-    groups = {
-        element.code: {item.code: item.weight for item in element.items if item.code in answered}
-        for element in instrument.elements
-    }
-    groups = {code: members for code, members in groups.items() if members}
-    return groups, {e.code: e.weight for e in instrument.elements if e.code in groups}
 
 
 def _estimate(es: EstimateSet, domain: int, target: str = "overall") -> Estimate | None:
@@ -99,29 +86,6 @@ def _vs(es: EstimateSet, domain: int, own: Estimate | None, total: Estimate | No
     return Comparison(d.estimate, d.ci, d.p_value, None, d.ci_method)
 
 
-class EpochDays(FunctionElement[int]):
-    """Days since 1970-01-01 of a DATE column, as an integer computed in SQL, so every column read is numeric."""
-
-    type = Integer()
-    name = "epoch_days"
-    inherit_cache = True
-
-
-@compiles(EpochDays, "sqlite")
-def _epoch_days_sqlite(element: EpochDays, compiler: SQLCompiler, **kw: Any) -> str:
-    return f"CAST(julianday({compiler.process(element.clauses, **kw)}) - 2440587.5 AS INTEGER)"
-
-
-@compiles(EpochDays, "postgresql")
-def _epoch_days_postgresql(element: EpochDays, compiler: SQLCompiler, **kw: Any) -> str:
-    return f"({compiler.process(element.clauses, **kw)} - DATE '1970-01-01')"
-
-
-@compiles(EpochDays)
-def _epoch_days_other(element: EpochDays, compiler: SQLCompiler, **kw: Any) -> str:
-    raise CompileError(f"epoch_days is written for SQLite and PostgreSQL, not {compiler.dialect.name}")
-
-
 def _full_grain(table: FromClause, *values: ColumnElement[Any]) -> Select[Any]:
     """Agency, day number, counter, field, month day number, then ``values``, of the rows in the period."""
     return select(
@@ -134,23 +98,20 @@ def _full_grain(table: FromClause, *values: ColumnElement[Any]) -> Select[Any]:
     ).where(table.c.day >= bindparam("start"), table.c.day <= bindparam("end"))
 
 
-def _ids(name: str) -> BindParameter[Any]:
-    # Rendered into the SQL as integers when run (as the ids always were), after the cached compilation.
-    return bindparam(name, expanding=True, literal_execute=True)
-
-
 # Built once; SQLAlchemy's compiled cache compiles each once per dialect (the id lists are filled in after it).
 _ANSWER = AnswerTally.__table__
 _RESPONSE = ResponseTally.__table__
 #: The answer tallies (… item, n, s, y, yy) of some items and agencies, at full grain.
 _ANSWER_ROWS = _full_grain(
     _ANSWER, _ANSWER.c.item_id, _ANSWER.c.n_valid, _ANSWER.c.n_satisfied, _ANSWER.c.sum_score, _ANSWER.c.sum_score_sq
-).where(_ANSWER.c.n_valid > 0, _ANSWER.c.item_id.in_(_ids("item_ids")), _ANSWER.c.agency_id.in_(_ids("agency_ids")))
+).where(
+    _ANSWER.c.n_valid > 0, _ANSWER.c.item_id.in_(id_list("item_ids")), _ANSWER.c.agency_id.in_(id_list("agency_ids"))
+)
 #: The response tallies (… n) of one instrument and some agencies, at full grain.
 _RESPONSE_ROWS = _full_grain(_RESPONSE, _RESPONSE.c.n).where(
     _RESPONSE.c.n > 0,
     _RESPONSE.c.instrument_id == bindparam("instrument_id"),
-    _RESPONSE.c.agency_id.in_(_ids("agency_ids")),
+    _RESPONSE.c.agency_id.in_(id_list("agency_ids")),
 )
 
 
@@ -275,7 +236,7 @@ def _breakdown(
 
     # Answers: weighted sums, PSU = counter * span + day number; item as its position in the instrument.
     w = _weights(answers, factors)
-    psu = answers[:, 2].astype(np.int64) * _DAY_SPAN + answers[:, 1].astype(np.int64)
+    psu = answers[:, 2].astype(np.int64) * DAY_SPAN + answers[:, 1].astype(np.int64)
     item = np.array([position[int(i)] for i in np.unique(answers[:, 5])])[
         np.searchsorted(np.unique(answers[:, 5]), answers[:, 5])
     ]
@@ -305,12 +266,12 @@ def _breakdown(
         item_part(field_keys, field_sums, FIELD_BASE + field_keys[:, 3]),
     ]
     if by_counter:
-        parts.append(item_part(psu_keys, psu_sums, COUNTER_BASE + psu_keys[:, 1] // _DAY_SPAN))
+        parts.append(item_part(psu_keys, psu_sums, COUNTER_BASE + psu_keys[:, 1] // DAY_SPAN))
     items = ItemSums.concat(parts)
 
     rw = _weights(responses, factors)
     r_stratum = responses[:, 0].astype(np.int64)
-    r_psu = responses[:, 2].astype(np.int64) * _DAY_SPAN + responses[:, 1].astype(np.int64)
+    r_psu = responses[:, 2].astype(np.int64) * DAY_SPAN + responses[:, 1].astype(np.int64)
     r_field = responses[:, 3].astype(np.int64)
     r_n = responses[:, 5]
     r_sums = [r_n, rw * r_n, rw * rw * r_n]
@@ -327,7 +288,7 @@ def _breakdown(
         resp_part(rf_keys, rf_sums, FIELD_BASE + rf_keys[:, 2]),
     ]
     if by_counter:
-        r_parts.append(resp_part(rp_keys, rp_sums, COUNTER_BASE + rp_keys[:, 1] // _DAY_SPAN))
+        r_parts.append(resp_part(rp_keys, rp_sums, COUNTER_BASE + rp_keys[:, 1] // DAY_SPAN))
     # Built directly rather than with RespondentSums.concat, which turns the domain labels into Python objects.
     respondent_columns: dict[str, Any] = {
         name: np.concatenate([getattr(part, name) for part in r_parts])
@@ -341,7 +302,7 @@ def _breakdown(
         n_psu=tuple(int(np.count_nonzero(rp_keys[:, 0] == x)) for x in strata),
         lonely_psu="certainty",
     )
-    groups, coefficients = _groups(instrument, {str(codes[i]) for i in np.unique(psu_keys[:, 2])})
+    groups, coefficients = composite_groups(instrument, {str(codes[i]) for i in np.unique(psu_keys[:, 2])})
     specs = composite_specs(
         groups, definition=instrument.aggregation.get("definition", "A"), group_coefficients=coefficients
     )

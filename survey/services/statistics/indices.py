@@ -28,7 +28,6 @@ from sqlalchemy import (
     Table,
     and_,
     bindparam,
-    cast,
     delete,
     func,
     insert,
@@ -36,7 +35,7 @@ from sqlalchemy import (
     literal_column,
     select,
 )
-from sqlalchemy.engine import Connection, Dialect
+from sqlalchemy.engine import Dialect
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 from sqlalchemy.schema import CreateTable
@@ -55,8 +54,9 @@ from analytics import (
     psu_days,
     row_weights,
 )
-from survey.db import upsert_insert, utcnow
+from survey.db import driver_connection, upsert_insert, utcnow
 from survey.models import AnswerTally, Instrument, PsuMonthSums, ResponseTally, TransactionVolume
+from survey.services.statistics.tally_sql import EpochDays, id_list
 
 logger = logging.getLogger(__name__)
 
@@ -149,21 +149,9 @@ def _month(days: np.ndarray) -> np.ndarray:
 # cached; per call only the literal id lists (``IN (1, 2, …)``, as the planner likes them) are rendered.
 
 
-def _days(dialect: str, day: ColumnElement[dt.date]) -> ColumnElement[Any]:
-    """Days since 1970-01-01 of a tally's local day, in SQL (so the driver returns plain integers)."""
-    if dialect == "sqlite":
-        return cast(func.julianday(day) - literal_column("2440587.5"), Integer)
-    return day - literal_column("DATE '1970-01-01'", Date)
-
-
 def _const(value: int) -> ColumnElement[int]:
     """An integer rendered into the SQL text rather than bound."""
     return literal(value, Integer, literal_execute=True)
-
-
-def _ids(name: str) -> Any:
-    """An ``IN`` list of integers rendered into the SQL text at execution (one list per call)."""
-    return bindparam(name, expanding=True, literal_execute=True)
 
 
 #: Per connection: the cell weights of the current read (rows vanish at each commit on PostgreSQL).
@@ -179,7 +167,7 @@ _weights_table = Table(
 )
 
 
-def _response_cells_stmt(dialect: str, by_agency: bool) -> ClauseElement:
+def _response_cells_stmt(by_agency: bool) -> ClauseElement:
     t = ResponseTally.__table__
     where = [
         t.c.instrument_id == bindparam("instrument_id"),
@@ -189,11 +177,11 @@ def _response_cells_stmt(dialect: str, by_agency: bool) -> ClauseElement:
         t.c.day <= bindparam("date_to"),
     ]
     if by_agency:
-        where.append(t.c.agency_id.in_(_ids("agency_ids")))
-    return select(t.c.agency_id, _days(dialect, t.c.day), t.c.counter_key, t.c.field_key, t.c.n).where(*where)
+        where.append(t.c.agency_id.in_(id_list("agency_ids")))
+    return select(t.c.agency_id, EpochDays(t.c.day), t.c.counter_key, t.c.field_key, t.c.n).where(*where)
 
 
-def _psu_sums_stmt(dialect: str, weighted: bool) -> ClauseElement:
+def _psu_sums_stmt(weighted: bool) -> ClauseElement:
     """Weighted sums per (agency, counter-day, item), columns :data:`PSU_COLUMNS`."""
     t = AnswerTally.__table__
     c = _weights_table.c
@@ -203,7 +191,7 @@ def _psu_sums_stmt(dialect: str, weighted: bool) -> ClauseElement:
         if weighted
         else t
     )
-    psu = t.c.counter_key * _const(DAY_SPAN) + _days(dialect, t.c.day)
+    psu = t.c.counter_key * _const(DAY_SPAN) + EpochDays(t.c.day)
     return (
         select(
             t.c.agency_id,
@@ -218,33 +206,27 @@ def _psu_sums_stmt(dialect: str, weighted: bool) -> ClauseElement:
         )
         .select_from(source)
         .where(
-            t.c.agency_id.in_(_ids("agency_ids")),
+            t.c.agency_id.in_(id_list("agency_ids")),
             t.c.day >= bindparam("date_from"),
             t.c.day <= bindparam("date_to"),
             t.c.n_valid > _const(0),
-            t.c.item_id.in_(_ids("item_ids")),
+            t.c.item_id.in_(id_list("item_ids")),
         )
         .group_by(t.c.agency_id, t.c.day, t.c.counter_key, t.c.item_id)
     )
 
 
-_STATEMENTS: dict[str, Callable[[str], ClauseElement]] = {
-    "response_cells": lambda dialect: _response_cells_stmt(dialect, by_agency=False),
-    "response_cells_by_agency": lambda dialect: _response_cells_stmt(dialect, by_agency=True),
-    "psu_sums": lambda dialect: _psu_sums_stmt(dialect, weighted=False),
-    "psu_sums_weighted": lambda dialect: _psu_sums_stmt(dialect, weighted=True),
-    "weights_ddl": lambda dialect: CreateTable(_weights_table, if_not_exists=True),
-    "weights_clear": lambda dialect: delete(_weights_table),
-    "weights_insert": lambda dialect: insert(_weights_table),
+#: Built once; :func:`_sql` compiles each once per dialect (EpochDays renders the day arithmetic for it).
+_STATEMENTS: dict[str, ClauseElement] = {
+    "response_cells": _response_cells_stmt(by_agency=False),
+    "response_cells_by_agency": _response_cells_stmt(by_agency=True),
+    "psu_sums": _psu_sums_stmt(weighted=False),
+    "psu_sums_weighted": _psu_sums_stmt(weighted=True),
+    "weights_ddl": CreateTable(_weights_table, if_not_exists=True),
+    "weights_clear": delete(_weights_table),
+    "weights_insert": insert(_weights_table),
 }
 _compiled: dict[tuple[str, str, str], Compiled] = {}
-
-
-def _driver_cursor(conn: Connection) -> Any:
-    """A cursor of the driver's own connection (psycopg or sqlite3): rows as plain tuples, no ORM."""
-    driver = conn.connection.driver_connection
-    assert driver is not None  # a checked-out connection always has one
-    return driver.cursor()
 
 
 def _sql(dialect: Dialect, name: str) -> Compiled:
@@ -252,7 +234,7 @@ def _sql(dialect: Dialect, name: str) -> Compiled:
     key = (dialect.name, dialect.paramstyle, name)
     compiled = _compiled.get(key)
     if compiled is None:
-        compiled = _compiled[key] = _STATEMENTS[name](dialect.name).compile(dialect=dialect)
+        compiled = _compiled[key] = _STATEMENTS[name].compile(dialect=dialect)
     return compiled
 
 
@@ -293,7 +275,7 @@ def _response_cells(session: Session, query: IndexQuery) -> dict[str, np.ndarray
     if query.agency_ids is not None:
         name = "response_cells_by_agency"
         params["agency_ids"] = [int(a) for a in query.agency_ids]
-    cursor = _driver_cursor(conn)
+    cursor = driver_connection(conn).cursor()
     _execute(cursor, _sql(conn.dialect, name), params)
     rows = cursor.fetchall()
     cursor.close()
@@ -383,7 +365,7 @@ def _psu_sums(
     """
     conn = session.connection()
     dialect = conn.dialect
-    cursor = _driver_cursor(conn)
+    cursor = driver_connection(conn).cursor()
     weighted = _load_weights(cursor, dialect, factors)
     if dialect.name == "postgresql":
         cursor.execute("SET LOCAL work_mem = '64MB'")  # this transaction only: sort the roll-up in memory
@@ -544,6 +526,19 @@ def cell_weights(session: Session, query: IndexQuery) -> Weights:
     return _cell_weights(session, query, resp)
 
 
+def composite_groups(
+    instrument: Instrument, answered: set[str]
+) -> tuple[dict[str, dict[str, float]], dict[str, float]]:
+    """Element → {item: weight} over the answered items, and the weights of the elements left (an element
+    none of whose items was answered drops out): the composite rule of indices and breakdowns alike."""
+    groups = {
+        element.code: {item.code: item.weight for item in element.items if item.code in answered}
+        for element in instrument.elements
+    }
+    groups = {code: members for code, members in groups.items() if members}
+    return groups, {element.code: element.weight for element in instrument.elements if element.code in groups}
+
+
 def compute_indices(session: Session, query: IndexQuery) -> IndexReport:
     """Item, element and overall shares and mean scores, per agency (and for the whole scope)."""
     instrument = session.get(Instrument, query.instrument_id)
@@ -588,12 +583,7 @@ def compute_indices(session: Session, query: IndexQuery) -> IndexReport:
     if unanswered:
         unanswered_note = f"no valid answers in scope for {', '.join(unanswered)}: left out of the element indices"
         notes = (*notes, WeightingNote(unanswered_note))
-    groups = {
-        element.code: {item.code: item.weight for item in element.items if item.code in answered}
-        for element in instrument.elements
-    }
-    groups = {code: members for code, members in groups.items() if members}
-    coefficients = {element.code: element.weight for element in instrument.elements if element.code in groups}
+    groups, coefficients = composite_groups(instrument, answered)
     definition = instrument.aggregation.get("definition", "A")
     specs = composite_specs(groups, definition=definition, group_coefficients=coefficients)
     estimates = estimate_from_sums(

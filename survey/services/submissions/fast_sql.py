@@ -27,6 +27,7 @@ from sqlalchemy import Column, Connection, Dialect, Table, bindparam, func, inse
 from sqlalchemy.engine.default import DefaultDialect
 from sqlalchemy.exc import DBAPIError
 
+from survey.db import driver_connection
 from survey.models import Agency, Answer, AnswerTally, Counter, Instrument, Response, ResponseTally
 from survey.models.response import SUBMITTED_COLUMNS
 from survey.services.statistics import tallies
@@ -169,7 +170,7 @@ class SubmissionStatements:
     @classmethod
     def on(cls, connection: Connection) -> SubmissionStatements:
         """On a cursor of ``connection``'s driver connection, in its transaction."""
-        return cls(connection.dialect, connection.connection.driver_connection.cursor())  # type: ignore[union-attr]  # a checked-out connection always has its driver connection
+        return cls(connection.dialect, driver_connection(connection).cursor())
 
     def _run(self, name: str, params: Any, many: bool = False) -> None:
         """Run one statement; a driver error becomes SQLAlchemy's (IntegrityError, OperationalError …),
