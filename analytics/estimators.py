@@ -12,21 +12,23 @@ Every estimate is a ratio ``R = X / Z`` of weighted sums or a linear combination
 PSU totals ``u_hj = (SX_hj - R SZ_hj) / Z`` feed :class:`~analytics.design.Influence`, which applies the
 stratified with-replacement (or fpc) variance with implicit zero PSUs for domains (§5.1).
 
-Domains are domains of the full design: the df counts the PSUs that contain domain members minus the
-strata that contain them (R ``degf`` of ``subset()``, §5.3).
+Domains are domains of the full design. An item's share or mean is the estimate over "domain and
+answered": its n, df (PSUs with answers minus their strata) and CI come from that subset, as R's
+``svyciprop(~s, subset(des, domain & !is.na(item)))``; composites keep the domain df (PSUs with domain
+members minus their strata, R ``degf`` of ``subset()``, §5.3). Zero-weight PSUs never count.
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Hashable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
 
-from .design import Design, Influence, factorise
-from .errors import DataError, EstimationError
+from .design import Design, Influence, factorise, per_stage
+from .errors import DataError, DesignError, EstimationError
 from .flags import Flag, mean_flags, nchs_n_eff, share_flags
 from .intervals import SHARE_METHODS, korn_graubard, method_label, share_interval, wald_t_interval
 from .sums import ItemSums, RespondentSums, aggregate_rows, merge_domains
@@ -203,7 +205,7 @@ def estimate_from_sums(
     r_compatible: bool = False,
     level: float = 0.95,
     mean_half_width: float = 0.25,
-    df_basis: str = "domain",
+    df_basis: str = "answered",
 ) -> EstimateSet:
     """Item, composite and domain estimates with variance, CI, deff and flags from per-PSU sums.
 
@@ -212,10 +214,13 @@ def estimate_from_sums(
     ``r_compatible=True`` reproduces R 4.1 ``svyciprop`` (NaN where R gives NaN). Flags on item shares
     always use the NCHS Korn-Graubard interval (§12), whatever ``ci`` is.
 
-    ``df_basis="domain"`` (default, §5.3): df = PSUs with domain members - their strata, as R's
-    ``degf(subset(des, domain))`` and ``svyratio``. ``"answered"``: for item estimates count only PSUs
-    with valid answers to the item, as R's ``svyciprop(~s, subset(des, domain & answered))``; the two
-    differ only when a PSU has domain members none of whom answered the item.
+    Item estimates are estimates over "domain and answered" (§5.3): their n is the valid answers and,
+    with ``df_basis="answered"`` (the default, used by the CLI, the dashboards, the API and the
+    exports), their df counts the PSUs with valid answers to the item minus their strata, exactly as R's
+    ``svyciprop(~s, subset(des, domain & !is.na(item)))``. Composites (elements, overall) and
+    differences keep the domain df (PSUs with domain members - their strata), as ``svycontrast`` on the
+    domain design does. ``df_basis="domain"`` gives items the domain df as well (R's
+    ``svyratio`` on the domain design). Only PSUs with non-zero weight count (R ``degf``).
 
     The steps, each a function below:
 
@@ -236,13 +241,14 @@ def estimate_from_sums(
     tot = _item_totals(lay, df_basis)
     if len({spec.name for spec in composites}) != len(composites):
         raise EstimationError("composite names must be unique")
+    presence = _domain_presence(lay) if _lonely_rule_needs_presence(design) else None
     blocks: list[_Block] = []
     for kind in kinds:
         ratios = _item_ratios(lay, tot, kind)
         if include_items:
             blocks.append(_item_block(lay, tot, ratios))
         blocks.extend(
-            _composite_block(spec, lay, tot, ratios, dom)
+            _composite_block(spec, lay, tot, ratios, dom, presence)
             for spec in composites
             if not (spec.definition == "C" and kind == "mean")  # C is a share of respondents only
         )
@@ -281,7 +287,12 @@ class _Layout:
 
     ``d_*`` domain, ``s_*`` stratum, ``g_*`` PSU (numbered over the full design, nested in strata),
     ``k_item`` item; ``est_item = d * K + k`` the item estimate each item row belongs to. The item
-    table has one row per (domain, PSU, item), so item influence rows need no aggregation later.
+    table has one row per (domain, unit, item), so item influence rows need no aggregation later.
+
+    ``unit_*`` is the unit the variance works on: the PSU itself (the very same array as ``g_*``) for a
+    single-stage design; for a multi-stage design the finest-stage unit (the design's index,
+    :meth:`~analytics.design.Design.unit_codes`), while ``g_*`` stays the stage-1 PSU so that the
+    degrees of freedom count stage-1 PSUs (R ``degf``).
     """
 
     items: ItemSums
@@ -298,6 +309,8 @@ class _Layout:
     d_resp: np.ndarray
     s_resp: np.ndarray
     g_resp: np.ndarray
+    unit_item: np.ndarray
+    unit_resp: np.ndarray
 
     @property
     def D(self) -> int:
@@ -362,7 +375,12 @@ def _check_options(kinds: Sequence[str], ci: str, composite_ci: str, items: Item
 
 
 def _layout(design: Design, items: ItemSums, resp: RespondentSums | None) -> _Layout:
-    """Joint codes of domains and PSUs over both tables; duplicate (domain, PSU, item) rows summed."""
+    """Joint codes of domains and PSUs over both tables; duplicate (domain, unit, item) rows summed.
+
+    Single stage: PSUs are numbered over the labels the sums use. Multi-stage: each row's PSU label is
+    its tuple of unit labels, mapped to the design's finest-stage unit (``unit_*``) and that unit's
+    stage-1 PSU (``g_*``, numbered as the design's stage-1 PSUs).
+    """
 
     def both(name: str) -> np.ndarray:
         return _stack(getattr(items, name), getattr(resp, name) if resp is not None else None)
@@ -370,16 +388,25 @@ def _layout(design: Design, items: ItemSums, resp: RespondentSums | None) -> _La
     n_item_rows = len(items)
     d_code_all, d_labels = factorise(both("domain"))
     s_all = design.stratum_codes(both("stratum"))
-    p_code = _codes(both("psu"))
-    g_psu = _codes(s_all * (int(p_code.max(initial=0)) + 1) + p_code)
     k_item, k_labels = _item_codes(items)
-    n_g = int(g_psu.max(initial=0)) + 1
-    items, d_item, g_item, s_item, k_item = _unique_item_rows(
-        items, d_code_all[:n_item_rows], g_psu[:n_item_rows], s_all[:n_item_rows], k_item, n_g, len(k_labels)
-    )
+    unit_all: np.ndarray | None = None
+    if design.stages:
+        unit_all = design.unit_codes(s_all, both("psu"))
+        g_psu = design.tree().up[0][unit_all]
+        n_g = int(design.n_h.sum())
+    else:
+        p_code = _codes(both("psu"))
+        g_psu = _codes(s_all * (int(p_code.max(initial=0)) + 1) + p_code)
+        n_g = int(g_psu.max(initial=0)) + 1
+    items, d_item, g_item, s_item, k_item, unit_item = _unique_item_rows(
+        items, d_code_all[:n_item_rows], g_psu[:n_item_rows], s_all[:n_item_rows], k_item, n_g, len(k_labels),
+        None if unit_all is None else unit_all[:n_item_rows], design.n_units,
+    )  # fmt: skip
+    g_resp = g_psu[n_item_rows:]
     return _Layout(
         items, resp, d_labels, k_labels, design.n_strata, n_g, d_item, s_item, g_item, k_item,
-        d_item * len(k_labels) + k_item, d_code_all[n_item_rows:], s_all[n_item_rows:], g_psu[n_item_rows:],
+        d_item * len(k_labels) + k_item, d_code_all[n_item_rows:], s_all[n_item_rows:], g_resp,
+        unit_item, g_resp if unit_all is None else unit_all[n_item_rows:],
     )  # fmt: skip
 
 
@@ -402,13 +429,14 @@ def _df_by_group(group: np.ndarray, g: np.ndarray, s: np.ndarray, n_groups: int,
 
 
 def _domain_totals(lay: _Layout) -> _DomainTotals:
-    """Domain df from the PSUs with members (respondents if given, else answers) and respondent totals."""
+    """Domain df from the PSUs with members of non-zero weight (respondents if given, else answers), as
+    R's ``degf`` (zero-weight PSUs do not count), and respondent totals."""
     resp = lay.resp
     if resp is None:
-        pres = lay.items.n > 0
+        pres = lay.items.swd > 0
         df = _df_by_group(lay.d_item[pres], lay.g_item[pres], lay.s_item[pres], lay.D, lay)
         return _DomainTotals(df, None, None)
-    pres = resp.n > 0
+    pres = resp.sw > 0
     df = _df_by_group(lay.d_resp[pres], lay.g_resp[pres], lay.s_resp[pres], lay.D, lay)
     n = np.bincount(lay.d_resp, weights=resp.n, minlength=lay.D)
     sw = np.bincount(lay.d_resp, weights=resp.sw, minlength=lay.D)
@@ -417,11 +445,12 @@ def _domain_totals(lay: _Layout) -> _DomainTotals:
 
 
 def _item_totals(lay: _Layout, df_basis: str) -> _ItemTotals:
-    """Ẑ, n and Kish n_eff per item estimate; with ``df_basis="answered"`` its own df (PSUs with answers)."""
+    """Ẑ, n and Kish n_eff per item estimate; with ``df_basis="answered"`` its own df (PSUs with answers
+    of non-zero weight: Ẑ > 0 there)."""
     items, est_item, E = lay.items, lay.est_item, lay.D * lay.K
     item_df: np.ndarray | None = None
     if df_basis == "answered":
-        ans = items.n > 0
+        ans = items.swd > 0
         item_df = _df_by_group(est_item[ans], lay.g_item[ans], lay.s_item[ans], E, lay)
     elif df_basis != "domain":
         raise EstimationError("df_basis must be 'domain' or 'answered'")
@@ -461,12 +490,17 @@ def _item_block(lay: _Layout, tot: _ItemTotals, ratios: _Ratios) -> _Block:
     """Item estimates as they are: one influence row per item row."""
     return _Block(
         ratios.kind, "item", [str(k) for k in lay.k_labels], ratios.R, tot.N, tot.kish, ratios.s2, tot.Z, tot.df,
-        lay.est_item, lay.g_item, lay.s_item, ratios.u_rows,
+        lay.est_item, lay.unit_item, lay.s_item, ratios.u_rows,
     )  # fmt: skip
 
 
 def _composite_block(
-    spec: CompositeSpec, lay: _Layout, tot: _ItemTotals, ratios: _Ratios, dom: _DomainTotals
+    spec: CompositeSpec,
+    lay: _Layout,
+    tot: _ItemTotals,
+    ratios: _Ratios,
+    dom: _DomainTotals,
+    presence: _Presence | None = None,
 ) -> _Block:
     """Value and influence rows of one composite for every domain (§3, §5.2).
 
@@ -486,7 +520,29 @@ def _composite_block(
         value, est, psu, stratum, u = _composite_b(used, lay, tot, ratios)
     else:
         value, est, psu, stratum, u = _composite_c(spec, lay)  # needs respondent sums, so n_out = dom.n
+    if presence is not None:
+        # zero totals in every unit with domain members: same variance, but the lonely-PSU rules see the
+        # strata of the domain design, as R's svycontrast on subset(des, domain) does
+        est, psu, stratum = (np.concatenate([x, y]) for x, y in zip((est, psu, stratum), presence, strict=True))
+        u = np.concatenate([u, np.zeros(len(presence[0]))])
     return _Block(ratios.kind, spec.definition, [spec.name], value, n_out, kish, nan, None, None, est, psu, stratum, u)
+
+
+_Presence = tuple[np.ndarray, np.ndarray, np.ndarray]  # domain code, unit, stratum of each unit with members
+
+
+def _lonely_rule_needs_presence(design: Design) -> bool:
+    """Whether the strata an estimate takes part in change its variance or raise: only ``fail`` and
+    ``average`` look at them, and only when a lonely unit exists (certainty strata are not lonely)."""
+    return design.lonely_psu in ("fail", "average") and design.has_lonely
+
+
+def _domain_presence(lay: _Layout) -> _Presence:
+    """The units with domain members (respondents if given, else any answer), by domain."""
+    if lay.resp is not None:
+        pres = lay.resp.n > 0
+        return lay.d_resp[pres], lay.unit_resp[pres], lay.s_resp[pres]
+    return lay.d_item, lay.unit_item, lay.s_item
 
 
 def _coefficients(spec: CompositeSpec, lay: _Layout) -> np.ndarray:
@@ -509,7 +565,7 @@ def _composite_a(a: np.ndarray, used: np.ndarray, lay: _Layout, ratios: _Ratios)
     value = (Rm * a[used]).sum(axis=1)
     coef_rows = a[lay.k_item]
     sel = coef_rows != 0
-    return value, lay.d_item[sel], lay.g_item[sel], lay.s_item[sel], coef_rows[sel] * ratios.u_rows[sel]
+    return value, lay.d_item[sel], lay.unit_item[sel], lay.s_item[sel], coef_rows[sel] * ratios.u_rows[sel]
 
 
 def _composite_b(used: np.ndarray, lay: _Layout, tot: _ItemTotals, ratios: _Ratios) -> _Rows:
@@ -525,7 +581,7 @@ def _composite_b(used: np.ndarray, lay: _Layout, tot: _ItemTotals, ratios: _Rati
     dr = lay.d_item[sel]
     zr = Zd[dr]
     u = np.where(zr != 0, _safe_div(x_rows - np.nan_to_num(value[dr]) * items.swd[sel], zr), 0.0)
-    return value, dr, lay.g_item[sel], lay.s_item[sel], u
+    return value, dr, lay.unit_item[sel], lay.s_item[sel], u
 
 
 def _composite_c(spec: CompositeSpec, lay: _Layout) -> _Rows:
@@ -542,7 +598,7 @@ def _composite_c(spec: CompositeSpec, lay: _Layout) -> _Rows:
     value = _safe_div(Xd, Zd)
     zr = Zd[lay.d_resp]
     u = np.where(zr != 0, _safe_div(swc - np.nan_to_num(value[lay.d_resp]) * swe, zr), 0.0)
-    return value, lay.d_resp, lay.g_resp, lay.s_resp, u
+    return value, lay.d_resp, lay.unit_resp, lay.s_resp, u
 
 
 def _joint_influence(design: Design, blocks: Sequence[_Block]) -> tuple[Influence, np.ndarray]:
@@ -597,7 +653,8 @@ def _block_estimates(
     """The published estimates of one block, from its variances ``v``: SE, df, deff, CI and flags."""
     T = len(b.targets)
     with np.errstate(invalid="ignore"):
-        se = np.sqrt(np.where(v < 0, np.nan, v))
+        # an estimate that is not estimable (no answers: NaN) has no standard error either
+        se = np.sqrt(np.where((v < 0) | ~np.isfinite(b.value), np.nan, v))
     dom_of = np.repeat(np.arange(len(dom_df)), T)
     df_int = dom_df[dom_of] if b.df is None else b.df
     df = df_int.astype(float)
@@ -695,15 +752,29 @@ def _codes(values: np.ndarray) -> np.ndarray:
 
 
 def _unique_item_rows(
-    items: ItemSums, d: np.ndarray, g: np.ndarray, s: np.ndarray, k: np.ndarray, n_g: int, K: int
-) -> tuple[ItemSums, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Sum rows that share (domain, PSU, item); return the table and its codes unchanged when none do."""
+    items: ItemSums,
+    d: np.ndarray,
+    g: np.ndarray,
+    s: np.ndarray,
+    k: np.ndarray,
+    n_g: int,
+    K: int,
+    unit: np.ndarray | None = None,
+    n_unit: int = 0,
+) -> tuple[ItemSums, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Sum rows that share (domain, unit, item); return the table and its codes unchanged when none do.
+
+    The unit is the PSU ``g`` (``unit=None``) or, for a multi-stage design, the finest-stage unit
+    ``unit`` (``n_unit`` of them): rows of two stage-2 units of one PSU must stay apart for the
+    stage-2 variance. The last code array returned is the unit of every row (``g`` itself if None).
+    """
+    units = g if unit is None else unit
     if len(k) == 0:
-        return items, d, g, s, k
-    key = (d * n_g + g) * K + k
+        return items, d, g, s, k, units
+    key = (d * n_g + g) * K + k if unit is None else (d * n_unit + unit) * K + k
     ordered = np.sort(key)
     if not np.any(ordered[1:] == ordered[:-1]):
-        return items, d, g, s, k
+        return items, d, g, s, k, units
     uniq, first, inverse = np.unique(key, return_index=True, return_inverse=True)
     m = len(uniq)
 
@@ -726,7 +797,8 @@ def _unique_item_rows(
         swwd=add(items.swwd),
         item_labels=items.item_labels,
     )
-    return merged, d[first], g[first], s[first], k[first]
+    g_first = g[first]
+    return merged, d[first], g_first, s[first], k[first], g_first if unit is None else unit[first]
 
 
 def _stack(a: np.ndarray, b: np.ndarray | None) -> np.ndarray:
@@ -759,7 +831,7 @@ def estimate_from_rows(
     *,
     strata: Sequence[Any] | np.ndarray | None = None,
     psu: Sequence[Any] | np.ndarray | None = None,
-    fpc: Sequence[float] | np.ndarray | None = None,
+    fpc: Sequence[Any] | np.ndarray | None = None,
     by: Sequence[Any] | np.ndarray | None = None,
     whole_sample: bool = True,
     lonely_psu: str = "fail",
@@ -769,7 +841,12 @@ def estimate_from_rows(
 ) -> EstimateSet:
     """Row-level convenience: aggregate to sums (whole sample as domain ``None`` and/or each ``by`` value)
     and call :func:`estimate_from_sums` (same keyword options). ``scores`` is (n_rows, n_items), NaN = no
-    answer. The design is built from ``strata``/``psu``/``fpc`` of all rows unless given."""
+    answer. The design is built from ``strata``/``psu``/``fpc`` of all rows unless given.
+
+    ``psu`` (and ``fpc``) may be a list of arrays, one per stage (stage 1 first), for a multi-stage
+    design as :meth:`Design.from_rows` takes it; the sums are then per finest-stage unit, labelled with
+    the tuple of the unit's labels at every stage, so that the later stages' variance can be computed.
+    """
     w = np.asarray(weights, dtype=float)
     y = np.asarray(scores, dtype=float)
     if y.ndim == 1:
@@ -777,6 +854,18 @@ def estimate_from_rows(
     n = len(w)
     if design is None:
         design = Design.from_rows(strata, psu, fpc, lonely_psu=lonely_psu, n_rows=n)
+    stages = per_stage(psu)
+    unit_labels: np.ndarray | None = None
+    if stages is not None and len(stages) == 1:
+        psu = stages[0]
+    elif stages is not None:
+        # aggregate by the design's finest unit (integer codes: numpy's fast path), label the sums after
+        psu = design.row_units(strata, stages)
+        unit_labels = np.empty(design.n_units, dtype=object)
+        for i, label in enumerate(design.unit_labels()):
+            unit_labels[i] = label
+    elif design.stages:
+        raise DesignError(f"the design has {design.n_stages} stages: give psu as one array per stage")
     comp_c = {s.name: s.coefficients for s in composites if s.definition == "C"}
     parts: list[tuple[ItemSums, RespondentSums]] = []
     if by is not None:
@@ -795,4 +884,7 @@ def estimate_from_rows(
         raise EstimationError("nothing to estimate: whole_sample=False and no by column")
     isums = ItemSums.concat([p[0] for p in parts])
     rsums = RespondentSums.concat([p[1] for p in parts])
+    if unit_labels is not None:
+        isums = replace(isums, psu=unit_labels[isums.psu.astype(np.int64)])
+        rsums = replace(rsums, psu=unit_labels[rsums.psu.astype(np.int64)])
     return estimate_from_sums(design, isums, rsums, composites=composites, **options)

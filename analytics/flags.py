@@ -11,9 +11,10 @@ Shares and share-like composites, in order (Parker et al. 2017, as coded in CDC 
 3. width ≥ 0.30 → ``suppress_wide_ci``
 4. width / p̂ > 1.30 → ``suppress_relative_width``
 
-Review flags on presented values: ``review_complement`` (width / (1 - p̂) > 1.30), and on every value
-``low_df`` (df < 8) and ``boundary`` (p̂ ∈ {0, 1}). ``not_estimable`` (df = 0, nothing answered or a
-NaN variance) always suppresses.
+At p̂ ∈ {0, 1} the width counts as 0 and n_eff = n. Review flags, on presented values only:
+``review_complement`` (width / (1 - p̂) > 1.30, checked only when rule 2 did not present the value),
+``low_df`` (df < 8) and ``boundary`` (p̂ ∈ {0, 1}). A suppressed value carries only its suppression
+flag. ``not_estimable`` (df = 0, nothing answered or a NaN variance) always suppresses.
 
 Mean scores have no NCHS rule: ``suppress_small_n`` if n < 30 and ``review_wide_ci`` if the CI
 half-width exceeds ``mean_half_width`` points (0.25 by default).
@@ -67,38 +68,44 @@ def _not_estimable(df: float, estimate: float, se: float, lo: float, hi: float) 
 
 
 def share_flags(p: float, se: float, n: float, df: float, lo: float, hi: float) -> tuple[Flag, ...]:
-    """NCHS flags for a share from its interval (the Korn-Graubard interval for single items)."""
-    out: list[Flag] = []
+    """NCHS flags for a share from its interval (the Korn-Graubard interval for single items).
+
+    As CDC surveytable's ``.lpe_percents`` codes Parker et al. (2017): at p̂ ∈ {0, 1} the width is 0 and
+    n_eff = n; the complement check runs only on the relative-width path (a value presented by the
+    width ≤ 0.05 rule is not reviewed); a suppressed value carries its suppression flag and nothing else.
+    """
     bad = _not_estimable(df, p, se, lo, hi)
     if bad is not None:
         return (bad,)
+    boundary = p <= 0 or p >= 1
     n_eff = nchs_n_eff(p, se, n)
-    width = hi - lo
-    presented = False
+    width = 0.0 if boundary else hi - lo
     if n_eff < MIN_N_EFF * (1 - TIE):
-        out.append(Flag("suppress_small_n_eff", f"effective sample size {n_eff:.1f} is below {MIN_N_EFF:g}", True))
-    elif width <= NARROW_WIDTH * (1 + TIE):
-        presented = True
-    elif width >= MAX_WIDTH * (1 - TIE):
-        out.append(Flag("suppress_wide_ci", f"CI width {width:.3f} is at least {MAX_WIDTH:g}", True))
-    elif p > 0 and width / p > MAX_RELATIVE_WIDTH * (1 + TIE):
-        out.append(
-            Flag("suppress_relative_width", f"CI width / estimate = {width / p:.2f} exceeds {MAX_RELATIVE_WIDTH}", True)
-        )
-    else:
-        presented = True
-    if presented and p < 1 and width / (1 - p) > MAX_RELATIVE_WIDTH * (1 + TIE):
-        out.append(
-            Flag(
-                "review_complement",
-                f"CI width / (1 - estimate) = {width / (1 - p):.2f} exceeds {MAX_RELATIVE_WIDTH}: "
-                "review the complement",
+        return (Flag("suppress_small_n_eff", f"effective sample size {n_eff:.1f} is below {MIN_N_EFF:g}", True),)
+    out: list[Flag] = []
+    if width > NARROW_WIDTH * (1 + TIE):
+        if width >= MAX_WIDTH * (1 - TIE):
+            return (Flag("suppress_wide_ci", f"CI width {width:.3f} is at least {MAX_WIDTH:g}", True),)
+        if width / p > MAX_RELATIVE_WIDTH * (1 + TIE):
+            return (
+                Flag(
+                    "suppress_relative_width",
+                    f"CI width / estimate = {width / p:.2f} exceeds {MAX_RELATIVE_WIDTH}",
+                    True,
+                ),
             )
-        )
+        if width / (1 - p) > MAX_RELATIVE_WIDTH * (1 + TIE):
+            out.append(
+                Flag(
+                    "review_complement",
+                    f"CI width / (1 - estimate) = {width / (1 - p):.2f} exceeds {MAX_RELATIVE_WIDTH}: "
+                    "review the complement",
+                )
+            )
     if df < LOW_DF:
         out.append(Flag("low_df", f"only {df:g} design degrees of freedom (below {LOW_DF})"))
-    if p <= 0 or p >= 1:
-        out.append(Flag("boundary", f"estimate is exactly {p:g}; interval from the boundary rule"))
+    if boundary:
+        out.append(Flag("boundary", f"estimate is exactly {p:g}: width 0 and n_eff = n (NCHS rule)"))
     return tuple(out)
 
 

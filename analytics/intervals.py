@@ -30,7 +30,10 @@ the estimate is flagged not estimable.
 from __future__ import annotations
 
 import numpy as np
-from scipy import special, stats
+
+# scipy.special, not scipy.stats: t.ppf there is special.stdtrit (bit for bit), and importing scipy.stats
+# costs a second or more at every start of the command line
+from scipy import special
 
 SHARE_METHODS = ("beta", "xlogit", "logit", "asin", "mean", "wilson", "likelihood")
 
@@ -40,7 +43,7 @@ def t_quantile(df: np.ndarray | float, level: float) -> np.ndarray:
     d = np.asarray(df, dtype=float)
     q = 1.0 - (1.0 - level) / 2.0
     with np.errstate(invalid="ignore"):
-        out = np.where(d > 0, stats.t.ppf(q, np.where(d > 0, d, 1.0)), np.nan)
+        out = np.where(d > 0, special.stdtrit(np.where(d > 0, d, 1.0), q), np.nan)
     return out
 
 
@@ -81,8 +84,8 @@ def korn_graubard(
     p, var, n, df = (np.asarray(a, dtype=float) for a in (p, var, n, df))
     alpha = 1.0 - level
     with np.errstate(divide="ignore", invalid="ignore"):
-        t_n = stats.t.ppf(alpha / 2, np.where(n - 1 > 0, n - 1, np.nan))
-        t_df = stats.t.ppf(alpha / 2, np.where(df > 0, df, np.nan))
+        t_n = special.stdtrit(np.where(n - 1 > 0, n - 1, np.nan), alpha / 2)
+        t_df = special.stdtrit(np.where(df > 0, df, np.nan), alpha / 2)
         ratio2 = (t_n / t_df) ** 2
         n_star = p * (1 - p) / var
         if not r_compatible:

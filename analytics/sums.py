@@ -21,7 +21,9 @@ row-level numpy arrays so that both paths run through identical code.
 
 A domain is any hashable label (``None`` = whole sample). A respondent may belong to several domains
 (e.g. whole sample and one agency): simply repeat its cells with each label (see :meth:`ItemSums.concat`).
-PSU labels are nested within strata (R ``nest=TRUE``).
+PSU labels are nested within strata (R ``nest=TRUE``). For a multi-stage design the PSU label of a row is
+the tuple of its unit's labels at every stage, stage 1 first (finest-stage sums; see
+:class:`~analytics.design.Design`).
 """
 
 from __future__ import annotations
@@ -53,7 +55,18 @@ def _as_float(name: str, values: Any, length: int | None) -> np.ndarray:
 def _labels(values: Any, length: int) -> np.ndarray:
     if values is None:
         return np.full(length, None, dtype=object)
-    arr = np.asarray(values) if not isinstance(values, np.ndarray) else values
+    if isinstance(values, np.ndarray):
+        arr = values
+    else:
+        try:
+            arr = np.asarray(values)
+        except ValueError:  # tuples of different lengths
+            arr = np.empty((0, 0))
+        if arr.ndim != 1:
+            # tuple labels (a multi-stage unit's labels at every stage) stay tuples, not a second axis
+            arr = np.empty(len(values), dtype=object)
+            for i, v in enumerate(values):
+                arr[i] = v
     if len(arr) != length:
         raise DataError(f"label column has {len(arr)} values, expected {length}")
     return arr

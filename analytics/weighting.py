@@ -1,5 +1,11 @@
 """Weights and calibration: cell weights, post-stratification, raking, trimming (STATISTICS.md §9).
 
+The app's weighting rule is :func:`imputed_cell_factors`: cell weights ``N/n`` per (stratum, field,
+period), collapsed where fields do not match (:func:`collapsed_cell_factors`), and for a (stratum,
+period) without transaction counts an imputation confined to its own cells (the stratum's nearest
+period with counts carried, else the median weight per respondent), so one such period never changes
+another's weights.
+
 Weights are row-level arrays (the app stores the final weight per response). The variance after
 calibration is computed from linearised unit scores ``u_i`` that :func:`calibrated_estimate` turns into
 PSU totals and feeds to the same :class:`~analytics.design.Influence` as everything else.
@@ -17,9 +23,10 @@ depends only on the cell, so the iteration runs on a small table and is joined b
 
 from __future__ import annotations
 
+import datetime as dt
 import math
 from collections.abc import Hashable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -75,6 +82,27 @@ def empty_cells(cells: Sequence[Hashable] | np.ndarray, transactions: Mapping[Ha
     return [c for c, t in transactions.items() if t > 0 and c not in present]
 
 
+#: Furthest an agency's transaction counts are carried to a period without them, in months either way.
+MAX_CARRY_MONTHS = 12
+#: How the weights of a stratum × period without transaction counts were imputed (:class:`Imputed`).
+CARRIED, TYPICAL = "carried", "typical"
+
+
+@dataclass(frozen=True)
+class Imputed:
+    """The imputation of one stratum × period that has respondents but no transaction count.
+
+    ``rule`` :data:`CARRIED`: the stratum's counts of ``source`` (its nearest period with counts, the
+    latest earlier one first) stand in for the missing ones, field by field. ``rule`` :data:`TYPICAL`:
+    no counts within reach, every respondent weighs ``weight``, the median weight per respondent of the
+    strata × periods with their own counts.
+    """
+
+    rule: str
+    source: Any = None
+    weight: float | None = None
+
+
 @dataclass(frozen=True)
 class CellFactors:
     """Weight per respondent of each cell after collapsing, and what was collapsed and why."""
@@ -87,6 +115,35 @@ class CellFactors:
     collapsed: tuple[tuple[Any, Any], ...] = ()
     #: Strata × periods whose unanswered fields' transactions were spread over the answered fields.
     spread: tuple[tuple[Any, Any], ...] = ()
+    #: Strata × periods without transaction counts whose weights were imputed (:func:`imputed_cell_factors`).
+    imputed: Mapping[tuple[Any, Any], Imputed] = field(default_factory=dict)
+    #: Per stratum: (weight in imputed cells, all weight), Σ respondents × factor (:func:`imputed_cell_factors`).
+    weight_sums: Mapping[Any, tuple[float, float]] = field(default_factory=dict)
+
+    def imputed_share(self, stratum: Any = None) -> float:
+        """Share of the weight (of one stratum, or of all with None) that lies in imputed cells."""
+        sums = list(self.weight_sums.values()) if stratum is None else [self.weight_sums.get(stratum, (0.0, 0.0))]
+        total = sum(t for _, t in sums)
+        return sum(i for i, _ in sums) / total if total > 0 else 0.0
+
+
+def _by_stratum_period(
+    transactions: Mapping[tuple[Any, Any, Any], float],
+) -> dict[tuple[Hashable, Hashable], dict[Hashable, float]]:
+    """Positive transaction counts per (stratum, period) → {field: count}, in the order given."""
+    index: dict[tuple[Hashable, Hashable], dict[Hashable, float]] = {}
+    for (stratum, fld, period), t in transactions.items():
+        if t > 0:
+            index.setdefault((stratum, period), {})[fld] = float(t)
+    return index
+
+
+def _groups(counts: Mapping[tuple[Any, Any, Any], float]) -> dict[tuple[Hashable, Hashable], dict[Hashable, float]]:
+    groups: dict[tuple[Hashable, Hashable], dict[Hashable, float]] = {}
+    for (stratum, fld, period), n in counts.items():
+        if n > 0:
+            groups.setdefault((stratum, period), {})[fld] = float(n)
+    return groups
 
 
 def collapsed_cell_factors(
@@ -106,19 +163,18 @@ def collapsed_cell_factors(
     * if that pool has respondents but no transactions left, the whole (stratum, period) collapses to
       one cell; if it has transactions but no respondents, they are spread over the matched cells.
 
-    (Stratum, period) pairs with respondents but no transactions at all are returned in ``missing``.
+    (Stratum, period) pairs with respondents but no transactions at all are returned in ``missing``
+    (:func:`imputed_cell_factors` imputes them). Each (stratum, period)'s factors depend on its own
+    respondents and transactions only.
     """
-    groups: dict[tuple[Hashable, Hashable], dict[Hashable, float]] = {}
-    for (stratum, fld, period), n in counts.items():
-        if n > 0:
-            groups.setdefault((stratum, period), {})[fld] = float(n)
+    index = _by_stratum_period(transactions)
     factors: dict[tuple[Hashable, Hashable, Hashable], float] = {}
     notes: list[str] = []
     missing: list[tuple[Any, Any]] = []
     collapsed: list[tuple[Any, Any]] = []
     spread: list[tuple[Any, Any]] = []
-    for (stratum, period), fields in groups.items():
-        totals = {f: float(t) for (s, f, p), t in transactions.items() if s == stratum and p == period and t > 0}
+    for (stratum, period), fields in _groups(counts).items():
+        totals = index.get((stratum, period), {})
         population = sum(totals.values())
         if population <= 0:
             missing.append((stratum, period))
@@ -140,6 +196,99 @@ def collapsed_cell_factors(
         for f, n in fields.items():
             factors[(stratum, f, period)] = totals[f] * scale / n if f in matched else pooled_t / pooled_n
     return CellFactors(factors, tuple(notes), tuple(missing), tuple(collapsed), tuple(spread))
+
+
+def month_number(period: Any) -> int:
+    """A period as a month count (``datetime.date``: year × 12 + month) or itself (an integer period)."""
+    if isinstance(period, dt.date):
+        return period.year * 12 + period.month - 1
+    if isinstance(period, int | np.integer):
+        return int(period)
+    raise DataError(f"a weighting period must be a date (its month) or an integer, not {period!r}")
+
+
+def _nearest_source(period: Any, known: Sequence[Any], max_carry: int) -> Any:
+    """The latest period of ``known`` before ``period`` within ``max_carry`` months, else the earliest after."""
+    target = month_number(period)
+    before = [p for p in known if 0 < target - month_number(p) <= max_carry]
+    if before:
+        return max(before, key=month_number)
+    after = [p for p in known if 0 < month_number(p) - target <= max_carry]
+    return min(after, key=month_number) if after else None
+
+
+def imputed_cell_factors(
+    counts: Mapping[tuple[Any, Any, Any], float],
+    transactions: Mapping[tuple[Any, Any, Any], float],
+    unknown: Hashable = 0,
+    *,
+    max_carry: int = MAX_CARRY_MONTHS,
+) -> CellFactors:
+    """:func:`collapsed_cell_factors`, with weights imputed where a (stratum, period) has no transaction count.
+
+    Only the (stratum, period) pairs with respondents but no count are imputed; every other pair keeps
+    exactly the factors :func:`collapsed_cell_factors` gives it. Periods are months (``datetime.date``)
+    or integers. In order:
+
+    1. **carried**: the stratum's counts of its nearest period with counts (the latest earlier one
+       within ``max_carry`` months, else the earliest later one within ``max_carry`` months) stand in,
+       field by field, and are collapsed as usual: the pair's weights add up to those transactions.
+       ``transactions`` should therefore hold the ``max_carry`` months either side of the periods asked.
+    2. **typical**: a stratum with no count within reach weighs each of its respondents by the median,
+       over the pairs with their own counts, of transactions ÷ respondents (over the carried pairs if
+       no pair has its own). Constant within the stratum, it leaves the stratum's own shares and means
+       as unweighted, while the stratum counts in a total like a typical stratum per respondent.
+
+    Pairs still without weights (no pair has counts at all) stay in ``missing``. ``imputed`` says how
+    each pair was imputed; ``weight_sums`` gives each stratum's weight in imputed cells and in all.
+    """
+    if max_carry < 0:
+        raise DataError("max_carry must be a non-negative number of months")
+    groups = _groups(counts)
+    index = _by_stratum_period(transactions)
+    known: dict[Hashable, list[Hashable]] = {}
+    for stratum, period in index:
+        known.setdefault(stratum, []).append(period)
+    augmented: dict[tuple[Any, Any, Any], float] = dict(transactions)
+    imputed: dict[tuple[Any, Any], Imputed] = {}
+    for stratum, period in groups:
+        if (stratum, period) in index:
+            continue
+        source = _nearest_source(period, known.get(stratum, []), max_carry)
+        if source is not None:
+            imputed[(stratum, period)] = Imputed(CARRIED, source)
+            for fld, t in index[(stratum, source)].items():
+                augmented[(stratum, fld, period)] = t
+    result = collapsed_cell_factors(counts, augmented, unknown)
+    factors = dict(result.factors)
+    missing = list(result.missing)
+    if missing:
+        # The median over the pairs with their own counts (over the carried ones only if none has its own).
+        populations = _by_stratum_period(augmented)
+        basis = [key for key in groups if key in index] or list(imputed)
+        per_respondent = [sum(populations[key].values()) / sum(groups[key].values()) for key in basis]
+        if per_respondent:
+            typical = float(np.median(per_respondent))
+            for stratum, period in missing:
+                imputed[(stratum, period)] = Imputed(TYPICAL, weight=typical)
+                for fld in groups[(stratum, period)]:
+                    factors[(stratum, fld, period)] = typical
+            missing = []
+    weight_sums: dict[Any, tuple[float, float]] = {}
+    for (stratum, fld, period), n in counts.items():
+        if n > 0 and (stratum, fld, period) in factors:
+            w = n * factors[(stratum, fld, period)]
+            held, total = weight_sums.get(stratum, (0.0, 0.0))
+            weight_sums[stratum] = (held + (w if (stratum, period) in imputed else 0.0), total + w)
+    return CellFactors(
+        factors,
+        result.notes,
+        tuple(missing),
+        result.collapsed,
+        result.spread,
+        imputed,
+        weight_sums,
+    )
 
 
 def poststratify(
@@ -348,6 +497,9 @@ def calibrated_estimate(
     """
     if method not in CALIBRATION_VARIANCES:
         raise DesignError(f"method must be one of {', '.join(CALIBRATION_VARIANCES)}")
+    if design.n_stages > 1:
+        # this variance numbers its own (stage-1) PSUs: a later stage's term would be silently lost
+        raise DesignError("calibrated estimates support single-stage designs only")
     w = _weights(weights)
     xv = np.asarray(x, dtype=float)
     zv = np.ones(len(w)) if z is None else np.asarray(z, dtype=float)

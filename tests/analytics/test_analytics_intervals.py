@@ -123,6 +123,32 @@ def test_nchs_flags(p, se, n, df, lo, hi, codes):
     assert all(f.reason for f in flags)
 
 
+@pytest.mark.parametrize(
+    ("p", "se", "n", "df", "lo", "hi", "codes"),
+    [
+        # p̂ = 1 with n = 30, df 1: width 0 and n_eff = n, so presented with its review flags (the KG
+        # interval at the boundary is wide, but the standard counts the width as 0 there)
+        pytest.param(1.0, 0.0, 30, 1, 0.4, 1.0, ["low_df", "boundary"], id="p1-n30-df1-presented"),
+        pytest.param(0.0, 0.0, 29, 20, 0.0, 0.12, ["suppress_small_n_eff"], id="p0-n29-suppressed"),
+        pytest.param(0.0, 0.0, 30, 20, 0.0, 0.12, ["boundary"], id="p0-n30-presented"),
+        # presented by the width ≤ 0.05 rule: no complement check although width/(1-p) = 2.1
+        pytest.param(0.989, 0.004, 900, 30, 0.975, 0.998, [], id="narrow-no-complement"),
+        pytest.param(0.8, 0.01, 900, 30, 0.775, 0.825, [], id="width-exactly-0.05"),
+        pytest.param(0.97, 0.01, 900, 30, 0.9499, 1.0, ["review_complement"], id="width-0.0501-complement"),
+        pytest.param(0.97, 0.01, 900, 30, 0.95, 0.989, [], id="complement-exactly-1.30"),
+        pytest.param(0.5, 0.05, 900, 30, 0.35, 0.65, ["suppress_wide_ci"], id="width-exactly-0.30"),
+        pytest.param(0.5, 0.05, 900, 30, 0.3501, 0.65, [], id="width-just-below-0.30"),
+        pytest.param(0.2, 0.05, 900, 30, 0.1, 0.36, [], id="relative-width-exactly-1.30"),
+        pytest.param(0.2, 0.05, 900, 30, 0.1, 0.3601, ["suppress_relative_width"], id="relative-width-over"),
+        # a suppressed value carries its suppression only: no low_df, no boundary
+        pytest.param(0.5, 0.08, 900, 3, 0.2, 0.8, ["suppress_wide_ci"], id="suppressed-low-df"),
+        pytest.param(1.0, 0.0, 12, 3, 0.7, 1.0, ["suppress_small_n_eff"], id="suppressed-boundary"),
+    ],
+)
+def test_nchs_flags_at_each_threshold(p, se, n, df, lo, hi, codes):
+    assert [f.code for f in share_flags(p, se, n, df, lo, hi)] == codes
+
+
 def test_nchs_n_eff_capped_and_boundary():
     assert nchs_n_eff(0.5, 0.001, 100) == 100
     assert nchs_n_eff(1.0, 0.0, 37) == 37

@@ -31,7 +31,8 @@ def surveys(draw):
 
 
 def dense_reference(strata, psus, w, x, z, member):
-    """Ratio, variance and df of a domain computed directly: all PSUs of the full design, zeros padded."""
+    """Ratio, variance and df over "domain and answered" computed directly: all PSUs of the full design,
+    zeros padded."""
     xm, zm = w * x * member, w * z * member
     R = xm.sum() / zm.sum()
     u = (xm - R * zm) / zm.sum()
@@ -41,7 +42,7 @@ def dense_reference(strata, psus, w, x, z, member):
         totals = np.array([u[in_h & (psus == j)].sum() for j in np.unique(psus[in_h])])
         nh = len(totals)
         var += nh / (nh - 1) * np.sum((totals - totals.mean()) ** 2)
-    has = member > 0
+    has = (member > 0) & (z > 0)  # an item estimate's df: PSUs with answers in the domain (§5.3)
     pairs = {(s, p) for s, p in zip(strata[has], psus[has], strict=True)}
     df = len(pairs) - len({s for s, _ in pairs})
     return R, var, df
