@@ -128,7 +128,8 @@ def weighting_text(weighting: str) -> str:
         )
     if weighting == UNWEIGHTED:
         return _(
-            "Unweighted: transaction volumes are missing for part of the period, so every response counts the same"
+            "Unweighted: no agency in scope has transaction volumes within 12 months of this period, "
+            "so every response counts the same"
         )
     return weighting
 

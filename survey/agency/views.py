@@ -23,12 +23,16 @@ from survey.agency.forms import (
     ConfirmForm,
     CounterForm,
     ExcludeForm,
+    FeedbackChannelForm,
+    KioskForm,
     PeriodForm,
 )
 from survey.auth import agency_in_scope, can, landing_url, requires, scope
 from survey.bounded_int import parse_id, parse_page
 from survey.db import db
 from survey.models import Agency, Instrument, SurveyPeriod
+from survey.models.agency import FEEDBACK_MAX_LENGTH, KIOSK_RESET_MAX, KIOSK_RESET_MIN
+from survey.services.administration import agencies as agency_service
 from survey.services.administration import counters as counter_service
 from survey.services.administration import scope_queries
 from survey.services.administration.directory import procedure_fields
@@ -39,6 +43,7 @@ from survey.services.review import exclusions
 from survey.services.statistics import breakdowns as breakdowns_service
 from survey.services.statistics import dashboard
 from survey.services.statistics import trends as trends_service
+from survey.services.submissions.links import kiosk_url
 from survey.templating import current_locale, url_with_query
 
 
@@ -217,7 +222,7 @@ def trends(code: str) -> ResponseReturnValue:
         return page
     agency, form, own, period = page.agency, page.form, page.own, page.period
     # Twelve months up to the period's end, but not into months without any response yet.
-    latest = dashboard.latest_day(db.session, own)
+    latest = dashboard.last_response_day(db.session, own)
     end = min(period.end, latest) if latest is not None and latest >= period.start else period.end
     trend = trends_service.agency_trend(
         db.session, agency, end, _instrument_id(), request.args.get("element"), current_locale()
@@ -436,16 +441,52 @@ def _comments_back(agency: Agency, back: str | None) -> str:
 # -- counters ------------------------------------------------------------------------------------------------
 
 
-@bp.get("/<code>/counters")
-@requires("manage_counters")
-def counters(code: str) -> ResponseReturnValue:
-    agency = agency_in_scope(code, "manage_counters")
+def _counters_page(agency: Agency, feedback: FeedbackChannelForm, status: int = 200) -> ResponseReturnValue:
     return render_template(
         "agency/counters.html",
         agency=agency,
         counters=counter_service.counters_of(db.session, agency.id),
         confirm=ConfirmForm(),
+        feedback=feedback,
+    ), status
+
+
+@bp.get("/<code>/counters")
+@requires("manage_counters")
+def counters(code: str) -> ResponseReturnValue:
+    agency = agency_in_scope(code, "manage_counters")
+    feedback = FeedbackChannelForm(
+        data={
+            "channel_vi": agency.feedback_channel_vi,
+            "channel_en": agency.feedback_channel_en,
+            "url": agency.feedback_url,
+        }
     )
+    return _counters_page(agency, feedback)
+
+
+@bp.post("/<code>/counters/feedback")
+@requires("manage_counters")
+def feedback_channel(code: str) -> ResponseReturnValue:
+    """Where the agency's citizens can take a complaint or a suggestion (its thank-you page shows it)."""
+    agency = agency_in_scope(code, "manage_counters")
+    form = FeedbackChannelForm()
+    if not form.validate_on_submit():
+        return _counters_page(agency, form, 422)
+    try:
+        agency_service.set_feedback_channel(
+            agency.id, form.channel_vi.data, form.channel_en.data, form.url.data, current_user.id
+        )
+    except agency_service.AgencyAdminError as exc:
+        if exc.code == "not_found":
+            abort(404)
+        if exc.code == "bad_url":
+            form.url.errors = [_("Enter an address beginning with https://, or leave it empty")]
+        else:
+            form.channel_vi.errors = [_("At most %(max)d characters", max=FEEDBACK_MAX_LENGTH)]
+        return _counters_page(agency, form, 422)
+    flash(_("The feedback channel has been saved: citizens see it after sending their answers."), "info")
+    return redirect(url_for("agency.counters", code=agency.code), code=303)
 
 
 def _counter_or_404(agency: Agency, counter_id: int) -> Any:
@@ -453,6 +494,33 @@ def _counter_or_404(agency: Agency, counter_id: int) -> Any:
     if counter is None:
         abort(404)
     return counter
+
+
+def _kiosk_form(item: Any, formdata: Any = None) -> KioskForm:
+    if formdata is not None:
+        return KioskForm(formdata=formdata)
+    return KioskForm(
+        formdata=None, data={"enabled": item.kiosk_enabled, "reset_seconds": str(item.kiosk_reset_seconds)}
+    )
+
+
+def _counter_page(
+    agency: Agency, item: Any, form: CounterForm, kiosk: KioskForm, status: int = 200
+) -> ResponseReturnValue:
+    locale = current_locale()
+    form.field.choices = [
+        SelectChoice("", _("None")),
+        *(SelectChoice(f.code, f.name(locale)) for f in procedure_fields()),
+    ]
+    return render_template(
+        "agency/counter.html",
+        agency=agency,
+        counter=item,
+        form=form,
+        kiosk_form=kiosk,
+        kiosk_link=kiosk_url(current_app.config, item) if item.kiosk_enabled and item.active else None,
+        confirm=ConfirmForm(),
+    ), status
 
 
 @bp.route("/<code>/counters/<int:counter_id>", methods=["GET", "POST"])
@@ -467,23 +535,87 @@ def counter(code: str, counter_id: int) -> ResponseReturnValue:
     ]
     if request.method == "GET":
         form.instrument.data = item.instrument_id
+        form.field.data = item.field_code or ""
     status = 200
     if form.validate_on_submit():
         try:
             counter_service.update_counter(
-                agency.id, item.id, form.name_vi.data or "", form.name_en.data, form.instrument.data, current_user.id
+                agency.id,
+                item.id,
+                form.name_vi.data or "",
+                form.name_en.data,
+                form.instrument.data,
+                current_user.id,
+                field_code=form.field.data,
             )
         except counter_service.CounterError as exc:
             if exc.code == "not_found":
                 abort(404)
-            form.name_vi.errors = [_("Enter the counter's name in Vietnamese (at most 255 characters)")]
+            if exc.code == "no_field":
+                form.field.errors = [_("Choose a field from the list")]
+            else:
+                form.name_vi.errors = [_("Enter the counter's name in Vietnamese (at most 255 characters)")]
             status = 422
         else:
             flash(_("The counter has been saved."), "info")
             return redirect(url_for("agency.counters", code=agency.code), code=303)
     elif form.errors:
         status = 422
-    return render_template("agency/counter.html", agency=agency, counter=item, form=form), status
+    return _counter_page(agency, item, form, _kiosk_form(item), status)
+
+
+@bp.post("/<code>/counters/<int:counter_id>/kiosk")
+@requires("manage_counters")
+def counter_kiosk(code: str, counter_id: int) -> ResponseReturnValue:
+    """Switch kiosk mode (a tablet on the counter's desk) on or off and set its reset delay."""
+    agency = agency_in_scope(code, "manage_counters")
+    item = _counter_or_404(agency, counter_id)
+    kiosk = _kiosk_form(item, request.form)
+    if kiosk.validate_on_submit():
+        try:
+            item = counter_service.set_kiosk(
+                agency.id, item.id, bool(kiosk.enabled.data), int(kiosk.reset_seconds.data or 0), current_user.id
+            )
+        except counter_service.CounterError as exc:
+            if exc.code == "not_found":
+                abort(404)
+            kiosk.reset_seconds.errors = [_kiosk_seconds_message()]
+        else:
+            flash(
+                _("Kiosk mode is on: set up the tablet with the code below.")
+                if item.kiosk_enabled
+                else _("Kiosk mode is off: the tablet's link no longer works."),
+                "info",
+            )
+            return redirect(url_for("agency.counter", code=agency.code, counter_id=item.id) + "#kiosk", code=303)
+    elif kiosk.reset_seconds.errors:
+        kiosk.reset_seconds.errors = [_kiosk_seconds_message()]
+    form = CounterForm(obj=item)
+    form.instrument.choices = [
+        SelectChoice(i.id, f"{i.name(current_locale())} ({i.label})")
+        for i in counter_service.instrument_choices(db.session)
+    ]
+    form.instrument.data, form.field.data = item.instrument_id, item.field_code or ""
+    return _counter_page(agency, item, form, kiosk, 422)
+
+
+def _kiosk_seconds_message() -> str:
+    return _("Enter a whole number of seconds from %(min)d to %(max)d", min=KIOSK_RESET_MIN, max=KIOSK_RESET_MAX)
+
+
+@bp.post("/<code>/counters/<int:counter_id>/kiosk/new-link")
+@requires("manage_counters")
+def counter_kiosk_link(code: str, counter_id: int) -> WerkzeugResponse:
+    """Retire the tablet's link and make a new one (a lost tablet, or one moved to another counter)."""
+    agency = agency_in_scope(code, "manage_counters")
+    if not ConfirmForm().validate_on_submit():
+        abort(400)
+    try:
+        counter_service.new_kiosk_link(agency.id, counter_id, current_user.id)
+    except counter_service.CounterError:
+        abort(404)
+    flash(_("A new kiosk link has been made: the old one no longer works. Set up the tablet again."), "info")
+    return redirect(url_for("agency.counter", code=agency.code, counter_id=counter_id) + "#kiosk", code=303)
 
 
 @bp.post("/<code>/counters/<int:counter_id>/active")

@@ -130,7 +130,9 @@ def get_par_report() -> Response:
                 "level": LEVEL,
                 "points": "points = max_points × index (linear); total interval: xlogit on the fraction of the "
                 "maximum, joint linearisation",
-                "comparisons": "pairwise differences with covariance, t(df), Holm-adjusted; vs province likewise",
+                "comparisons": "rank: pairwise differences of total points with covariance, t(df), Holm-adjusted "
+                "(significantly_above / _below); vs_province: "
+                + par_report.vs_province_method(report.comparisons, LEVEL),
                 "notes": list(report.notes),
                 "computed_at": idx.computed_at.isoformat(),
             },

@@ -1,9 +1,14 @@
-"""Writing a response export: the data file (or a ZIP bundle with the codebook), then the audit event.
+"""Writing a response export: the data file and its two codebooks (or a ZIP bundle of them), then the audit event.
 
-Everything is written to temporary files beside the output and renamed into place at the end, so a
-failed export leaves nothing behind. The plan comes from :mod:`survey.services.exports.responses`,
-the bytes from :mod:`~survey.services.exports.formats`, the codebook from
-:mod:`~survey.services.exports.codebook`; this module is the only one that needs all three.
+Beside a data file ``export.csv`` go ``export.csv.codebook.md`` (for people) and ``export.codebook.json``
+(for programs, ``analytics.codebook_file``); a bundle holds ``<stem>/<data file>``, ``<stem>/codebook.md``,
+``<stem>/<stem>.codebook.json`` and ``<stem>/README.txt``, and (unless it is a subsample) the reproducibility
+pack: ``<stem>/indices.csv`` (:mod:`~survey.services.exports.indices_file`) and ``<stem>/analysis.R``
+(with ``analysis.sps`` or ``analysis.do`` for .sav/.dta; :mod:`~survey.services.exports.scripts`).
+Everything is written to temporary files beside the output and renamed into place at the end, so a failed
+export leaves nothing behind. The plan comes from :mod:`survey.services.exports.responses`, the bytes from
+:mod:`~survey.services.exports.formats`, the codebooks from :mod:`~survey.services.exports.codebook`; this
+module is the only one that needs all three.
 """
 
 from __future__ import annotations
@@ -17,8 +22,9 @@ from pathlib import Path
 
 from sqlalchemy.orm import Session
 
+from analytics.codebook_file import codebook_name
 from survey.db import db
-from survey.services.exports import codebook, formats
+from survey.services.exports import codebook, formats, indices_file, scripts
 from survey.services.exports.responses import (
     EXTENSIONS,
     ExportPlan,
@@ -63,7 +69,8 @@ def export_responses(
     progress: Progress | None = None,
     on_plan: Callable[[ExportPlan], None] | None = None,
 ) -> ExportResult:
-    """Write the export to ``output`` (a data file plus ``<output>.codebook.md``, or one ZIP with ``bundle``).
+    """Write the export to ``output`` (a data file plus ``<output>.codebook.md`` and ``<output stem>.codebook.json``,
+    or one ZIP with ``bundle``).
 
     Everything is written to temporary files beside ``output`` and renamed into place at the end, so a
     failed export leaves nothing behind; the export is then recorded in the audit log.
@@ -76,34 +83,59 @@ def export_responses(
         on_plan(plan)
     stem, data_name = _output_names(plan)
     data_tmp = _temp_beside(output, EXTENSIONS[request.format])
-    extra_tmp: Path | None = None
+    temps: list[Path] = [data_tmp]
     try:
         written = formats.write(request.format, data_tmp, session, plan, progress=progress)
-        text = codebook.codebook_markdown(plan, written, data_name, software_version)
         if bundle:
-            extra_tmp = _temp_beside(output, ".zip")
-            with zipfile.ZipFile(extra_tmp, "w", compression=zipfile.ZIP_DEFLATED) as zf:
+            text = codebook.codebook_markdown(plan, written, data_name, software_version)
+            book_json = codebook.codebook_json_text(plan, written, data_name, software_version)
+            temps.append(zip_tmp := _temp_beside(output, ".zip"))
+            with zipfile.ZipFile(zip_tmp, "w", compression=zipfile.ZIP_DEFLATED) as zf:
                 zf.write(data_tmp, f"{stem}/{data_name}")
                 zf.writestr(f"{stem}/codebook.md", text)
-                zf.writestr(f"{stem}/README.txt", codebook.readme(plan, data_name))
+                zf.writestr(f"{stem}/{codebook_name(data_name)}", book_json)
+                pack = _reproducibility_pack(session, plan, data_name)
+                zf.writestr(f"{stem}/README.txt", codebook.readme(plan, data_name, pack=list(pack)))
+                for name, content in pack.items():
+                    zf.writestr(f"{stem}/{name}", content)
             data_tmp.unlink()
-            os.replace(extra_tmp, output)
+            os.replace(zip_tmp, output)
             files: tuple[str, ...] = (str(output),)
         else:
+            json_path = output.with_name(codebook_name(output.name))
+            text = codebook.codebook_markdown(plan, written, output.name, software_version, json_name=json_path.name)
+            book_json = codebook.codebook_json_text(plan, written, output.name, software_version)
             book = output.with_name(output.name + ".codebook.md")
-            extra_tmp = _temp_beside(output, ".md")
-            extra_tmp.write_text(text, encoding="utf-8")
+            temps.append(md_tmp := _temp_beside(output, ".md"))
+            md_tmp.write_text(text, encoding="utf-8")
+            temps.append(json_tmp := _temp_beside(output, ".json"))
+            json_tmp.write_text(book_json, encoding="utf-8")
             os.replace(data_tmp, output)
-            os.replace(extra_tmp, book)
-            files = (str(output), str(book))
+            os.replace(md_tmp, book)
+            os.replace(json_tmp, json_path)
+            files = (str(output), str(book), str(json_path))
     except BaseException:
-        for tmp in (data_tmp, extra_tmp):
-            if tmp is not None:
-                tmp.unlink(missing_ok=True)
+        for tmp in temps:
+            tmp.unlink(missing_ok=True)
         raise
     size = output.stat().st_size
     _audit(plan, actor, actor_user_id, bundle, written)
     return ExportResult(output, written, size, files, plan)
+
+
+def _reproducibility_pack(session: Session, plan: ExportPlan, data_name: str) -> dict[str, str]:
+    """``indices.csv`` (the published figures of the scope) and ``analysis.R``, which recomputes them from the
+    data file; nothing for a subsample or an export without valid responses (the file cannot reproduce them)."""
+    if not indices_file.applies(plan):
+        return {}
+    try:
+        report = indices_file.published_report(session, plan)
+    except LookupError:  # e.g. status "all" with excluded responses only
+        return {}
+    return {
+        indices_file.FILE_NAME: indices_file.indices_csv(plan, report),
+        **scripts.scripts_for(plan, data_name),
+    }
 
 
 def _audit(plan: ExportPlan, actor: str, actor_user_id: int | None, bundle: bool, rows: int) -> None:

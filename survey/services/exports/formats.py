@@ -9,13 +9,16 @@ pyreadstat (ReadStat) with variable labels, value labels and missing-value codes
 * Excel: XlsxWriter in constant-memory mode with ``strings_to_formulas`` (and URL/number guessing)
   off, so no cell from the data ever becomes a formula; a second sheet lists the variables.
 * SPSS: Vietnamese variable and value labels (UTF-8), 8 and 9 declared user-missing on every item.
-* Stata: the same labels (variable labels cut at Stata's 80 characters; the codebook has the full
-  wording); 8 and 9 stored as the extended missing values ``.a`` and ``.b``, which carry value labels.
+* Stata: release 118 (Stata 14+); the same labels (variable labels cut at Stata's 80 characters; the
+  codebook has the full wording); 8 and 9 stored as the extended missing values ``.a`` and ``.b``, which
+  carry value labels.
+* ``date`` is a real date in .sav (DATE11) and .dta (%td); ISO text (YYYY-MM-DD) in CSV and Excel.
 """
 
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import gc
 import textwrap
 from collections.abc import Callable, Iterator
@@ -29,10 +32,21 @@ from sqlalchemy.orm import Session
 from analytics.tables import NOT_ANSWERED, NOT_APPLICABLE, STATA_MISSING, Column, ColumnBuffer
 from survey.services.exports.responses import ExportPlan, Progress, stream_rows
 
+#: How :func:`write_csv` writes (the JSON codebook states it): the csv module's "excel" dialect, UTF-8 with a BOM.
+CSV_DELIMITER = ","
+CSV_QUOTECHAR = '"'
+CSV_ENCODING = "utf-8-sig"
+CSV_LINE_TERMINATOR = "\r\n"
 SPSS_LABEL_BYTES = 255
 STATA_LABEL_CHARS = 80
 SPSS_FILE_LABEL_BYTES = 64
 SPSS_NOTE_BYTES = 80
+#: Stata release of the .dta files: 118 (Stata 14 and later, Unicode); pyreadstat calls it version 14. A file
+#: never needs 119 (more than 32,767 variables).
+STATA_RELEASE = 118
+_PYREADSTAT_DTA_VERSION = {118: 14, 119: 15}
+#: The columns written as real dates (SPSS DATE11, Stata %td) in .sav and .dta; ISO text in CSV and Excel.
+DATE_COLUMNS = ("date",)
 
 
 def _noop(_n: int) -> None:
@@ -56,10 +70,25 @@ def _cut_chars(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
+def _as_date(value: Any) -> dt.date | None:
+    if value is None or value == "":
+        return None
+    return value if isinstance(value, dt.date) else dt.date.fromisoformat(str(value))
+
+
+def _date_arrays(arrays: dict[str, np.ndarray]) -> None:
+    """ISO date text to ``datetime.date`` objects, which pyreadstat writes as SPSS and Stata dates."""
+    for name in DATE_COLUMNS:
+        if name in arrays:
+            out = np.empty(len(arrays[name]), dtype=object)
+            out[:] = [_as_date(v) for v in arrays[name].tolist()]
+            arrays[name] = out
+
+
 def write_csv(path: Path, session: Session, plan: ExportPlan, progress: Progress) -> int:
     n = 0
-    with path.open("w", encoding="utf-8-sig", newline="") as fh, _rows(session, plan, sanitise=True) as chunks:
-        writer = csv.writer(fh)
+    with path.open("w", encoding=CSV_ENCODING, newline="") as fh, _rows(session, plan, sanitise=True) as chunks:
+        writer = csv.writer(fh, delimiter=CSV_DELIMITER, quotechar=CSV_QUOTECHAR, lineterminator=CSV_LINE_TERMINATOR)
         writer.writerow([c.name for c in plan.columns])
         for rows in chunks:
             writer.writerows(rows)
@@ -128,6 +157,7 @@ def write_sav(path: Path, session: Session, plan: ExportPlan, progress: Progress
     import pyreadstat
 
     arrays, n = _gather(session, plan, progress)
+    _date_arrays(arrays)
     cols = plan.columns
     measure = {"score": "ordinal", "category": "nominal", "number": "scale", "integer": "nominal", "text": "nominal"}
     formats = {"score": "F1.0", "category": "F2.0", "integer": "F12.0", "number": "F16.8"}
@@ -139,7 +169,10 @@ def write_sav(path: Path, session: Session, plan: ExportPlan, progress: Progress
         variable_value_labels={c.name: _float_keys(c.value_labels("vi")) for c in cols if c.categories},
         missing_ranges={c.name: [NOT_APPLICABLE, NOT_ANSWERED] for c in cols if c.kind == "score"},
         variable_measure={c.name: measure[c.kind] for c in cols},
-        variable_format={c.name: formats[c.kind] for c in cols if c.kind in formats},
+        variable_format={
+            **{c.name: formats[c.kind] for c in cols if c.kind in formats},
+            **{name: "DATE11" for name in DATE_COLUMNS if name in arrays},
+        },
         note=_notes(plan),
     )
     return n
@@ -162,6 +195,7 @@ def write_dta(path: Path, session: Session, plan: ExportPlan, progress: Progress
     import pyreadstat
 
     arrays, n = _gather(session, plan, progress)
+    _date_arrays(arrays)
     cols = plan.columns
     for col in cols:
         if col.kind == "score":
@@ -173,6 +207,8 @@ def write_dta(path: Path, session: Session, plan: ExportPlan, progress: Progress
         column_labels={c.name: _cut_chars(c.label_vi, STATA_LABEL_CHARS) for c in cols},
         variable_value_labels={c.name: _stata_labels(c) for c in cols if c.categories},
         missing_user_values={c.name: list(STATA_MISSING.values()) for c in cols if c.kind == "score"},
+        version=_PYREADSTAT_DTA_VERSION[STATA_RELEASE],
+        variable_format={name: "%td" for name in DATE_COLUMNS if name in arrays},
     )
     return n
 

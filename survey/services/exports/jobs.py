@@ -2,7 +2,7 @@
 
 A request is checked in full before anything is stored (:func:`create_job` plans the export exactly as the run
 will), so bad input never leaves a job behind. The run (:func:`run_job`) writes the ZIP bundle (data file,
-codebook, README — what ``flask export-responses --bundle`` writes) into ``EXPORT_DIR/<public id>/`` through the
+codebooks, README — what ``flask export-responses --bundle`` writes) into ``EXPORT_DIR/<public id>/`` through the
 export service, which audit-logs it. Progress (``rows_done``/``rows_total``) and ``heartbeat_at`` are written
 from a separate session after every chunk read, and a ticker refreshes the heartbeat during long phases
 without rows (an SPSS or Stata file is written in one go at the end). A job left ``running`` or ``queued``

@@ -14,7 +14,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable, Generator, Sequence
 from contextlib import closing
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -33,6 +33,7 @@ from analytics.tables import (
 from survey.models import AdminUnit, Agency, Answer, Counter, Instrument, ProcedureField, Response
 from survey.services.exports.schema import export_columns
 from survey.services.exports.weights import ExportWeights, export_weights
+from survey.services.statistics.indices import last_weighted_day
 
 FORMATS = ("csv", "xlsx", "sav", "dta")
 STATUSES = ("valid", "excluded", "all")
@@ -251,6 +252,27 @@ def _context(
     return ctx, sorted(ctx.agency_codes.values())
 
 
+def _end_at_last_volumes(
+    session: Session, request: ExportRequest, extent: _Extent, date_from: dt.date, whole: bool, instrument_id: int
+) -> tuple[ExportRequest, _Extent, str | None]:
+    """Without an end date, an export ends on the last day with a response in an agency-month that has its
+    transaction volumes, so that by default no weight in it is imputed; the request then carries that end
+    (rows, counts and weights all stop there) and the note says so. Unchanged if nothing would be left."""
+    end = last_weighted_day(session, None if whole else sorted(request.agency_ids))
+    if end is None or not date_from <= end < extent.last:
+        return request, extent, None
+    capped = replace(request, date_to=end)
+    conds = [*_base_filters(capped, whole=whole), Response.instrument_id == instrument_id]
+    shorter = _extents(session, conds).get(instrument_id)
+    if shorter is None:
+        return request, extent, None
+    note = (
+        f"period ends {end.isoformat()}, the last response in a month with transaction volumes: later responses "
+        "are left out (give an end date to include them; their weights are then imputed and stated here)"
+    )
+    return capped, shorter, note
+
+
 def plan_export(session: Session, request: ExportRequest) -> ExportPlan:
     """Validate the request and fix everything the file will hold; raises :class:`ExportError`."""
     _validate(request)
@@ -260,10 +282,17 @@ def plan_export(session: Session, request: ExportRequest) -> ExportPlan:
     instrument = _instrument(session, request, extents)
     conds.append(Response.instrument_id == instrument.id)
     extent = extents[instrument.id]
-    n, max_id = extent.rows, extent.max_id
     date_from = request.date_from or extent.first
     date_to = request.date_to or extent.last
+    period_note = None
+    if request.date_to is None:
+        request, extent, period_note = _end_at_last_volumes(session, request, extent, date_from, whole, instrument.id)
+        conds = [*_base_filters(request, whole=whole), Response.instrument_id == instrument.id]
+        date_to = request.date_to or extent.last
+    n, max_id = extent.rows, extent.max_id
     weights = export_weights(session, instrument.id, date_from, date_to, sorted(request.agency_ids))
+    if period_note:
+        weights = replace(weights, notes=(period_note, *weights.notes))
     sample = sample_ids = None
     factors = None
     if request.sample is not None:

@@ -1,10 +1,13 @@
 """The final weight of each exported response: the very cell weights the indices use.
 
 Weights are not recomputed by a second rule: this calls the index service's own steps (valid responses
-per agency × field × month from the tallies, transaction volumes, ``analytics.collapsed_cell_factors``)
+per agency × field × month from the tallies, transaction volumes, ``analytics.weighting.imputed_cell_factors``)
 for the export's instrument, period and agencies, so an export reproduces ``compute_indices`` exactly.
-If any agency-month lacks transaction volumes the indices fall back to unweighted estimates, and so
-does the export (every valid response then weighs 1).
+An agency-month without transaction volumes gets imputed weights confined to its own cells (the
+agency's nearest month with volumes carried, else the median weight per respondent; the notes say which
+and how much of the weight), never 1 beside weights of N/n; only when no agency in the export has
+volumes within reach is every valid response weighted 1 ("unweighted"). Without an end date the export
+ends at the last month with volumes (``responses.plan_export``).
 """
 
 from __future__ import annotations

@@ -37,7 +37,7 @@ from analytics import (
 )
 from survey.models import AnswerTally, Counter, Instrument, ProcedureField, ResponseTally, TransactionVolume
 from survey.services.statistics import index_cache
-from survey.services.statistics.dashboard import Comparison, Period, with_holm
+from survey.services.statistics.dashboard import Comparison, Period, compared, with_bonferroni
 from survey.services.statistics.indices import UNWEIGHTED, WEIGHTED, IndexQuery, cell_weights, composite_groups
 from survey.services.statistics.tally_sql import EpochDays, id_list
 
@@ -83,7 +83,7 @@ def _vs(es: EstimateSet, domain: int, own: Estimate | None, total: Estimate | No
         return Comparison(unavailable="suppressed")
     if not np.isfinite(d.p_value):
         return Comparison(unavailable="suppressed")
-    return Comparison(d.estimate, d.ci, d.p_value, None, d.ci_method)
+    return compared(d, own, total)
 
 
 def _full_grain(table: FromClause, *values: ColumnElement[Any]) -> Select[Any]:
@@ -323,7 +323,7 @@ def _breakdown(
         for k in sorted(n_by_key, key=lambda k: (k == 0, names.get(k, "").casefold())):
             own = _estimate(es, base + k)
             made.append(BreakdownRow(k, names.get(k, ""), own, n_by_key[k], _vs(es, base + k, own, out.total)))
-        adjusted = with_holm([row.vs_all for row in made])
+        adjusted = with_bonferroni([row.vs_all for row in made])
         return [
             BreakdownRow(row.key, row.label, row.share, row.responses, c) for row, c in zip(made, adjusted, strict=True)
         ]

@@ -22,19 +22,20 @@ from sqlalchemy.orm import Session
 from analytics import (
     AgencyPoints,
     AnalyticsError,
+    Difference,
     Estimate,
     EstimationError,
     difference,
-    holm,
     par_points,
 )
 from analytics import independent_difference as independent_samples_difference
+from analytics.comparisons import Contrast, bonferroni_differences
 from survey.auth import subtree
 from survey.bounded_int import parse_id
 from survey.models import Agency, Instrument, ResponseTally, SurveyPeriod
 from survey.services.statistics import par_report
 from survey.services.statistics.index_cache import cached_indices
-from survey.services.statistics.indices import TOTAL, IndexQuery, IndexReport
+from survey.services.statistics.indices import TOTAL, IndexQuery, IndexReport, last_weighted_day
 from survey.services.statistics.par_report import SchemeFile
 
 PERIOD_KINDS = ("month", "quarter", "year", "custom", "survey")
@@ -218,9 +219,18 @@ def agency_subtree_ids(session: Session, agency: Agency) -> list[int]:
     return sorted(subtree(children, [agency.id]))
 
 
-def latest_day(session: Session, agency_ids: Sequence[int]) -> dt.date | None:
-    """The last day with a valid response in these agencies (the default period is around it)."""
+def last_response_day(session: Session, agency_ids: Sequence[int]) -> dt.date | None:
+    """The last day with a valid response in these agencies."""
     return session.scalar(select(func.max(ResponseTally.day)).where(ResponseTally.agency_id.in_(list(agency_ids))))
+
+
+def latest_day(session: Session, agency_ids: Sequence[int]) -> dt.date | None:
+    """The day the default period is chosen around: the last day with a valid response in an agency-month
+    that has its transaction volumes (``indices.last_weighted_day``), so the default period is the one of
+    the last month with volumes rather than a month whose weights would all be imputed; the last response
+    day when no agency here has volumes for a month with responses. A period asked for is kept as asked
+    (its imputed weights are stated with it)."""
+    return last_weighted_day(session, agency_ids) or last_response_day(session, agency_ids)
 
 
 def survey_periods_for(session: Session, agency: Agency) -> dict[int, SurveyPeriod]:
@@ -276,7 +286,13 @@ def instruments_in_use(
 
 @dataclass(frozen=True)
 class Comparison:
-    """``estimate - reference`` with its CI; ``p_adjusted`` after Holm across its table; or why none."""
+    """``estimate - reference`` with its interval and verdict, Bonferroni-adjusted across its table; or why none.
+
+    As made, ``ci`` is the unadjusted interval at 1 - α and the comparison is not yet significant;
+    :func:`with_bonferroni` recomputes ``ci`` at ``level`` = 1 - α/``k`` for the ``k`` comparisons of the
+    table and sets ``p_adjusted`` = min(1, ``k`` p) (None for a MOVER interval, which no p-value matches).
+    The verdict is whether that interval excludes zero, so the interval shown and the verdict never disagree.
+    """
 
     delta: float | None = None
     ci: tuple[float, float] | None = None
@@ -284,17 +300,28 @@ class Comparison:
     p_adjusted: float | None = None
     method: str = ""
     unavailable: str | None = None  # "suppressed" | "no_data"
+    #: Comparisons in the Bonferroni family (the table's column) and the level of ``ci``; None until adjusted.
+    k: int | None = None
+    level: float | None = None
+    #: What the interval is recomputed from at the adjusted level.
+    contrast: Contrast | None = field(default=None, repr=False, compare=False)
 
     @property
     def significant(self) -> bool:
-        return self.p_adjusted is not None and self.p_adjusted < ALPHA
+        """Adjusted, and its (adjusted) interval excludes zero."""
+        return self.k is not None and self.ci is not None and (self.ci[0] > 0 or self.ci[1] < 0)
 
     @property
     def direction(self) -> str:
-        """``above``, ``below`` (significant after adjustment) or ``same`` (no significant difference)."""
-        if not self.significant or self.delta is None:
+        """``above``, ``below`` (the adjusted interval excludes zero on that side) or ``same``."""
+        if not self.significant or self.ci is None:
             return "same"
-        return "above" if self.delta > 0 else "below"
+        return "above" if self.ci[0] > 0 else "below"
+
+
+def compared(d: Difference, a: Estimate, b: Estimate) -> Comparison:
+    """The comparison of ``a`` with ``b`` from their analytics difference ``d``, not yet adjusted."""
+    return Comparison(d.estimate, d.ci, d.p_value, None, d.ci_method, contrast=Contrast.of(d, a, b))
 
 
 def independent_difference(a: Estimate, b: Estimate) -> Comparison:
@@ -308,7 +335,7 @@ def independent_difference(a: Estimate, b: Estimate) -> Comparison:
     d = independent_samples_difference(a, b, level=1 - ALPHA)
     if d is None:
         return Comparison(unavailable="suppressed")
-    return Comparison(d.estimate, d.ci, d.p_value, None, d.ci_method)
+    return compared(d, a, b)
 
 
 def same_design_difference(report: IndexReport, domain: int, reference: int, target: str, kind: str) -> Comparison:
@@ -323,17 +350,19 @@ def same_design_difference(report: IndexReport, domain: int, reference: int, tar
     d = difference(report.estimates, (domain, target, kind), (reference, target, kind))
     if not math.isfinite(d.p_value):
         return Comparison(unavailable="suppressed")
-    return Comparison(d.estimate, d.ci, d.p_value, None, d.ci_method)
+    return compared(d, a, b)
 
 
-def with_holm(comparisons: Sequence[Comparison]) -> list[Comparison]:
-    """Holm-adjusted p-values across the comparisons that could be made (the others unchanged)."""
-    made = [i for i, c in enumerate(comparisons) if c.p_value is not None]
-    adjusted: list[float] = holm([comparisons[i].p_value or 0.0 for i in made]).tolist() if made else []
+def with_bonferroni(comparisons: Sequence[Comparison]) -> list[Comparison]:
+    """The comparisons of one table, Bonferroni-adjusted for the ``k`` that could be made (the others
+    unchanged): each interval at level 1 - α/k (t with its df; MOVER from the single-share intervals at
+    that level near the boundary), significant exactly when it excludes zero."""
+    made = [(i, c.contrast) for i, c in enumerate(comparisons) if c.unavailable is None and c.contrast is not None]
+    adjusted = bonferroni_differences([contrast for _, contrast in made], level=1 - ALPHA)
     out = list(comparisons)
-    for i, p in zip(made, adjusted, strict=True):
-        c = out[i]
-        out[i] = Comparison(c.delta, c.ci, c.p_value, float(p), c.method, c.unavailable)
+    for (i, _), a in zip(made, adjusted, strict=True):
+        p = a.p_adjusted if math.isfinite(a.p_adjusted) else None
+        out[i] = replace(out[i], ci=a.ci, p_adjusted=p, method=a.ci_method, k=a.k, level=a.level)
     return out
 
 
@@ -467,11 +496,11 @@ def agency_dashboard(
     ]
     if _get(report, domain, "overall", "share") is None:
         return board
-    # Holm across the headline table (overall and the elements), separately for each comparison.
+    # Bonferroni across the headline table (overall and the elements), separately for each column.
     if not is_province:
-        adjusted = with_holm([r.vs_province for r in headline])  # type: ignore[misc]  # the comparisons are Optional until made; with_holm skips those not made
+        adjusted = with_bonferroni([r.vs_province or Comparison(unavailable="no_data") for r in headline])
         headline = [_replace(r, vs_province=c) for r, c in zip(headline, adjusted, strict=True)]
-    adjusted = with_holm([r.vs_previous for r in headline])  # type: ignore[misc]  # the comparisons are Optional until made; with_holm skips those not made
+    adjusted = with_bonferroni([r.vs_previous or Comparison(unavailable="no_data") for r in headline])
     headline = [_replace(r, vs_previous=c) for r, c in zip(headline, adjusted, strict=True)]
     board.overall, board.elements = headline[0], headline[1:]
     for element in instrument.elements:
@@ -546,7 +575,7 @@ def province_table(
     locale: str,
 ) -> ProvinceTable:
     """Every agency of the province with responses: overall index, CI, n, flags, and its difference from
-    the province (same design, covariance included), Holm-adjusted across the agencies."""
+    the province (same design, covariance included), Bonferroni-adjusted across the agencies compared."""
     ids = agency_subtree_ids(session, province)
     table = ProvinceTable(province, period, instruments_in_use(session, ids, period, locale))
     chosen = [c for c in table.instruments if c.id == instrument_id] or table.instruments[:1]
@@ -568,7 +597,7 @@ def province_table(
         lines.append(
             (agencies[agency_id], estimate, same_design_difference(table.report, agency_id, TOTAL, "overall", "share"))
         )
-    adjusted = with_holm([c for _, _, c in lines])
+    adjusted = with_bonferroni([c for _, _, c in lines])
     points = _par_points(session, table, [a.id for a, _, _ in lines])
     table.lines = [AgencyLine(a, e, c, points.get(a.id)) for (a, e, _), c in zip(lines, adjusted, strict=True)]
 

@@ -2,8 +2,11 @@
 
 The default design for counter QR data (see the methodology page): agencies are strata, counter-days
 are PSUs, and each response carries its cell weight, transactions ÷ valid responses per agency ×
-field × month (``analytics.collapsed_cell_factors``). SQL only sums and filters; the small math is
-the pure ``analytics`` package. Every result states its instrument, period, weighting, design,
+field × month (``analytics.imputed_cell_factors``). An agency-month without transaction volumes (the
+month not over yet, typically) gets weights imputed from the agency's own nearest month with volumes,
+confined to its own cells and stated with every figure (:class:`WeightImputation`), so it never flips
+other agencies or months to unweighted. SQL only sums and filters; the small math is the pure
+``analytics`` package. Every result states its instrument, period, weighting, design,
 composite definition and interval methods.
 """
 
@@ -47,13 +50,13 @@ from analytics import (
     Estimate,
     EstimateSet,
     ResponseCells,
-    collapsed_cell_factors,
     composite_specs,
     counter_day_sums,
     estimate_from_sums,
     psu_days,
     row_weights,
 )
+from analytics.weighting import CARRIED, MAX_CARRY_MONTHS, TYPICAL, imputed_cell_factors
 from survey.db import driver_connection, upsert_insert, utcnow
 from survey.models import AnswerTally, Instrument, PsuMonthSums, ResponseTally, TransactionVolume
 from survey.services.statistics.tally_sql import EpochDays, id_list
@@ -131,6 +134,8 @@ class IndexReport:
     merged_cells: bool = False
     #: Criteria with no valid answer in scope, left out of their element's average.
     unanswered_items: tuple[str, ...] = ()
+    #: Weights imputed for agency-months without transaction volumes (None: none was needed).
+    imputation: WeightImputation | None = None
     computed_at: dt.datetime = field(default_factory=utcnow)
 
     def get(self, domain: int, target: str, kind: str = "share") -> Estimate:
@@ -178,7 +183,13 @@ def _response_cells_stmt(by_agency: bool) -> ClauseElement:
     ]
     if by_agency:
         where.append(t.c.agency_id.in_(id_list("agency_ids")))
-    return select(t.c.agency_id, EpochDays(t.c.day), t.c.counter_key, t.c.field_key, t.c.n).where(*where)
+    # In key order (the tallies' own index order): each agency's rows reach the estimator in the same order
+    # whatever else is in scope, so its figures do not move in the last bit when another agency's data do.
+    return (
+        select(t.c.agency_id, EpochDays(t.c.day), t.c.counter_key, t.c.field_key, t.c.n)
+        .where(*where)
+        .order_by(t.c.agency_id, t.c.day, t.c.counter_key, t.c.field_key)
+    )
 
 
 def _psu_sums_stmt(weighted: bool) -> ClauseElement:
@@ -297,8 +308,166 @@ Factors = dict[tuple[int, int, dt.date], float]
 Weights = tuple[Factors, tuple[WeightingNote, ...]]
 
 
-def _cell_weights(session: Session, query: IndexQuery, resp: dict[str, np.ndarray]) -> Weights:
-    """Weight per (agency, field_key, month) cell; empty when weighting is impossible (with a note why)."""
+def _months_between(month: dt.date, months: int) -> dt.date:
+    """The first day of the month ``months`` months after ``month`` (before it when negative)."""
+    number = month.year * 12 + month.month - 1 + months
+    return dt.date(number // 12, number % 12 + 1, 1)
+
+
+def is_open_month(month: dt.date, today: dt.date) -> bool:
+    """The month is not over for every local date yet (the complement of :func:`closed_months`): no
+    transaction volumes can exist for it."""
+    return _next_month(month) - dt.timedelta(days=1) >= today - dt.timedelta(days=2)
+
+
+def _percent(share: float) -> str:
+    if 0 < share < 0.0005:
+        return "< 0.1 %"
+    return f"{share * 100:.1f} %"
+
+
+def _month_list(months: Sequence[dt.date]) -> str:
+    return ", ".join(f"{m:%Y-%m}" for m in sorted(months))
+
+
+def _plural(n: int, word: str) -> str:
+    return f"{n} {word}{'' if n == 1 else 's'}"
+
+
+@dataclass(frozen=True)
+class WeightImputation:
+    """Weights imputed for agency-months without transaction volumes (``analytics.imputed_cell_factors``).
+
+    The rule, as the methodology page states it: an agency-month without volumes takes the volumes of the
+    agency's latest earlier month with volumes (within :data:`MAX_CARRY_MONTHS`; else its earliest later
+    one), field by field; an agency with no volumes within reach weighs each respondent by the median
+    weight per respondent of the agency-months with their own volumes. No other cell changes.
+    """
+
+    #: (agency id, month, the month whose volumes stand in) per carried agency-month.
+    carried: tuple[tuple[int, dt.date, dt.date], ...] = ()
+    #: (agency id, month) of the agencies without volumes within reach, each respondent at ``typical_weight``.
+    typical: tuple[tuple[int, dt.date], ...] = ()
+    typical_weight: float | None = None
+    #: Share of the weight lying in imputed cells: per agency id, and for the whole scope under TOTAL.
+    shares: Mapping[int, float] = field(default_factory=dict)
+    #: Imputed months of the period that are not over yet (no volumes can exist for them).
+    open_months: tuple[dt.date, ...] = ()
+
+    @property
+    def agency_months(self) -> int:
+        return len(self.carried) + len(self.typical)
+
+    @property
+    def carried_forward(self) -> int:
+        return sum(1 for _, month, source in self.carried if source < month)
+
+    @property
+    def carried_back(self) -> int:
+        return sum(1 for _, month, source in self.carried if source > month)
+
+    @property
+    def months(self) -> tuple[dt.date, ...]:
+        return tuple(sorted({m for _, m, _ in self.carried} | {m for _, m in self.typical}))
+
+    def share(self, domain: int = TOTAL) -> float:
+        """Share of the domain's weight (an agency id, or TOTAL for the scope) in imputed cells."""
+        return self.shares.get(domain, 0.0)
+
+    def touches(self, agency_id: int) -> bool:
+        return any(a == agency_id for a, _, _ in self.carried) or any(a == agency_id for a, _ in self.typical)
+
+
+@dataclass(frozen=True)
+class _Weighting:
+    """The cell weights of one query and everything said about them."""
+
+    factors: Factors
+    notes: tuple[WeightingNote, ...] = ()
+    imputation: WeightImputation | None = None
+    #: Per imputed agency-month, what its weights were made from (part of its stored roll-up's digest).
+    provenance: Mapping[tuple[int, dt.date], str] = field(default_factory=dict)
+    #: Cells were collapsed or spread (fields without respondents, respondents without a field).
+    merged: bool = False
+
+
+def _volumes(
+    session: Session, month_from: dt.date, month_to: dt.date, agencies: Sequence[int] | None
+) -> list[tuple[int, int, dt.date, float]]:
+    """Transactions per (agency, field, month) for months in [month_from, month_to] (of these agencies)."""
+    vol_q = (
+        select(
+            TransactionVolume.agency_id,
+            TransactionVolume.field_id,
+            TransactionVolume.month,
+            func.sum(TransactionVolume.transactions),
+        )
+        .where(TransactionVolume.month >= month_from, TransactionVolume.month <= month_to)
+        .group_by(TransactionVolume.agency_id, TransactionVolume.field_id, TransactionVolume.month)
+    )
+    params: dict[str, Any] = {}
+    if agencies is not None:
+        vol_q = vol_q.where(TransactionVolume.agency_id.in_(id_list("volume_agencies")))
+        params["volume_agencies"] = sorted(int(a) for a in agencies)
+    return [(int(a), int(f), m, float(t)) for a, f, m, t in session.execute(vol_q, params)]
+
+
+def _imputation_notes(
+    imputation: WeightImputation, typical_months: int, carried_by: Mapping[int, list[tuple[dt.date, dt.date]]]
+) -> list[WeightingNote]:
+    """One note for the scope (how many agency-months, their share of the weight, the rules applied), one
+    for the open months, one per agency (its months, the source of their volumes, its share)."""
+    rules = []
+    if imputation.carried_forward:
+        rules.append(f"latest known volumes of the agency carried forward ({imputation.carried_forward})")
+    if imputation.carried_back:
+        rules.append(f"earliest later volumes of the agency carried back ({imputation.carried_back})")
+    if imputation.typical:
+        rules.append(
+            f"no volumes within {MAX_CARRY_MONTHS} months: median weight per respondent of the agency-months "
+            f"with volumes, {imputation.typical_weight:,.2f} ({typical_months})"
+        )
+    k = imputation.agency_months
+    notes = [
+        WeightingNote(
+            f"weights imputed for {_plural(k, 'agency-month')} ({_percent(imputation.share())} of the weight): "
+            + "; ".join(rules)
+        )
+    ]
+    if imputation.open_months:
+        notes.append(
+            WeightingNote(
+                f"{_month_list(imputation.open_months)} not over yet: no transaction volumes, weights imputed"
+            )
+        )
+    typical_by: dict[int, list[dt.date]] = {}
+    for agency_id, month in imputation.typical:
+        typical_by.setdefault(agency_id, []).append(month)
+    for agency_id in sorted(set(carried_by) | set(typical_by)):
+        parts = []
+        by_source: dict[dt.date, list[dt.date]] = {}
+        for month, source in carried_by.get(agency_id, []):
+            by_source.setdefault(source, []).append(month)
+        for source, months in sorted(by_source.items()):
+            way = "forward" if source < months[0] else "back"
+            parts.append(f"volumes of {source:%Y-%m} carried {way} to {_month_list(months)}")
+        if agency_id in typical_by:
+            parts.append(
+                f"none within {MAX_CARRY_MONTHS} months: median weight per respondent "
+                f"{imputation.typical_weight:,.2f} for {_month_list(typical_by[agency_id])}"
+            )
+        months = sorted(m for ms in (*by_source.values(), typical_by.get(agency_id, [])) for m in ms)
+        message = (
+            f"no transaction volumes, weights imputed ({_percent(imputation.share(agency_id))} of the agency's "
+            f"weight): {'; '.join(parts)}"
+        )
+        notes.append(WeightingNote(message, agency_id, tuple(months)))
+    return notes
+
+
+def _cell_weights(session: Session, query: IndexQuery, resp: dict[str, np.ndarray]) -> _Weighting:
+    """Weight per (agency, field_key, month) cell, agency-months without volumes imputed (with notes saying
+    how and how much); no weights (and a note why) only when no agency in scope has volumes within reach."""
     counts: dict[tuple[int, int, dt.date], float] = {}
     for key, n in zip(
         zip(resp["agency_id"].tolist(), resp["field_key"].tolist(), resp["month"].tolist(), strict=True),
@@ -307,26 +476,78 @@ def _cell_weights(session: Session, query: IndexQuery, resp: dict[str, np.ndarra
     ):
         counts[key] = counts.get(key, 0.0) + n
     agencies = {a for a, _, _ in counts}
-    vol_q = (
-        select(
-            TransactionVolume.agency_id,
-            TransactionVolume.field_id,
-            TransactionVolume.month,
-            func.sum(TransactionVolume.transactions),
+    first_month = query.date_from.replace(day=1)
+    totals = {(a, f, m): t for a, f, m, t in _volumes(session, first_month, query.date_to, None) if a in agencies}
+    with_volumes = {(a, m) for (a, _, m), t in totals.items() if t > 0}
+    lacking = sorted({(a, m) for a, _, m in counts if (a, m) not in with_volumes})
+    if lacking:
+        # Volumes the imputation may carry: the agencies concerned, MAX_CARRY_MONTHS either side.
+        window = (
+            _months_between(min(m for _, m in lacking), -MAX_CARRY_MONTHS),
+            _months_between(max(m for _, m in lacking), MAX_CARRY_MONTHS),
         )
-        .where(TransactionVolume.month >= query.date_from.replace(day=1), TransactionVolume.month <= query.date_to)
-        .group_by(TransactionVolume.agency_id, TransactionVolume.field_id, TransactionVolume.month)
-    )
-    totals = {(a, f, m): float(t) for a, f, m, t in session.execute(vol_q) if a in agencies}
-    result = collapsed_cell_factors(counts, totals)
+        for a, f, m, t in _volumes(session, *window, sorted({a for a, _ in lacking})):
+            totals.setdefault((a, f, m), t)
+    result = imputed_cell_factors(counts, totals, max_carry=MAX_CARRY_MONTHS)
     notes = [
         *_by_agency(result.collapsed, "respondents without a matching field; collapsed to one cell"),
         *_by_agency(result.spread, "fields without respondents spread over the answered fields"),
     ]
+    merged = bool(result.collapsed or result.spread)
     if result.missing:
         missing = _by_agency(result.missing, "no transaction volumes")
-        return {}, (WeightingNote("transaction volumes are missing: estimates are unweighted"), *missing)
-    return result.factors, tuple(notes)
+        return _Weighting({}, (WeightingNote("transaction volumes are missing: estimates are unweighted"), *missing))
+    if not result.imputed:
+        return _Weighting(result.factors, tuple(notes), merged=merged)
+    carried: list[tuple[int, dt.date, dt.date]] = []
+    typical: list[tuple[int, dt.date]] = []
+    provenance: dict[tuple[int, dt.date], str] = {}
+    carried_by: dict[int, list[tuple[dt.date, dt.date]]] = {}
+    by_month: dict[tuple[int, dt.date], list[tuple[int, float]]] = {}
+    for (a, f, m), t in totals.items():
+        by_month.setdefault((a, m), []).append((f, t))
+    for (agency_id, month), how in sorted(result.imputed.items()):
+        if how.rule == CARRIED:
+            source = how.source
+            carried.append((agency_id, month, source))
+            carried_by.setdefault(agency_id, []).append((month, source))
+            volumes = sorted(by_month.get((agency_id, source), []))
+            provenance[(agency_id, month)] = f"carried {source.isoformat()} {volumes!r}"
+        else:
+            typical.append((agency_id, month))
+            provenance[(agency_id, month)] = f"typical {how.weight!r}"
+    today = utcnow().date()
+    shares = {int(a): result.imputed_share(a) for a in agencies}
+    imputation = WeightImputation(
+        carried=tuple(carried),
+        typical=tuple(typical),
+        typical_weight=next((how.weight for how in result.imputed.values() if how.rule == TYPICAL), None),
+        shares={TOTAL: result.imputed_share(), **shares},
+        open_months=tuple(sorted({m for _, m in result.imputed if is_open_month(m, today)})),
+    )
+    notes = [*_imputation_notes(imputation, len(typical), carried_by), *notes]
+    return _Weighting(result.factors, tuple(notes), imputation, provenance, merged)
+
+
+def last_weighted_day(session: Session, agency_ids: Sequence[int] | None) -> dt.date | None:
+    """The last day with a valid response in an agency-month that has its own transaction volumes (of these
+    agencies, or all with None): where default periods and exports end, so that by default no figure rests
+    on imputed weights. None when no such agency-month exists."""
+    t, v = ResponseTally.__table__, TransactionVolume.__table__
+    responded = select(t.c.agency_id, t.c.month, func.max(t.c.day)).where(t.c.n > _const(0))
+    counted = select(v.c.agency_id, v.c.month).where(v.c.transactions > _const(0))
+    params: dict[str, Any] = {}
+    if agency_ids is not None:
+        responded = responded.where(t.c.agency_id.in_(id_list("agency_ids")))
+        counted = counted.where(v.c.agency_id.in_(id_list("agency_ids")))
+        params["agency_ids"] = sorted({int(a) for a in agency_ids})
+    with_volumes = {(int(a), m) for a, m in session.execute(counted.distinct(), params)}
+    days = [
+        day
+        for agency_id, month, day in session.execute(responded.group_by(t.c.agency_id, t.c.month), params)
+        if (agency_id, month) in with_volumes
+    ]
+    return max(days) if days else None
 
 
 def _load_weights(cursor: Any, dialect: Dialect, factors: Factors) -> bool:
@@ -406,12 +627,18 @@ def closed_months(date_from: dt.date, date_to: dt.date, today: dt.date) -> list[
         month = _next_month(month)
 
 
-def _digest(factors: Factors, agency_id: int, month: dt.date) -> str:
-    """Fingerprint of the cell weights of one agency-month ("unweighted" without weights)."""
+def _digest(factors: Factors, agency_id: int, month: dt.date, provenance: str = "") -> str:
+    """Fingerprint of the cell weights of one agency-month ("unweighted" without weights).
+
+    An imputed agency-month also hashes what its weights were made from (``provenance``: e.g. the other
+    month whose volumes it carries, with those volumes), so its stored roll-up goes stale whenever they
+    change; a month weighted by its own volumes hashes its cell weights alone.
+    """
     if not factors:
         return "unweighted"
     cells = sorted((f, repr(float(w))) for (a, f, m), w in factors.items() if a == agency_id and m == month)
-    return hashlib.sha256(repr(cells).encode()).hexdigest()
+    text = repr(cells) if not provenance else repr((cells, provenance))
+    return hashlib.sha256(text.encode()).hexdigest()
 
 
 def _rolled_up(
@@ -420,6 +647,7 @@ def _rolled_up(
     item_ids: list[int],
     factors: Factors,
     resp: dict[str, np.ndarray],
+    provenance: Mapping[tuple[int, dt.date], str] | None = None,
 ) -> np.ndarray:
     """PSU sums of the query: closed months from their stored roll-ups, the rest from the tallies.
 
@@ -430,12 +658,17 @@ def _rolled_up(
     agencies = sorted({int(a) for a in resp["agency_id"].tolist()})
     closed = closed_months(query.date_from, query.date_to, utcnow().date())
     if not closed:
-        return np.concatenate(_psu_sums(session, item_ids, factors, [(query.date_from, query.date_to, agencies)]))
+        return _in_key_order(
+            np.concatenate(_psu_sums(session, item_ids, factors, [(query.date_from, query.date_to, agencies)]))
+        )
     counts: dict[tuple[int, dt.date], int] = {}
     for a, m, n in zip(resp["agency_id"].tolist(), resp["month"].tolist(), resp["n"].tolist(), strict=True):
         counts[(a, m)] = counts.get((a, m), 0) + int(n)
     closed_set = set(closed)
-    wanted = {key: (_digest(factors, *key), n) for key, n in counts.items() if key[1] in closed_set}
+    made_from = provenance or {}
+    wanted = {
+        key: (_digest(factors, *key, made_from.get(key, "")), n) for key, n in counts.items() if key[1] in closed_set
+    }
     stored = session.execute(
         select(PsuMonthSums.agency_id, PsuMonthSums.month, PsuMonthSums.weights_digest, PsuMonthSums.n_responses,
                PsuMonthSums.n_rows, PsuMonthSums.sums)
@@ -487,7 +720,22 @@ def _rolled_up(
                 )  # fmt: skip
     if fresh:
         _store_months(session, fresh)
-    return np.concatenate(parts) if parts else np.zeros((0, len(PSU_COLUMNS)))
+    return _in_key_order(np.concatenate(parts)) if parts else np.zeros((0, len(PSU_COLUMNS)))
+
+
+def _in_key_order(rows: np.ndarray) -> np.ndarray:
+    """PSU rows sorted by (agency, PSU, item): the order the SQL plan, the stored months and the segments
+    happened to give would otherwise reach the estimator's sums, so one agency's figures could move in the
+    last bit when another agency's data (or what is stored) changed. One stable sort of an integer key."""
+    if len(rows) < 2:
+        return rows
+    agency, psu, item = (rows[:, k].astype(np.int64) for k in range(3))
+    spans = [int(psu.max()) + 1, int(item.max()) + 1]
+    if int(agency.max()) * spans[0] * spans[1] < 2**62 and min(int(agency.min()), int(psu.min()), int(item.min())) >= 0:
+        order = np.argsort((agency * spans[0] + psu) * spans[1] + item, kind="stable")
+    else:
+        order = np.lexsort((item, psu, agency))
+    return rows[order]
 
 
 def _store_months(session: Session, rows: list[dict[str, Any]]) -> None:
@@ -517,13 +765,15 @@ PSU_COLUMNS = ("agency_id", "psu", "item_id", "n", "swd", "sws", "swdy", "swdyy"
 def cell_weights(session: Session, query: IndexQuery) -> Weights:
     """Weight per (agency, field_key, month) cell for the query's valid responses, with notes.
 
-    The one weighting rule shared by indices and exports; empty (with a note why) when no response is
-    in scope or transaction volumes are missing.
+    The one weighting rule shared by indices and exports (agency-months without volumes imputed, with
+    notes saying how); empty (with a note why) when no response is in scope or no agency in it has
+    transaction volumes within reach.
     """
     resp = _response_cells(session, query)
     if len(resp["n"]) == 0:
         return {}, (WeightingNote("no valid responses: no weights"),)
-    return _cell_weights(session, query, resp)
+    weighting = _cell_weights(session, query, resp)
+    return weighting.factors, weighting.notes
 
 
 def composite_groups(
@@ -548,14 +798,10 @@ def compute_indices(session: Session, query: IndexQuery) -> IndexReport:
     resp = _response_cells(session, query)
     if len(resp["n"]) == 0:
         raise LookupError("no valid responses for this instrument, period and scope")
-    factors: Factors = {}
-    notes: tuple[WeightingNote, ...] = ()
-    merged_cells = False
-    if query.weighted:
-        factors, notes = _cell_weights(session, query, resp)
-    merged_cells = bool(factors) and bool(notes)
+    cell = _cell_weights(session, query, resp) if query.weighted else _Weighting({})
+    factors, notes = cell.factors, cell.notes
     weighting = WEIGHTED if factors else UNWEIGHTED
-    psu = _rolled_up(session, query, list(item_code), factors, resp)
+    psu = _rolled_up(session, query, list(item_code), factors, resp, cell.provenance)
 
     # Database rows to arrays; the arrays to sums tables and the design is analytics' (counter_day_sums).
     cells = zip(resp["agency_id"].tolist(), resp["field_key"].tolist(), resp["month"].tolist(), strict=True)
@@ -611,6 +857,7 @@ def compute_indices(session: Session, query: IndexQuery) -> IndexReport:
         n_strata=sums.design.n_strata,
         n_psus=sums.n_psus,
         notes=notes,
-        merged_cells=merged_cells,
+        merged_cells=cell.merged,
         unanswered_items=tuple(unanswered),
+        imputation=cell.imputation,
     )

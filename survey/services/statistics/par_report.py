@@ -3,7 +3,11 @@
 A scheme (``survey/par_schemes/*.toml``; the shipped one is marked as an example) lists criteria fed by
 an index through a conversion. The report computes the indices with the index service (same weights and
 design), scores and ranks agencies with ``analytics.par_points``, compares each with the whole scope
-(the province) and lays the table out with the pure ``analytics.tables.par_table``.
+(the province) and lays the table out with the pure ``analytics.tables.par_table``. The comparisons with
+the province are then decided as on the province page: Bonferroni-adjusted for the agencies compared,
+significant exactly when the difference interval at level 1 - α/K excludes zero
+(``analytics.comparisons.bonferroni_differences``). The pairwise comparisons behind the ranking show no
+interval and stay Holm-adjusted.
 
 Schemes are also stored per province and year (``par_schemes``, edited in the admin area): the same TOML
 text, checked as a whole by :func:`parse_scheme` before it is stored. The web report uses the stored scheme
@@ -27,7 +31,8 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from analytics import EstimationError, ParScheme, par_points
+from analytics import EstimationError, ParScheme, difference, par_points
+from analytics.comparisons import Contrast, bonferroni_differences
 from analytics.tables import par_table
 from survey.models import Agency, Instrument, InstrumentElement, ParSchemeRecord
 from survey.services.statistics.indices import TOTAL, IndexQuery, IndexReport, compute_indices, notes_about
@@ -65,6 +70,8 @@ class ParReport:
     #: The index report's notes, agencies named by code.
     notes: tuple[str, ...] = ()
     generated_at: dt.datetime = field(default_factory=lambda: dt.datetime.now(dt.UTC))
+    #: K: the agencies compared with the province, the Bonferroni family of ``vs_province``.
+    comparisons: int = 0
 
 
 def load_scheme(path: Path) -> SchemeFile:
@@ -135,9 +142,36 @@ def build_par_report(
     result = par_points(es, scheme.scheme, scored, level=level)
     labels = {a: (code, name) for a, code, name in session.execute(select(Agency.id, Agency.code, Agency.name_vi))}
     headers, rows = par_table(result, es, total_domain=TOTAL, labels=labels, level=level)
+    rows, k = _vs_province(es, [a.agency for a in result.agencies], headers, rows, level)
     unscored = tuple(labels[d][0] for d in domains if d not in scored)
     notes = tuple(notes_about(report.notes, None, {a: code for a, (code, _) in labels.items()}))
-    return ParReport(scheme, report, headers, rows, tuple(scored), unscored, notes)
+    return ParReport(scheme, report, headers, rows, tuple(scored), unscored, notes, comparisons=k)
+
+
+def _vs_province(
+    es: Any, agencies: Sequence[Any], headers: list[str], rows: list[tuple[Any, ...]], level: float
+) -> tuple[list[tuple[Any, ...]], int]:
+    """``rows`` (one per agency, in the order of ``agencies``) with ``vs_province`` and ``p_vs_province``
+    Bonferroni-adjusted for the K agencies whose difference from the province has a p-value, and K: each
+    verdict is whether the difference interval at level 1 - (1 - level)/K excludes zero, the p-value
+    min(1, K p). Near the boundary the interval is MOVER/Newcombe, which no p-value matches: p is NaN
+    there, as for an agency that cannot be compared ("not significant")."""
+    contrasts: dict[int, Contrast] = {}
+    for i, agency in enumerate(agencies):
+        first, second = (agency, "overall", "share"), (TOTAL, "overall", "share")
+        d = difference(es, first, second)
+        if math.isfinite(d.p_value):
+            contrasts[i] = Contrast.of(d, es.get(*first), es.get(*second))
+    adjusted = dict(zip(contrasts, bonferroni_differences(list(contrasts.values()), level=level), strict=True))
+    verdict, p_column = headers.index("vs_province"), headers.index("p_vs_province")
+    out = []
+    for i, row in enumerate(rows):
+        values = list(row)
+        a = adjusted.get(i)
+        values[verdict] = "not significant" if a is None or not a.significant else a.direction
+        values[p_column] = math.nan if a is None else a.p_adjusted
+        out.append(tuple(values))
+    return out, len(adjusted)
 
 
 def scoreable(es: Any, scheme: SchemeFile, agencies: Sequence[Any]) -> tuple[list[Any], list[str]]:
@@ -205,6 +239,7 @@ def _method_sheet(book: Any, report: ParReport) -> None:
     sheet = book.add_worksheet("method")
     s, idx = report.scheme, report.indices
     example = " (EXAMPLE, not an official allocation)" if s.example else ""
+    level = next((e.level for e in idx.estimates.estimates), 0.95)
     lines = [
         ("scheme", f"{s.scheme.jurisdiction} {s.scheme.year}{example}"),
         ("source", s.source),
@@ -216,8 +251,9 @@ def _method_sheet(book: Any, report: ParReport) -> None:
         ("index definition", idx.definition),
         ("interval methods", "; ".join(f"{k}: {v}" for k, v in idx.ci_methods.items())),
         ("total points interval", "xlogit on the fraction of the maximum, joint linearisation"),
-        ("rank and comparisons", "pairwise differences with covariance, t(df), Holm-adjusted; vs province likewise"),
+        ("rank and comparisons", "pairwise differences of total points with covariance, t(df), Holm-adjusted"),
         ("significantly_above / _below", "the agencies this one is significantly above / below (Holm-adjusted)"),
+        ("vs_province / p_vs_province", vs_province_method(report.comparisons, level)),
         ("not scored", ", ".join(report.unscored) or "none"),
         ("notes", "; ".join(report.notes)),
         ("generated", f"{report.generated_at:%Y-%m-%d %H:%M} UTC"),
@@ -225,6 +261,16 @@ def _method_sheet(book: Any, report: ParReport) -> None:
     for i, (key, value) in enumerate(lines):
         sheet.write(i, 0, key)
         sheet.write(i, 1, value)
+
+
+def vs_province_method(k: int, level: float = 0.95) -> str:
+    """How ``vs_province`` is decided, for the method sheet and the API."""
+    alpha = 1 - level
+    return (
+        f"index difference from the province with covariance, t(df) (MOVER/Newcombe when both shares >= 0.95), "
+        f"Bonferroni-adjusted for the K = {k} agencies compared: significant exactly when the difference interval "
+        f"at level 1 - {alpha:g}/K excludes 0; p_vs_province = min(1, K p) (empty for a MOVER interval)"
+    )
 
 
 def resolve_instrument(session: Session, spec: str) -> int:

@@ -10,7 +10,7 @@ from openpyxl import load_workbook
 from sqlalchemy import select
 
 from analytics import par_points
-from analytics.comparisons import adjust, difference
+from analytics.comparisons import difference
 from survey.db import db
 from survey.models import Agency, AuditEvent, Instrument
 from survey.services.exports import responses
@@ -55,11 +55,11 @@ def test_par_report_equals_the_engine(demo) -> None:  # type: ignore[no-untyped-
     codes = dict(db.session.execute(select(Agency.id, Agency.code)).all())
     rows = [dict(zip(report.headers, row, strict=True)) for row in report.rows]
     assert [r["agency"] for r in rows] == [codes[a.agency] for a in engine.agencies]
-    p_adj = adjust(
-        [difference(es, (a.agency, "overall", "share"), (TOTAL, "overall", "share")).p_value for a in engine.agencies],
-        "holm",
-    )
-    for row, expected, p in zip(rows, engine.agencies, p_adj, strict=True):
+    diffs = [difference(es, (a.agency, "overall", "share"), (TOTAL, "overall", "share")) for a in engine.agencies]
+    k = sum(1 for d in diffs if math.isfinite(d.p_value))
+    assert report.comparisons == k >= 5
+    p_adj = [min(1.0, k * d.p_value) for d in diffs]  # Bonferroni over the K compared
+    for row, expected, p, d in zip(rows, engine.agencies, p_adj, diffs, strict=True):
         overall = es.get(expected.agency, "overall")
         assert row["rank"] == expected.rank
         assert row["index_pct"] == pytest.approx(100 * overall.estimate, abs=1e-12)
@@ -72,8 +72,20 @@ def test_par_report_equals_the_engine(demo) -> None:  # type: ignore[no-untyped-
         for criterion in expected.criteria:
             assert row[f"points_{criterion.code}"] == pytest.approx(criterion.points, abs=1e-12)
         assert row["points_sipas"] == pytest.approx(5.0 * overall.estimate, abs=1e-12)
-        assert row["p_vs_province"] == pytest.approx(p)
-        assert row["vs_province"] in ("above", "below", "not significant")
+        # vs_province: Bonferroni for the K agencies compared, decided by the interval at 1 - 0.05/K
+        adjusted = difference(
+            es, (expected.agency, "overall", "share"), (TOTAL, "overall", "share"), level=1 - 0.05 / k
+        )
+        lo, hi = adjusted.ci
+        assert row["vs_province"] == ("above" if lo > 0 else "below" if hi < 0 else "not significant")
+        if not math.isfinite(d.p_value):  # not compared, not counted in K
+            assert math.isnan(row["p_vs_province"]) and row["vs_province"] == "not significant"
+        elif adjusted.ci_method == "wald-t":
+            assert row["p_vs_province"] == pytest.approx(p)
+            assert (row["p_vs_province"] < 0.05) == (row["vs_province"] != "not significant")
+            assert lo <= d.ci[0] and d.ci[1] <= hi  # wider than the unadjusted interval
+        else:  # MOVER near the boundary: no p-value matches the interval
+            assert math.isnan(row["p_vs_province"])
 
 
 def test_par_report_excel_has_the_rows_and_the_example_warning(demo, tmp_path) -> None:  # type: ignore[no-untyped-def]
@@ -90,6 +102,8 @@ def test_par_report_excel_has_the_rows_and_the_example_warning(demo, tmp_path) -
     )
     method = dict(book["method"].iter_rows(values_only=True))
     assert "EXAMPLE" in method["scheme"] and method["weighting"].startswith("cell weights")
+    assert f"Bonferroni-adjusted for the K = {report.comparisons} agencies" in method["vs_province / p_vs_province"]
+    assert "Holm" not in method["vs_province / p_vs_province"]
     assert sorted(p.name for p in tmp_path.iterdir()) == ["par.xlsx"]
 
 

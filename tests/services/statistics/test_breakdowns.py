@@ -86,3 +86,31 @@ def test_day_numbers_are_written_per_dialect(dialect, day: str) -> None:  # type
 def test_other_dialects_are_refused() -> None:
     with pytest.raises(CompileError, match="SQLite and PostgreSQL"):
         breakdowns._RESPONSE_ROWS.compile(dialect=mysql.dialect())
+
+
+def test_counter_and_field_comparisons_are_bonferroni_adjusted_within_each_table(staff_app) -> None:  # type: ignore[no-untyped-def]
+    from scipy import stats
+
+    from survey.models import Agency
+
+    agency = db.session.scalars(select(Agency).where(Agency.code == "so-tu-phap")).one()
+    year = dashboard.Period("year", dt.date(2026, 1, 1), dt.date(2026, 12, 31))
+    instrument = dashboard.instruments_in_use(db.session, [agency.id], year)[0]
+    result = breakdowns.breakdown(db.session, [agency.id], instrument.id, year, "en")
+    sizes = []
+    for rows in (result.counters, result.fields):
+        made = [r.vs_all for r in rows if r.vs_all.unavailable is None]
+        k = len(made)
+        sizes.append(k)
+        for c in made:
+            assert c.k == k and c.level == pytest.approx(1 - 0.05 / k) and c.contrast is not None
+            assert c.ci is not None and c.delta is not None and c.p_value is not None
+            # the verdict is whether the shown (adjusted) interval excludes zero
+            assert c.significant == (c.ci[0] > 0 or c.ci[1] < 0)
+            if c.method == "wald-t":
+                t = stats.t.ppf(1 - 0.05 / (2 * k), c.contrast.df)
+                assert c.ci == pytest.approx((c.delta - t * c.contrast.se, c.delta + t * c.contrast.se), rel=1e-9)
+                assert c.p_adjusted == pytest.approx(min(1.0, k * c.p_value))
+                assert (c.p_adjusted < 0.05) == c.significant
+        assert all(r.vs_all.k is None for r in rows if r.vs_all.unavailable is not None)
+    assert max(sizes) >= 2, sizes
