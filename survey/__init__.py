@@ -78,19 +78,25 @@ def register_blueprints(app: Flask) -> None:
     from survey.auth import protect
     from survey.auth_views import bp as auth_bp
     from survey.downloads import bp as downloads_bp
+    from survey.notifications import bp as notifications_bp
     from survey.pages import bp as pages_bp
     from survey.public import bp as public_bp
+    from survey.results import bp as results_bp
     from survey.status import bp as status_bp
 
     app.register_blueprint(public_bp)
     app.register_blueprint(pages_bp)
     app.register_blueprint(status_bp)
+    # The public results page: open to everyone, only for provinces that opted in.
+    app.register_blueprint(results_bp)
     # Only signing in itself is open; signing out and changing the password need a session.
     app.register_blueprint(protect(auth_bp, public_endpoints={"auth.sign_in"}))
     app.register_blueprint(protect(agency_bp))
     app.register_blueprint(protect(admin_bp))
     app.register_blueprint(protect(downloads_bp))
     app.register_blueprint(protect(account_bp))
+    # A digest's unsubscribe link works without signing in (a signed token).
+    app.register_blueprint(protect(notifications_bp, public_endpoints={"notifications.unsubscribe"}))
     # Token-only: guarded by its bearer tokens (survey.api.auth), not by the sign-in session.
     app.register_blueprint(api_bp)
 

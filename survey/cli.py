@@ -29,7 +29,10 @@ from survey.services.exports import responses as response_exports
 from survey.services.exports.files import export_responses
 from survey.services.exports.responses import FORMATS, ExportError, ExportPlan, ExportRequest
 from survey.services.identity.users import UserError, create_user
+from survey.services.notifications import digests as notification_digests
+from survey.services.notifications.smtp import MailError
 from survey.services.operations.demo import DemoError, last_complete_month, seed_demo
+from survey.services.statistics import alerts as alert_service
 from survey.services.statistics import par_report, tallies
 from survey.services.submissions.links import counter_survey_url
 
@@ -242,8 +245,8 @@ def _day(value: str | None, option: str) -> dt.date | None:
     "--output",
     type=click.Path(dir_okay=False, path_type=Path),
     required=True,
-    help="File to write; the codebook goes beside it as FILE.codebook.md (with --bundle: one ZIP of the data "
-    "file, codebook.md and README.txt).",
+    help="File to write; the codebooks go beside it as FILE.codebook.md and STEM.codebook.json (with --bundle: one "
+    "ZIP of the data file, codebook.md, STEM.codebook.json and README.txt).",
 )
 @click.option("--agency", "agencies", multiple=True, help="Agency code: it and every agency below it (repeatable).")
 @click.option("--from", "date_from", default=None, help="First local date received (YYYY-MM-DD).")
@@ -254,7 +257,7 @@ def _day(value: str | None, option: str) -> dt.date | None:
 @click.option("--sample", type=click.IntRange(min=1), default=None, help="Export a random sample of N responses.")
 @click.option("--seed", type=int, default=None, help="Random seed of the sample (required with --sample).")
 @click.option("--stratified", is_flag=True, help="Allocate the sample over agencies in proportion to their size.")
-@click.option("--bundle", is_flag=True, help="Write one ZIP with the data file, codebook and README.")
+@click.option("--bundle", is_flag=True, help="Write one ZIP with the data file, both codebooks and README.")
 def export_responses_command(
     fmt: str,
     output: Path,
@@ -380,6 +383,76 @@ def purge_exports_command() -> None:
     click.echo(f"Deleted {result.files:,} expired export files; marked {result.interrupted:,} interrupted jobs failed.")
 
 
+# -- closing the loop: alerts and managers' mail -------------------------------------------------------------
+
+
+def _mail_settings() -> notification_digests.MailSettings | None:
+    config = current_app.config
+    if not config.get("SMTP_URL"):
+        return None
+    return notification_digests.MailSettings(
+        config["SMTP_URL"], config["MAIL_FROM"], config["BASE_URL"], config["SECRET_KEY"]
+    )
+
+
+@click.command("compute-alerts")
+@click.option("--month", "month_text", default=None, help="Month to check (YYYY-MM; default: the last complete month).")
+@click.option("--province", "province_code", default=None, help="Only this province (agency code).")
+@click.option("--no-mail", is_flag=True, help="Store the alerts but send no message now.")
+def compute_alerts_command(month_text: str | None, province_code: str | None, no_mail: bool) -> None:
+    """Test every series of each province for a drop from the previous month (BH, q = 0.05); store the alerts."""
+    if month_text is None:
+        month = last_complete_month(dt.date.today())
+    else:
+        try:
+            month = dt.datetime.strptime(month_text, "%Y-%m").date()
+        except ValueError:
+            raise click.BadParameter(f"expected YYYY-MM, got {month_text!r}", param_hint="--month") from None
+    chosen = alert_service.provinces(db.session)
+    if province_code is not None:
+        chosen = [p for p in chosen if p.code == province_code]
+        if not chosen:
+            raise click.ClickException(f"no province with code {province_code!r}")
+    for province in chosen:
+        summary = alert_service.compute_alerts(db.session, province, month)
+        click.echo(
+            f"{province.code} {month:%Y-%m}: {summary.tested} series tested, {summary.alerts} alerts "
+            f"({summary.new_alerts} new)."
+        )
+    settings = _mail_settings()
+    if no_mail:
+        return
+    if settings is None:
+        click.echo("note: SIPAS_SMTP_URL is not set; no alert was mailed", err=True)
+        return
+    try:
+        report = notification_digests.send_alert_mails(db.session, settings)
+    except MailError as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"Alert messages sent: {report.sent}.")
+
+
+@click.command("send-digests")
+@click.option("--today", "today_text", default=None, help="Run as if on this day (YYYY-MM-DD; default: today).")
+def send_digests_command(today_text: str | None) -> None:
+    """Send the due daily and weekly digests (each once) and any alert message not yet sent."""
+    settings = _mail_settings()
+    if settings is None:
+        raise click.ClickException("SIPAS_SMTP_URL is not set (e.g. smtp://mail.example.vn:25)")
+    try:
+        today = dt.date.fromisoformat(today_text) if today_text else dt.date.today()
+    except ValueError:
+        raise click.BadParameter(f"expected YYYY-MM-DD, got {today_text!r}", param_hint="--today") from None
+    try:
+        alerts_sent = notification_digests.send_alert_mails(db.session, settings)
+        report = notification_digests.send_digests(db.session, settings, today)
+    except MailError as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(
+        f"Digests sent: {report.sent} (already sent before: {report.skipped}); alert messages sent: {alerts_sent.sent}."
+    )
+
+
 def register(app: Flask) -> None:
     for command in (
         db_cli,
@@ -394,5 +467,7 @@ def register(app: Flask) -> None:
         par_report_command,
         purge_exports_command,
         purge_comments_command,
+        compute_alerts_command,
+        send_digests_command,
     ):
         app.cli.add_command(command)

@@ -71,6 +71,23 @@ def _rate_limit(env: Mapping[str, str], name: str, default: str) -> str:
     return raw
 
 
+SMTP_SCHEMES = ("smtp", "smtp+starttls", "smtps")
+
+
+def _smtp_url(raw: str) -> str | None:
+    """``smtp://host:port`` (plain), ``smtp+starttls://`` or ``smtps://`` (TLS), with optional ``user:password@``."""
+    if not raw:
+        return None
+    parts = urlsplit(raw)
+    if parts.scheme not in SMTP_SCHEMES or not parts.hostname:
+        raise ConfigError("SIPAS_SMTP_URL: expected smtp://host:port, smtp+starttls://host:port or smtps://host:port")
+    try:
+        parts.port  # noqa: B018  (raises on a port that is not a number)
+    except ValueError:
+        raise ConfigError("SIPAS_SMTP_URL: the port must be a number") from None
+    return raw
+
+
 def database_url(raw: str, name: str = "SIPAS_DATABASE_URL") -> str:
     """Validate a database URL and pin PostgreSQL to the psycopg 3 driver."""
     scheme = raw.split("://", 1)[0] if "://" in raw else ""
@@ -163,11 +180,15 @@ def settings_from_env(env: Mapping[str, str], instance_path: Path) -> dict[str, 
 
     submit_limit = _rate_limit(env, "SIPAS_SUBMIT_RATE_LIMIT", "30 per minute")
     counter_limit = _rate_limit(env, "SIPAS_COUNTER_RATE_LIMIT", "20 per minute")
+    kiosk_limit = _rate_limit(env, "SIPAS_KIOSK_RATE_LIMIT", "10 per minute")
     sign_in_limit = _rate_limit(env, "SIPAS_SIGN_IN_RATE_LIMIT", "10 per minute")
     api_limit = _rate_limit(env, "SIPAS_API_RATE_LIMIT", "120 per minute")
 
     # Web exports (ZIP bundles) are kept here for 7 days; every app node must share it.
     export_dir = env.get("SIPAS_EXPORT_DIR", "").strip() or str(instance_path / "exports")
+
+    smtp_url = _smtp_url(env.get("SIPAS_SMTP_URL", "").strip())
+    mail_from = env.get("SIPAS_MAIL_FROM", "").strip() or f"SIPAS <no-reply@{urlsplit(base_url).hostname}>"
 
     secure_cookies = urlsplit(base_url).scheme == "https"
     return {
@@ -190,6 +211,11 @@ def settings_from_env(env: Mapping[str, str], instance_path: Path) -> dict[str, 
         "COUNTER_RATE_LIMIT": counter_limit,
         "BURST_WINDOW_SECONDS": _int(env, "SIPAS_BURST_WINDOW_SECONDS", 300, minimum=1),
         "BURST_THRESHOLD": _int(env, "SIPAS_BURST_THRESHOLD", 10, minimum=2),
+        #: Submissions per counter tablet (kiosk link), whatever its address: one tablet serves many citizens.
+        "KIOSK_RATE_LIMIT": kiosk_limit,
+        #: A tablet's own burst rule: this many of its responses within the window are flagged for review.
+        "KIOSK_BURST_WINDOW_SECONDS": _int(env, "SIPAS_KIOSK_BURST_WINDOW_SECONDS", 120, minimum=1),
+        "KIOSK_BURST_THRESHOLD": _int(env, "SIPAS_KIOSK_BURST_THRESHOLD", 4, minimum=2),
         "SIGN_IN_RATE_LIMIT": sign_in_limit,
         #: Requests per API token (``/api/v1``).
         "API_RATE_LIMIT": api_limit,
@@ -223,4 +249,7 @@ def settings_from_env(env: Mapping[str, str], instance_path: Path) -> dict[str, 
         # Only Retry-After, on 429 answers (survey/errors.py): the X-RateLimit-* headers cost every request.
         "RATELIMIT_HEADERS_ENABLED": False,
         "RATELIMIT_ENABLED": True,
+        #: Managers' mail (alerts, digests): smtp://, smtp+starttls:// or smtps://[user:password@]host:port.
+        "SMTP_URL": smtp_url,
+        "MAIL_FROM": mail_from,
     }

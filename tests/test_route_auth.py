@@ -33,12 +33,17 @@ PUBLIC_ENDPOINTS = {
     "public.survey",
     "public.thanks",
     "public.service_worker",
+    "public.favicon",
     "pages.methodology",
     "status.healthz",
     "status.readyz",
     "pages.privacy",
     "auth.sign_in",
     "api.openapi",
+    # The public results page (only provinces that opted in) and a digest's signed unsubscribe link.
+    "results.index",
+    "results.agency",
+    "notifications.unsubscribe",
 }
 
 #: The sibling department each agency-scoped demo role must not see (province roles get a foreign province).

@@ -1,6 +1,7 @@
 /* SIPAS survey, progressive enhancement only: progress indicator; answers kept across reloads; a
    submission that cannot reach the server (offline, 503) is kept on the phone (by sw.js, else in
-   localStorage) and sent later with the same submission id, which the server stores once. */
+   localStorage) and sent later with the same submission id, which the server stores once. A kiosk
+   (data-kiosk) keeps no answers across reloads. */
 (function () {
   "use strict";
   var QUEUE = "sipas:queue", DRAFT = "sipas:draft:", SENT = "sipas:sent", store = null, sw = navigator.serviceWorker;
@@ -24,6 +25,7 @@
   }
 
   var form = document.getElementById("survey"), thanks = document.getElementById("thanks"), page = form || thanks;
+  var kiosk = page && page.hasAttribute("data-kiosk");
   var draftKey = DRAFT + location.pathname, status = document.getElementById("status"), bypass = false, flushing = false;
   if (sw && page) {
     window.addEventListener("load", function () { sw.register(page.getAttribute("data-sw"), { scope: "/s/" }).catch(function () {}); });
@@ -64,7 +66,7 @@
   function send(entry) {
     return window.sipasSend(entry).then(function (r) {
       if (r.url) { markSent(entry.id); }
-      return r.url || r.status ? r : { fix: kept(entry.body) };
+      return r.url || r.status ? r : { fix: kept(entry.body), back: r.back };
     });
   }
   function flush() {
@@ -77,7 +79,7 @@
       flushing = false;
       if (result.status) { return; }
       save(QUEUE, load(QUEUE, []).filter(function (e) { return e.id !== entry.id; }));
-      if (entry.id === id()) { return result.fix ? fix(result.fix) : location.replace(result.url); }
+      if (entry.id === id()) { return result.fix && !result.back ? fix(result.fix) : location.replace(result.back || result.url); }
       if (result.fix) { save(DRAFT + new URL(entry.url).pathname, { t: Date.now(), v: result.fix }); }
       flush();
     }, function () { flushing = false; });
@@ -92,7 +94,7 @@
       if (!form) { return; }
       if (sent(id())) { renew(); }
       entries.forEach(function (e) {
-        if (e.state === "fix") { fix(kept(e.body)); } else if (!e.state && e.id === id()) { say(form.getAttribute("data-queued")); }
+        if (e.state === "fix" && !kiosk) { fix(kept(e.body)); } else if (!e.state && e.id === id()) { say(form.getAttribute("data-queued")); }
       });
     }, function () {});
   }
@@ -120,7 +122,7 @@
     bar.firstChild.textContent = form.getAttribute("data-progress").replace("{done}", n).replace("{total}", groups.length);
     bar.lastChild.value = n;
   }
-  function remember() { save(draftKey, { t: Date.now(), v: kept(new FormData(form)) }); progress(); }
+  function remember() { if (!kiosk) { save(draftKey, { t: Date.now(), v: kept(new FormData(form)) }); } progress(); }
   function renew() {  // this page's id is already stored (a cached copy, a draft sent since): start afresh
     var b = window.crypto.getRandomValues(new Uint8Array(16)), h = "", i;
     b[6] = (b[6] & 15) | 64;
@@ -135,10 +137,14 @@
   var summary = document.querySelector(".error-summary"), draft = load(draftKey, null);
   if (summary) { summary.focus(); }
   // Server-side errors mean the page already shows what was posted: keep it, do not restore an old draft.
-  if (draft && !summary && Date.now() - draft.t < 864e5) { restore(draft.v); }
+  if (draft && !summary && !kiosk && Date.now() - draft.t < 864e5) { restore(draft.v); }
   if (sent(id())) { renew(); }
   progress();
   greet();
+  form.addEventListener("click", function (e) {  // an error link: its whole question below the sticky bar
+    var a = e.target.closest(".error-summary a"), t = a && document.getElementById(a.hash.slice(1));
+    if (t) { e.preventDefault(); (t.closest(".q,.fld") || t).scrollIntoView(); t.focus({ preventScroll: true }); }
+  });
   form.addEventListener("change", remember);
   form.addEventListener("input", remember);
   form.addEventListener("submit", function (event) {
@@ -150,6 +156,7 @@
       if (result.url) { return location.replace(result.url); }
       // Database down, nothing stored: keep the answers here. Corrections or a rate limit: the server's page explains.
       if (result.status === 503) { return hold(entry, form.getAttribute("data-held")); }
+      if (result.back) { return location.replace(result.back); }
       bypass = true;
       form.submit();
     }, function () { hold(entry, form.getAttribute("data-queued")); });

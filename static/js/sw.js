@@ -3,13 +3,14 @@
    page's "flush", with their own submission id (stored once by the server). 429/5xx: try later.
    The survey pages also load this file as a plain script, for sipasSend alone: the one POST both use. */
 "use strict";
-// One attempt at entry {url, body}: {url} once stored, {status} to try later (429, 5xx), {} for answers to
-// correct; rejects when offline. A 400 whose page carries a fresh token (<meta name="csrf-token">, the
-// session expired meanwhile) is retried once with it.
+// One attempt at entry {url, body}: {url} once stored, {status} to try later (429, 5xx), {back: page} (the page
+// it was sent back to) or {} for answers to correct; rejects when offline. A 400 whose page carries a fresh
+// token (<meta name="csrf-token">, the session expired meanwhile) is retried once with it.
 var sipasSend = function send(entry, retried) {
   return fetch(entry.url, { method: "POST", body: new URLSearchParams(entry.body), credentials: "same-origin" }).then(function (res) {
     if (res.ok && res.redirected) { return { url: res.url }; }
     if (res.status === 429 || res.status >= 500) { return { status: res.status }; }
+    if (res.redirected) { return { back: res.url }; }
     return res.text().then(function (html) {
       var fresh = /<meta name="csrf-token" content="([^"]+)"/.exec(html), body = new URLSearchParams(entry.body);
       if (res.status !== 400 || !fresh || retried) { return {}; }

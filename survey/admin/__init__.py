@@ -7,4 +7,5 @@ bp = Blueprint("admin", __name__, url_prefix="/admin")
 
 # Routes register on bp as each module is imported.
 import survey.admin.par  # noqa: E402, F401  (PAR schemes)
+import survey.admin.public_results  # noqa: E402, F401  (the public results page's opt-in)
 from survey.admin import agencies, index, periods, users, views, volumes  # noqa: E402, F401

@@ -6,9 +6,10 @@ from typing import Any
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import HiddenField, RadioField, SelectChoice, SelectField, StringField
-from wtforms.validators import DataRequired, Length, Optional
+from wtforms import BooleanField, HiddenField, RadioField, SelectChoice, SelectField, StringField, TextAreaField
+from wtforms.validators import DataRequired, Length, Optional, Regexp
 
+from survey.models.agency import FEEDBACK_MAX_LENGTH, FEEDBACK_URL_MAX_LENGTH, KIOSK_RESET_MAX, KIOSK_RESET_MIN
 from survey.services.administration.counters import MAX_NAME_LENGTH
 from survey.services.review.comments import MAX_NOTE_LENGTH as MAX_REVIEW_NOTE_LENGTH
 from survey.services.review.comments import MAX_SEARCH_LENGTH
@@ -99,6 +100,48 @@ class CounterForm(FlaskForm):
     )
     name_en = StringField(_l("Name in English (optional)"), validators=[Optional(), Length(max=MAX_NAME_LENGTH)])
     instrument = SelectField(_l("Questionnaire citizens answer at this counter"), coerce=int, choices=[])
+    #: Shown to citizens beside the counter's name (in their language); the choices are the fields of procedure.
+    field = SelectField(_l("Field of procedures this counter serves (optional)"), choices=[], validate_choice=False)
+
+
+class KioskForm(FlaskForm):
+    """Kiosk mode of one counter: a tablet on its desk takes answers through a link of its own."""
+
+    enabled = BooleanField(_l("A tablet at this counter takes answers (kiosk mode)"))
+    reset_seconds = StringField(
+        _l("Seconds before the tablet shows a fresh form (after the thank-you page, or without a touch)"),
+        validators=[
+            DataRequired(_l("Enter the number of seconds")),
+            Regexp(
+                r"^[0-9]{1,3}$",
+                message=_l(
+                    "Enter a whole number of seconds from %(min)d to %(max)d", min=KIOSK_RESET_MIN, max=KIOSK_RESET_MAX
+                ),
+            ),
+        ],
+    )
+
+
+_TOO_LONG = _l("At most %(max)d characters")
+
+
+class FeedbackChannelForm(FlaskForm):
+    """Where citizens of the agency can take a complaint or a suggestion (shown on the thank-you page)."""
+
+    channel_vi = TextAreaField(
+        _l("In Vietnamese"),
+        validators=[Optional(), Length(max=FEEDBACK_MAX_LENGTH)],
+        filters=[lambda v: v.strip() if v else v],
+    )
+    channel_en = TextAreaField(
+        _l("In English (optional)"),
+        validators=[Optional(), Length(max=FEEDBACK_MAX_LENGTH)],
+        filters=[lambda v: v.strip() if v else v],
+    )
+    url = StringField(
+        _l("Address of the agency's feedback page (optional, beginning with https://)"),
+        validators=[Optional(), Length(max=FEEDBACK_URL_MAX_LENGTH)],
+    )
 
 
 class ConfirmForm(FlaskForm):

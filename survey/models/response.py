@@ -61,6 +61,7 @@ class Response(Base):
         CheckConstraint(f"occupation IS NULL OR {check_in('occupation', OCCUPATIONS)}", name="occupation"),
         CheckConstraint("(status = 'excluded') = (exclusion_reason IS NOT NULL)", name="exclusion_reason_iff_excluded"),
         CheckConstraint(f"comment IS NULL OR length(comment) <= {COMMENT_MAX_LENGTH}", name="comment_length"),
+        CheckConstraint("overall_score IS NULL OR (overall_score >= 1 AND overall_score <= 5)", name="overall_score"),
     )
 
     id: Mapped[int] = mapped_column(BigIntPK, primary_key=True)
@@ -87,6 +88,8 @@ class Response(Base):
     #: Keyed hash of the dossier code (mã hồ sơ) when given; never the code itself.
     dossier_hash: Mapped[str | None] = mapped_column(String(64))
     status: Mapped[str] = mapped_column(String(16), default="valid")
+    #: The one-tap overall rating (1–5) a counter's tablet asks first (kiosk mode); None elsewhere.
+    overall_score: Mapped[int | None] = mapped_column(SmallInteger)
     exclusion_reason: Mapped[str | None] = mapped_column(String(255))
 
     answers: Mapped[list[Answer]] = relationship(back_populates="response", cascade="all, delete-orphan")
@@ -109,8 +112,10 @@ class Answer(Base):
     response: Mapped[Response] = relationship(back_populates="answers")
 
 
-#: The columns a submission writes, in table order: all but the generated id and the reviewer's exclusion
-#: reason. The one list of them (the fast path binds and inserts exactly these).
+#: The columns a submission writes, in table order: all but the generated id, the reviewer's exclusion
+#: reason and the kiosk's overall rating (set, when a counter's tablet sends one, by a second statement in
+#: the same transaction: ``services/submissions/store.py``). The one list of them (the fast path binds and
+#: inserts exactly these).
 SUBMITTED_COLUMNS: tuple[str, ...] = tuple(
-    column.name for column in Response.__table__.c if column.name not in ("id", "exclusion_reason")
+    column.name for column in Response.__table__.c if column.name not in ("id", "exclusion_reason", "overall_score")
 )

@@ -9,6 +9,9 @@ code, an overlong comment) returns None, and the view takes the form path, which
 messages, the 400 page or the honeypot's silent thank-you exactly as before. A property test holds the
 two paths to the same result on every input.
 
+The counter tablet's overall rating (``overall``, kiosk mode) is read the same way, from the scale's
+levels; the view keeps it only for a kiosk link.
+
 CSRF is not checked here: ``CSRFProtect`` checks every POST before the view runs.
 """
 
@@ -16,6 +19,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Mapping
+from functools import cache
 
 from survey.services.administration.instruments import InstrumentRules
 from survey.services.submissions import dossiers
@@ -64,6 +68,9 @@ def read_complete_form(rules: InstrumentRules, form: Mapping[str, str], secret_k
         if raw not in item.scores:
             return None
         answers[item.code] = item.scores[raw]
+    overall = form.get("overall") or ""
+    if overall and overall not in _scale(rules.n_levels):
+        return None
     comment = normalise_text(form.get("comment") or "")
     if len(comment) > COMMENT_MAX_LENGTH:
         return None
@@ -82,4 +89,11 @@ def read_complete_form(rules: InstrumentRules, form: Mapping[str, str], secret_k
         occupation=profile["occupation"],
         comment=comment or None,
         dossier_hash=dossiers.dossier_hash(secret_key, dossier) if dossier else None,
+        overall_score=int(overall) if overall else None,
     )
+
+
+@cache
+def _scale(n_levels: int) -> frozenset[str]:
+    """The posted values of a scale's levels ("1" …), as the overall rating's choices are."""
+    return frozenset(str(level) for level in range(1, n_levels + 1))

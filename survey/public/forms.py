@@ -118,12 +118,15 @@ def _text(value: str | None) -> str | None:
 
 class SurveyFormBase(FlaskForm):
     submission_id = HiddenField(validators=[InputRequired(), _is_uuid])
+    #: Required, and nothing is chosen in advance: every response records who answered (the column and the
+    #: exports always hold it), so the citizen says it, rather than a default saying it for them.
     respondent_type = RadioField(
         _l("You are answering as"),
         choices=choices(_RESPONDENT_TYPES),
-        default="person",
         validators=[InputRequired(message=_l("Select whether you are a citizen or represent an organisation"))],
     )
+    #: The counter tablet's one-tap first screen (kiosk mode only; choices are the questionnaire's scale).
+    overall = RadioField(_l("Overall, how satisfied are you with the service today?"), validators=[Optional()])
     field = SelectField(_l("Field of the procedure (optional)"), validators=[Optional()])
     gender = RadioField(_l("Gender (optional)"), validators=[Optional()])
     age_band = RadioField(_l("Age (optional)"), validators=[Optional()])
@@ -153,10 +156,10 @@ class SurveyFormBase(FlaskForm):
     def item_field_names(self) -> list[str]:
         return [name for _, names in self.item_fields for name in names]
 
-    def page_order(self) -> list[Field]:
+    def page_order(self, kiosk: bool = False) -> list[Field]:
         """The visible fields in the order the survey page shows them (for the error summary)."""
-        names = [*self.item_field_names(), "dossier_code", "respondent_type", "field", "gender", "age_band"]
-        names += ["education", "occupation", "comment", "adult"]
+        names = [*(["overall"] if kiosk else []), *self.item_field_names(), "respondent_type", "dossier_code"]
+        names += ["field", "gender", "age_band", "education", "occupation", "comment", "adult"]
         return [self[name] for name in names]
 
     def honeypot_filled(self) -> bool:
@@ -193,6 +196,7 @@ class SurveyFormBase(FlaskForm):
             occupation=self.occupation.data or None,
             comment=self.comment.data or None,
             dossier_hash=dossiers.dossier_hash(secret_key, self.dossier_code.data) if self.dossier_code.data else None,
+            overall_score=int(self.overall.data) if self.overall.data else None,
         )
 
 
@@ -242,6 +246,7 @@ def build_survey_form(
     profile = _PROFILE_CHOICES
     not_stated: list[tuple[str, Label]] = [("", _l("Not stated"))]
     form.field.choices = choices([*not_stated, *((f.code, f.name(locale)) for f in fields)])
+    form.overall.choices = choices((str(score), label) for score, label in instrument.scale_levels(locale))
     form.gender.choices = choices(profile["gender"])
     form.age_band.choices = choices(profile["age_band"])
     form.education.choices = choices(not_stated + profile["education"])

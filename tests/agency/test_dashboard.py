@@ -65,16 +65,48 @@ def test_suppressed_figures_show_the_reason_not_a_number(signed_in) -> None:  # 
     assert "Không công bố" in text
 
 
-def test_province_table_lists_every_agency_with_holm_comparisons(staff_app: Flask, signed_in) -> None:  # type: ignore[no-untyped-def]
+def test_province_table_lists_every_agency_with_bonferroni_comparisons(staff_app: Flask, signed_in) -> None:  # type: ignore[no-untyped-def]
+    from markupsafe import escape
+
+    from survey.agency.formatting import points_range
+
     _agency, report = _report("so-tu-phap")
     reply = signed_in("province_admin").get("/agency/ninh-binh/province", query_string={**YEAR, "sort": "n"})
     html = reply.get_data(as_text=True)
     assert reply.status_code == 200
     assert "<svg" in html and "<caption>" in html and 'aria-sort="descending"' in html
+    province = db.session.scalars(select(Agency).where(Agency.code == "ninh-binh")).one()
+    period = dashboard.parse_period(YEAR, dt.date(2026, 1, 1))
+    table = dashboard.province_table(db.session, province, period, None, "n", True, "vi")
+    made = [line for line in table.lines if line.vs_province.k is not None]
+    k = len(made)
+    assert k >= 5 and {line.vs_province.k for line in made} == {k}
+    assert [line for line in table.lines if line.vs_province.unavailable is None] == made
+    verdicts = {"above": "Cao hơn có ý nghĩa thống kê", "below": "Thấp hơn có ý nghĩa thống kê"}
+    verdicts["same"] = "Không khác biệt có ý nghĩa thống kê"
+    rows = html.split("<tr>")
     with staff_app.test_request_context("/?lang=vi"):
         g.pop("_flask_babel", None)  # the test's app context is shared: drop the cached locale
         assert pct(report.get(TOTAL, "overall").estimate) in html
-    assert "Holm" in html
+        # K and the level of the intervals are stated under the column heading
+        assert (
+            f"Khoảng tin cậy và kết luận đã hiệu chỉnh Bonferroni cho {k} phép so sánh "
+            f"(khoảng tin cậy {pct(1 - 0.05 / k)})"
+        ) in html
+        for line in made:
+            c = line.vs_province
+            (row,) = [r for r in rows if f">{escape(line.agency.name('vi'))}</a></th>" in r]
+            # the interval shown is the adjusted one, and the verdict is whether it excludes zero
+            assert points_range(c.ci) in row and verdicts[c.direction] in row
+            assert c.direction == ("above" if c.ci[0] > 0 else "below" if c.ci[1] < 0 else "same")
+    table_html = html[html.index('<table class="data stack">') : html.index("</table>")]
+    assert "Holm" not in table_html
+    english = signed_in("province_admin").get("/agency/ninh-binh/province", query_string={**YEAR, "lang": "en"})
+    with staff_app.test_request_context("/?lang=en"):
+        g.pop("_flask_babel", None)
+        note = f"Intervals and verdicts Bonferroni-adjusted for {k} comparisons ({pct(1 - 0.05 / k)} intervals)"
+    text = english.get_data(as_text=True)
+    assert note in text and "Bonferroni-adjusted for the K agencies compared" in text
 
 
 @pytest.mark.parametrize(

@@ -74,7 +74,45 @@ def test_breakdown_page_shows_counters_with_the_engines_numbers(staff_app: Flask
     for row in shown:
         assert row.label in html
         assert _vi(staff_app, pct, row.share.estimate) in html
-    assert "Theo lĩnh vực thủ tục" in html and "So với toàn đơn vị (điều chỉnh Holm)" in html
+    assert "Theo lĩnh vực thủ tục" in html and "So với toàn đơn vị" in html and "Holm" not in html
+    # Each table is its own Bonferroni family: K and the intervals' level under its column heading.
+    for rows in (result.counters, result.fields):
+        made = [r.vs_all for r in rows if r.vs_all.k is not None]
+        assert [r.vs_all for r in rows if r.vs_all.unavailable is None] == made
+        k = len(made)
+        if k > 1:
+            level = _vi(staff_app, pct, 1 - 0.05 / k)
+            assert f"đã hiệu chỉnh Bonferroni cho {k} phép so sánh (khoảng tin cậy {level})" in html
+            assert {c.k for c in made} == {k} and all(c.level == pytest.approx(1 - 0.05 / k) for c in made)
+        for c in made:
+            assert c.significant == (c.ci[0] > 0 or c.ci[1] < 0)
+
+
+def test_overview_states_k_for_each_comparison_column(staff_app: Flask, signed_in) -> None:  # type: ignore[no-untyped-def]
+    agency, period = _agency("so-tu-phap"), _year()
+    board = dashboard.agency_dashboard(db.session, agency, period, None, "vi")
+    assert board.overall is not None
+    headline = [board.overall, *board.elements]
+    html = signed_in("agency_manager").get("/agency/so-tu-phap/", query_string={**YEAR, "lang": "en"})
+    text = html.get_data(as_text=True)
+    assert "Holm" not in text
+    for column in ("vs_province", "vs_previous"):
+        made = [getattr(r, column) for r in headline if getattr(r, column).k is not None]
+        k = len(made)
+        assert k == len([r for r in headline if getattr(r, column).unavailable is None])
+        if k:
+            level = 1 - 0.05 / k
+            with staff_app.test_request_context("/?lang=en"):
+                g.pop("_flask_babel", None)
+                shown = pct(level)
+            note = (
+                f"Intervals and verdicts Bonferroni-adjusted for {k} comparisons ({shown} intervals)"
+                if k > 1
+                else f"One comparison, no adjustment needed ({shown} interval)"
+            )
+            assert note in text
+            assert all(c.level == pytest.approx(level) for c in made)
+    assert len([r for r in headline if r.vs_province.k is not None]) == len(headline)  # the seeded year has them all
 
 
 def test_suppressed_breakdowns_show_the_reason(signed_in) -> None:  # type: ignore[no-untyped-def]

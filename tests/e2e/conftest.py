@@ -82,10 +82,12 @@ THANKS = re.compile(r"/s/[^/]+/thanks(#[\w-]*)?$")
 
 
 def answer_everything(page, label_index: int = 4) -> None:  # type: ignore[no-untyped-def]
-    """Tap one option of every rating item (the 4th, "satisfied") and confirm 18+."""
+    """Tap one option of every rating item (the 4th, "satisfied"), say who answers (nothing is chosen in
+    advance) and confirm 18+."""
     groups = page.locator("fieldset.scale")
     for i in range(groups.count()):
         groups.nth(i).locator("label.o").nth(label_index - 1).click()
+    page.locator("#respondent_type-0").check()
     page.locator("#adult").check()
 
 

@@ -16,6 +16,7 @@ from survey.models import Counter, Response
 from survey.services.submissions.dossiers import dossier_hash
 from survey.services.submissions.links import counter_survey_path
 from tests.conftest import app_in_transaction, hidden_fields
+from tests.public.helpers import followed
 
 
 def _counters(instrument_code: str = "sipas-2017") -> list[Counter]:
@@ -29,7 +30,7 @@ def _count(model, *where) -> int:  # type: ignore[no-untyped-def]
 def _post(client: FlaskClient, counter: Counter, survey_answers, **extra: str):  # type: ignore[no-untyped-def]
     path = counter_survey_path(client.application.config, counter)
     form = hidden_fields(client.get(path).get_data(as_text=True))
-    return client.post(path, data=survey_answers(counter.instrument, **{**form, **extra}))
+    return followed(client, client.post(path, data=survey_answers(counter.instrument, **{**form, **extra})))
 
 
 @pytest.mark.usefixtures("demo")

@@ -14,6 +14,7 @@ from survey.models import Answer, Counter, Response
 from survey.services.submissions.links import counter_survey_path
 from survey.services.submissions.tokens import sign_counter
 from tests.conftest import hidden_fields
+from tests.public.helpers import followed, sent_back
 
 pytestmark = pytest.mark.usefixtures("demo")
 
@@ -34,12 +35,17 @@ def _form(client: FlaskClient, path: str) -> dict[str, str]:
     return hidden_fields(page.get_data(as_text=True))
 
 
-def test_landing_page_lists_counters_with_qr_codes(client: FlaskClient) -> None:
-    html = client.get("/").get_data(as_text=True)
+def test_landing_page_is_light_lists_counters_without_qr_codes_and_offers_sign_in_first(client: FlaskClient) -> None:
+    response = client.get("/")
+    html = response.get_data(as_text=True)
     assert "<h1>" in html and html.count("<h1>") == 1
     assert "UBND Phường Hoa Lư" in html
-    assert html.count("<svg") >= 50
+    assert "<svg" not in html  # the QR codes are on the posters, not inlined here (the demo's page weighed 844 KB)
     assert counter_survey_path(client.application.config, _counter()) in html
+    assert len(response.data) < 40_000
+    # Staff sign-in comes straight after the introduction, long before the directory (and again in the footer).
+    assert html.index('href="/auth/sign-in"') < html.index("<details>")
+    assert html.count("<details>") == html.count("<summary>") >= 20
 
 
 def test_survey_page_shows_every_item_grouped_by_element_in_vietnamese(client: FlaskClient) -> None:
@@ -123,7 +129,9 @@ def test_missing_answers_rerender_with_error_summary_and_kept_choices(client: Fl
     data = survey_answers(counter.instrument, **_form(client, path), q_q05="2")
     del data["q_q10"], data["adult"]
     before = _count(Response)
-    response = client.post(path, data=data)
+    posted = client.post(path, data=data)
+    assert sent_back(posted)  # POST/redirect/GET: Back never lands on a resubmission page
+    response = followed(client, posted)
     html = response.get_data(as_text=True)
     assert response.status_code == 422
     assert _count(Response) == before
@@ -191,6 +199,8 @@ def test_rotated_key_or_inactive_counter_is_410(client: FlaskClient, app: Flask)
 def test_oversized_comment_is_refused_with_its_limit(client: FlaskClient, survey_answers) -> None:  # type: ignore[no-untyped-def]
     counter = _counter()
     path = counter_survey_path(client.application.config, counter)
-    response = client.post(path, data=survey_answers(counter.instrument, **_form(client, path), comment="x" * 2001))
+    response = followed(
+        client, client.post(path, data=survey_answers(counter.instrument, **_form(client, path), comment="x" * 2001))
+    )
     assert response.status_code == 422
     assert "Ý kiến chỉ được dài tối đa 2000 ký tự" in response.get_data(as_text=True)

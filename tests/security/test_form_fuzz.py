@@ -90,7 +90,23 @@ def _known(admin: User, other: User) -> dict[str, dict[str, object]]:
         "token_id": token.id,
         "period_id": period.id,
     }
-    return {"": common, "admin.par_scheme_edit": {"code": province.code, "year": scheme.year}}
+    # Comment follow-up needs a comment; the public-results opt-in a province; unsubscribing a signed token.
+    from flask import current_app
+
+    from survey.services.notifications.tokens import unsubscribe_token
+
+    with db.write() as session:
+        commented = session.get(Response, response.id)
+        commented.comment = commented.comment or "Góp ý để kiểm thử"
+    followup = {"code": agency.code, "response_id": response.id}
+    return {
+        "": common,
+        "admin.par_scheme_edit": {"code": province.code, "year": scheme.year},
+        "admin.public_results_setting": {"code": province.code},
+        "agency.comment_followup": followup,
+        "agency.comment_publish": followup,
+        "notifications.unsubscribe": {"token": unsubscribe_token(current_app.config["SECRET_KEY"], other.id)},
+    }
 
 
 def _field_names(client: FlaskClient, url: str, rule_methods: set[str]) -> list[str]:

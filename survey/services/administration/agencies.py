@@ -1,5 +1,6 @@
 """Agencies managed by province and system administrators: the tree in scope, new child agencies, renames
-and (de)activation. Every change runs in one transaction with its audit event.
+and (de)activation; and each agency's feedback channel, which its own managers set (with its counters).
+Every change runs in one transaction with its audit event.
 
 An agency is tied to an administrative unit valid on the day it is created: after the 2025 reorganisation
 (1 July 2025) there are no districts, so only provinces and communes can be chosen. A child agency's
@@ -11,6 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from urllib.parse import urlsplit
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -18,6 +20,7 @@ from sqlalchemy.orm import Session
 from survey.auth import Scope
 from survey.db import db
 from survey.models import AdminUnit, Agency
+from survey.models.agency import FEEDBACK_MAX_LENGTH, FEEDBACK_URL_MAX_LENGTH
 from survey.models.codes import AGENCY_KINDS
 from survey.services.administration.counters import CODE_PATTERN, MAX_CODE_LENGTH
 from survey.services.administration.scope_queries import in_scope
@@ -34,7 +37,7 @@ DISTRICTS_ABOLISHED = dt.date(2025, 7, 1)
 
 class AgencyAdminError(ValueError):
     """Codes: ``not_found``, ``bad_code``, ``code_taken``, ``name_required``, ``bad_kind``, ``bad_unit``,
-    ``parent_required``."""
+    ``parent_required``, ``feedback_too_long``, ``bad_url``."""
 
     def __init__(self, code: str) -> None:
         super().__init__(code)
@@ -195,5 +198,58 @@ def set_agency_active(scope: Scope, code: str, active: bool, actor_user_id: int)
                 target_id=agency.id,
                 agency_id=agency.id,
                 details={"code": code},
+            )
+    return agency
+
+
+def _feedback_url(raw: str | None) -> str | None:
+    """An https address with a host, or None for an empty one; anything else is ``bad_url`` (no other scheme
+    reaches the citizens' page: not ``javascript:``, not plain http)."""
+    url = (raw or "").strip()
+    if not url:
+        return None
+    try:
+        parts = urlsplit(url)
+        https = parts.scheme == "https" and bool(parts.hostname)
+    except ValueError:  # an unclosed IPv6 bracket, a bad port: not an address
+        https = False
+    if not https or len(url) > FEEDBACK_URL_MAX_LENGTH or any(c.isspace() for c in url):
+        raise AgencyAdminError("bad_url")
+    return url
+
+
+def set_feedback_channel(
+    agency_id: int, channel_vi: str | None, channel_en: str | None, url: str | None, actor_user_id: int
+) -> Agency:
+    """Set where citizens can take a complaint or other feedback (shown on the thank-you page); empty clears it.
+
+    The caller passes an agency the user may manage (``manage_counters``). Audited as
+    ``agency.feedback_channel_updated`` (which parts changed, not the text).
+    """
+    texts = [(value or "").strip() or None for value in (channel_vi, channel_en)]
+    if any(text is not None and len(text) > FEEDBACK_MAX_LENGTH for text in texts):
+        raise AgencyAdminError("feedback_too_long")
+    vi, en = texts
+    address = _feedback_url(url)
+    with db.write() as session:
+        agency = session.scalar(select(Agency).where(Agency.id == agency_id).with_for_update())
+        if agency is None:
+            raise AgencyAdminError("not_found")
+        before = (agency.feedback_channel_vi, agency.feedback_channel_en, agency.feedback_url)
+        if before != (vi, en, address):
+            agency.feedback_channel_vi, agency.feedback_channel_en, agency.feedback_url = vi, en, address
+            changed = [
+                name
+                for name, old, new in zip(("vi", "en", "url"), before, (vi, en, address), strict=True)
+                if old != new
+            ]
+            audit.record(
+                session,
+                "agency.feedback_channel_updated",
+                actor_user_id=actor_user_id,
+                target_type="agency",
+                target_id=agency.id,
+                agency_id=agency.id,
+                details={"code": agency.code, "changed": changed},
             )
     return agency

@@ -1,4 +1,5 @@
-"""Counter administration within an agency: rename, (de)activate, rotate the QR key, choose the instrument.
+"""Counter administration within an agency: rename, (de)activate, rotate the QR key, choose the instrument,
+and kiosk mode (a tablet on the counter's desk taking answers through a link of its own).
 
 Every change runs in one transaction with its audit event. Callers pass the agency the user may manage
 (checked against the user's scope by ``survey.auth``); a counter of another agency is "not found".
@@ -14,14 +15,18 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
 
 from survey.db import db
-from survey.models import Counter, Instrument
+from survey.models import Agency, Counter, Instrument, ProcedureField
+from survey.models.agency import KIOSK_RESET_MAX, KIOSK_RESET_MIN
+from survey.services.administration.directory import CounterRef, Unavailable, counter_ref
 from survey.services.identity import audit
+from survey.services.submissions.tokens import CounterToken
 
 MAX_NAME_LENGTH = 255
 
 
 class CounterError(ValueError):
-    """A counter change was refused; ``code`` names why (``not_found``, ``name_required``, ``no_instrument``)."""
+    """A counter change was refused; ``code`` names why (``not_found``, ``name_required``, ``no_instrument``,
+    ``no_field``, ``bad_reset``)."""
 
     def __init__(self, code: str) -> None:
         super().__init__(code)
@@ -78,17 +83,30 @@ def _load(session: Session, agency_id: int, counter_id: int) -> Counter:
 
 
 def update_counter(
-    agency_id: int, counter_id: int, name_vi: str, name_en: str | None, instrument_id: int, actor_user_id: int
+    agency_id: int,
+    counter_id: int,
+    name_vi: str,
+    name_en: str | None,
+    instrument_id: int,
+    actor_user_id: int,
+    field_code: str | None = None,
 ) -> Counter:
-    """Rename a counter and choose its instrument (the QR code stays valid). Audited as ``counter.updated``."""
+    """Rename a counter, choose its instrument and the field it serves (the QR code stays valid). Audited as
+    ``counter.updated``."""
     name_vi = name_vi.strip()
     name_en = (name_en or "").strip() or None
+    field_code = (field_code or "").strip() or None
     if not name_vi or len(name_vi) > MAX_NAME_LENGTH or (name_en and len(name_en) > MAX_NAME_LENGTH):
         raise CounterError("name_required")
     with db.write() as session:
         counter = _load(session, agency_id, counter_id)
         if instrument_id not in {i.id for i in instrument_choices(session)}:
             raise CounterError("no_instrument")
+        if (
+            field_code is not None
+            and session.scalar(select(ProcedureField.id).where(ProcedureField.code == field_code)) is None
+        ):
+            raise CounterError("no_field")
         changed: dict[str, Any] = {}
         if counter.name_vi != name_vi or counter.name_en != name_en:
             changed["name"] = True
@@ -96,6 +114,9 @@ def update_counter(
         if counter.instrument_id != instrument_id:
             changed["instrument"] = {"from": counter.instrument_id, "to": instrument_id}
             counter.instrument_id = instrument_id
+        if counter.field_code != field_code:
+            changed["field"] = {"from": counter.field_code, "to": field_code}
+            counter.field_code = field_code
         if changed:
             audit.record(
                 session,
@@ -139,6 +160,78 @@ def rotate_key(agency_id: int, counter_id: int, actor_user_id: int) -> Counter:
             details={"agency_id": agency_id, "key_version": counter.key_version},
         )
     return counter
+
+
+def set_kiosk(agency_id: int, counter_id: int, enabled: bool, reset_seconds: int, actor_user_id: int) -> Counter:
+    """Switch the counter's kiosk mode on or off and set its reset delay. Audited as ``counter.kiosk_updated``.
+
+    Switching it off also retires the kiosk link (its key version goes up), so a tablet taken away or lost
+    never works again, even once kiosk mode is back on: staff then set the tablet up with the new link.
+    """
+    if not KIOSK_RESET_MIN <= reset_seconds <= KIOSK_RESET_MAX:
+        raise CounterError("bad_reset")
+    with db.write() as session:
+        counter = _load(session, agency_id, counter_id)
+        changed: dict[str, Any] = {}
+        if counter.kiosk_enabled != enabled:
+            changed["enabled"] = enabled
+            counter.kiosk_enabled = enabled
+            if not enabled:
+                counter.kiosk_key_version += 1
+                changed["kiosk_key_version"] = counter.kiosk_key_version
+        if counter.kiosk_reset_seconds != reset_seconds:
+            changed["reset_seconds"] = {"from": counter.kiosk_reset_seconds, "to": reset_seconds}
+            counter.kiosk_reset_seconds = reset_seconds
+        if changed:
+            audit.record(
+                session,
+                "counter.kiosk_updated",
+                actor_user_id=actor_user_id,
+                target_type="counter",
+                target_id=counter.id,
+                details={"agency_id": agency_id, **changed},
+            )
+    return counter
+
+
+def new_kiosk_link(agency_id: int, counter_id: int, actor_user_id: int) -> Counter:
+    """Retire the counter's kiosk link and make a new one (the tablet must be set up again). Audited."""
+    with db.write() as session:
+        counter = _load(session, agency_id, counter_id)
+        counter.kiosk_key_version += 1
+        audit.record(
+            session,
+            "counter.kiosk_key_rotated",
+            actor_user_id=actor_user_id,
+            target_type="counter",
+            target_id=counter.id,
+            details={"agency_id": agency_id, "kiosk_key_version": counter.kiosk_key_version},
+        )
+    return counter
+
+
+def kiosk_counter(session: Session, token: CounterToken | None) -> CounterRef | Unavailable:
+    """The counter behind a kiosk link, or why it cannot be used: "unknown" (404) for a key version never
+    issued or no such counter; "revoked" (410) for an old link, kiosk mode off, or a closed counter or agency.
+
+    A tablet sends a form a minute at most, so this is an ordinary query, not the QR path's cursor read.
+    """
+    if token is None:
+        return "unknown"
+    row = session.execute(
+        select(Counter.kiosk_key_version, Counter.kiosk_enabled, Counter.active, Agency.active)
+        .join(Agency, Agency.id == Counter.agency_id)
+        .where(Counter.id == token.counter_id)
+    ).first()
+    if row is None:
+        return "unknown"
+    key_version, enabled, active, agency_active = row
+    if token.key_version > key_version:
+        return "unknown"
+    if token.key_version != key_version or not (enabled and active and agency_active):
+        return "revoked"
+    ref = counter_ref(token.counter_id)
+    return "unknown" if ref is None else ref
 
 
 #: Counter and agency codes: lowercase letters, digits and single hyphens (they appear in URLs and files).

@@ -2,6 +2,12 @@
 
 Nothing is deleted or excluded: each response in the window gets a ``burst`` flag, and the
 detection is written to the audit log (counter, window, counts; never answers or comments).
+
+A counter's tablet (kiosk mode) serves one citizen at a time: answering the questionnaire takes a
+minute or more, and the tablet waits before it shows the next form. So a kiosk has a rule of its own
+(:meth:`BurstRule.kiosk_from_config`), counting only the tablet's responses, with a shorter window and a
+lower threshold than the counter's, which phones scanning the poster share: a handful of complete forms
+from one tablet within two minutes is more than citizens in a queue can give.
 """
 
 from __future__ import annotations
@@ -26,14 +32,21 @@ AUDIT_ACTION = "responses.burst_flagged"
 
 @dataclass(frozen=True)
 class BurstRule:
-    """``threshold`` or more responses from one counter within ``window_seconds`` is a burst."""
+    """``threshold`` or more responses from one counter within ``window_seconds`` is a burst; with a
+    ``collection_mode``, only that mode's responses count (and are flagged)."""
 
     window_seconds: int
     threshold: int
+    collection_mode: str | None = None
 
     @classmethod
     def from_config(cls, config: Any) -> BurstRule:
         return cls(int(config["BURST_WINDOW_SECONDS"]), int(config["BURST_THRESHOLD"]))
+
+    @classmethod
+    def kiosk_from_config(cls, config: Any) -> BurstRule:
+        """The rule for a counter's tablet: its own responses only (``SIPAS_KIOSK_BURST_*``)."""
+        return cls(int(config["KIOSK_BURST_WINDOW_SECONDS"]), int(config["KIOSK_BURST_THRESHOLD"]), "kiosk")
 
 
 def flag_burst(counter_id: int, now: dt.datetime, rule: BurstRule) -> int:
@@ -49,6 +62,8 @@ def flag_burst(counter_id: int, now: dt.datetime, rule: BurstRule) -> int:
         .where(Response.counter_id == counter_id, Response.received_at > since, Response.received_at <= now)
         .order_by(Response.id)
     )
+    if rule.collection_mode is not None:
+        window = window.where(Response.collection_mode == rule.collection_mode)
     try:
         with db.write() as session:
             ids = list(session.scalars(window))
@@ -70,6 +85,7 @@ def flag_burst(counter_id: int, now: dt.datetime, rule: BurstRule) -> int:
                 target_type="counter",
                 target_id=counter_id,
                 details={
+                    **({"collection_mode": rule.collection_mode} if rule.collection_mode else {}),
                     "window_seconds": rule.window_seconds,
                     "threshold": rule.threshold,
                     "responses_in_window": len(ids),
