@@ -255,7 +255,8 @@ def returned_form(
     counter_id: int, key: str, consume: bool = True, now: dt.datetime | None = None
 ) -> tuple[int, list[tuple[str, str]]] | None:
     """The status and fields of the form kept under ``key`` for this counter, deleted as it is read
-    (``consume``); None for a malformed, unknown, expired or already shown key, or another counter's."""
+    (``consume``, which also deletes every expired form); None for a malformed, unknown, expired or already
+    shown key, or another counter's."""
     if not _KEY.match(key):
         return None
     now = now or utcnow()
@@ -266,8 +267,10 @@ def returned_form(
     with db.write() as session:
         row = session.get(ReturnedForm, digest)
         found = _fields(row, counter_id, now)
-        if row is not None and (found is not None or row.expires_at <= now):
+        if found is not None:
             session.delete(row)
+        # Forms past their time go too (each page that uses a key, and each form kept, clears them).
+        session.execute(delete(ReturnedForm).where(ReturnedForm.expires_at <= now))
     return found
 
 

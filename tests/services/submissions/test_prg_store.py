@@ -69,3 +69,13 @@ def test_a_kept_form_is_bounded_in_fields_and_length() -> None:
 @pytest.mark.parametrize("key", ["", "a", "a" * 65, "ab cd" * 5, "é" * 24, "../" * 8])
 def test_a_malformed_key_is_nothing(key: str) -> None:
     assert returned_form(_counters()[0].id, key) is None
+
+
+def test_showing_a_kept_form_also_purges_the_expired_ones() -> None:
+    counter = _counters()[0]
+    keep_returned_form(counter.id, 422, [("q_q01", "1")], now=T0)
+    later = T0 + dt.timedelta(seconds=RETURNED_FORM_SECONDS + 1)
+    key = keep_returned_form(counter.id, 422, [("q_q01", "2")], now=later - dt.timedelta(seconds=2))
+    assert _rows() == 2
+    assert returned_form(counter.id, key, now=later) == (422, [("q_q01", "2")])
+    assert _rows() == 0
