@@ -301,8 +301,25 @@ def _load_groups(path: str, items: Sequence[str]) -> dict[str, dict[str, float]]
 # -- values -----------------------------------------------------------------------------------------------------
 
 
+class _NeedsText(Exception):
+    """A parsed item column holds a value outside 1-5: the message quotes the cell, so read it as text."""
+
+
 def _scores(values: np.ndarray, column: str, missing: tuple[int, ...], lines: np.ndarray) -> np.ndarray:
-    """Item scores 1-5; blank or a missing code = NaN. One-character cells are decoded from their code points."""
+    """Item scores 1-5; blank or a missing code = NaN. One-character cells are decoded from their code points;
+    a column the reader parsed (whole numbers, NaN = blank) is checked as numbers."""
+    if values.dtype.kind == "f":
+        x = values.astype(float)
+        none = np.isnan(x)
+        for m in missing:
+            none |= x == m
+        ok = none.copy()
+        for value in SCORES:
+            ok |= x == value
+        if not np.all(ok):
+            raise _NeedsText(column)
+        x[none] = np.nan
+        return x
     if values.dtype.itemsize <= 4:  # numpy stores str as UCS-4: every cell holds at most one character
         code = values.view(np.uint32).astype(np.int64)
         score = code - ord("0")
@@ -326,7 +343,13 @@ def _scores(values: np.ndarray, column: str, missing: tuple[int, ...], lines: np
 
 
 def _numbers(values: np.ndarray, column: str, what: str, lines: np.ndarray) -> np.ndarray:
-    """Vectorised float conversion; on failure, name the first offending line."""
+    """Vectorised float conversion; on failure, name the first offending line. A column the reader parsed
+    (NaN = blank) needs only the blank check."""
+    if values.dtype.kind == "f":
+        blank = np.flatnonzero(np.isnan(values))
+        if len(blank):
+            raise CliError(f"{what} column {column!r}, line {int(lines[blank[0]])}: the value is blank")
+        return values.astype(float)
     try:
         out = values.astype(float)
     except ValueError:
@@ -374,8 +397,13 @@ def run_estimate(args: argparse.Namespace) -> dict[str, Any]:
     items = cfg.items
     status_col = [cfg.status[0]] if cfg.status else []
     extra = [c for c in (cfg.weight, cfg.strata, *cfg.psu, *cfg.fpc, cfg.by, *status_col) if c]
-    table = read_table(cfg.data, list(dict.fromkeys([*items, *extra])), cfg.dialect)
+    # Columns that are also labels (a psu that is an fpc, an item that is --by) stay text.
+    labels = {c for c in (cfg.strata, *cfg.psu, cfg.by, *status_col) if c}
+    numbers = [c for c in (cfg.weight, *cfg.fpc) if c not in labels and c not in items]
+    integers = [c for c in items if c not in labels and c not in numbers]
+    table = read_table(cfg.data, list(dict.fromkeys([*items, *extra])), cfg.dialect, numbers=numbers, integers=integers)
     data, lines = table.columns, np.arange(2, table.n_rows + 2)
+    keep: np.ndarray | None = None
     if cfg.status:
         column, valid = cfg.status
         keep = data[column] == valid
@@ -390,12 +418,22 @@ def run_estimate(args: argparse.Namespace) -> dict[str, Any]:
         raise CliError(f"weight column {cfg.weight!r}, line {int(lines[bad[0]])}: weights must not be negative")
     if not np.any(weights > 0):
         raise CliError(f"weight column {cfg.weight!r}: every weight is zero")
-    scores = np.column_stack([_scores(data[item], item, cfg.missing, lines) for item in items])
+    # float32 holds the scores exactly at half the memory; one column after another (Fortran order)
+    scores = np.empty((n, len(items)), dtype=np.float32, order="F")
+    for k, item in enumerate(items):
+        try:
+            scores[:, k] = _scores(data.pop(item) if item in integers else data[item], item, cfg.missing, lines)
+        except _NeedsText:  # the error message quotes the cell as written
+            text = read_table(cfg.data, [item], cfg.dialect).columns[item]
+            _scores(text if keep is None else text[keep], item, cfg.missing, lines)
+            raise AssertionError("unreachable: the text of a bad score raised") from None
     for col in (cfg.strata, *cfg.psu, cfg.by):
         if col:
             blank = np.flatnonzero(data[col] == "")
             if len(blank):
                 raise CliError(f"column {col!r}, line {int(lines[blank[0]])}: value is blank")
+    for col in labels:  # read-only: the engine then factorises each label column once (design.factorise)
+        data[col].setflags(write=False)
     specs = _composites(cfg, scores)
     # Labels stay numpy string arrays: the estimators factorise those on numpy's fast path.
     strata = data[cfg.strata] if cfg.strata else None

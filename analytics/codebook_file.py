@@ -6,7 +6,7 @@ command line estimates what the dashboard shows for the same scope and period wi
 This module holds the schema's name, version and file name, and the reader; the app builds the file
 (``survey/services/exports/codebook.py``), whose Markdown codebook documents the same fields.
 
-Top-level keys (schema 1.0); every name of a column is a column of the data file:
+Top-level keys (schema 1.0, then what 1.1 adds); every name of a column is a column of the data file:
 
 ``schema``, ``schema_version``
     ``"sipas-export-codebook"`` and ``"MAJOR.MINOR"``. Readers accept every ``1.x``: a minor version only
@@ -50,7 +50,20 @@ Top-level keys (schema 1.0); every name of a column is a column of the data file
     (``= + - @``, tab, carriage return), so a spreadsheet never runs it; numbers are never prefixed.
 ``columns``
     Every column in file order: ``name``, ``label_vi``, ``label_en``, ``kind`` and, for coded columns,
-    ``categories`` (numeric ``code``, stored ``value``, labels).
+    ``categories`` (numeric ``code``, exported text ``value``, labels).
+
+Schema 1.1 adds (1.0 files lack them; this reader needs none of them and reads both):
+
+``study``
+    ``title``, ``producer``, ``universe``, ``unit_of_analysis``, ``kind_of_data``, ``collection_mode``,
+    ``sampling``, ``period``, ``response_rate`` (``rate``: valid responses ÷ transactions over the
+    agency-months with volumes), ``citation``, ``licence``, ``access_conditions``, ``index_definitions``.
+``frequencies``
+    Per column: ``valid`` and ``missing`` rows, ``missing_codes``, ``counts`` (code → rows; ``""`` = empty).
+``code_lists``
+    ``agency``, ``counter``, ``field``, ``admin_unit``: every code of the scope with labels and rows.
+``weighting.summary``
+    The weighting notes as a table: ``what``, ``agencies``, ``agency_months``.
 """
 
 from __future__ import annotations
@@ -65,7 +78,7 @@ from typing import Any
 from .errors import DataError
 
 SCHEMA = "sipas-export-codebook"
-SCHEMA_VERSION = "1.0"
+SCHEMA_VERSION = "1.1"
 SUFFIX = ".codebook.json"
 
 

@@ -60,6 +60,7 @@ Multi-stage designs (``Design.stages``, R ``svydesign(ids=~A+B, strata=~S, fpc=~
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Hashable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -76,12 +77,33 @@ CERTAINTY_TOLERANCE = 1e-7
 DENSE_KEYS = 1 << 22
 
 
+#: Factorisations ("codes") and string ranks ("ranks") of large read-only arrays, newest last (:func:`factorise`).
+_MEMO: dict[str, list[tuple[weakref.ref[np.ndarray], tuple[np.ndarray, list[Any]]]]] = {"codes": [], "ranks": []}
+_MEMO_SIZE, _MEMO_MIN_ROWS = 4, 1 << 16
+
+
 def factorise(values: Iterable[Any] | np.ndarray) -> tuple[np.ndarray, list[Any]]:
     """Integer codes (first-appearance order) and the list of distinct labels.
 
     Works for numpy arrays of numbers or strings and for any sequence of hashables (``None`` included),
     so domain labels may be tuples or ``None`` for "whole sample".
+
+    A large array that is read-only and owns its data (the command line marks its label columns so)
+    cannot change, so its factorisation is remembered while the array lives: the design, the sums and
+    the degrees of freedom all factorise the same strata and PSU columns of a million rows.
     """
+    arr = values if isinstance(values, np.ndarray) else None
+    if arr is None or arr.flags.writeable or not arr.flags.owndata or len(arr) < _MEMO_MIN_ROWS:
+        return _factorise(values)
+    for ref, (codes, labels) in _MEMO["codes"]:
+        if ref() is arr:
+            return codes.copy(), list(labels)
+    codes, labels = _factorise(arr)
+    _remember("codes", arr, codes, labels)
+    return codes, labels
+
+
+def _factorise(values: Iterable[Any] | np.ndarray) -> tuple[np.ndarray, list[Any]]:
     arr = values if isinstance(values, np.ndarray) else None
     if arr is not None and arr.dtype.kind in "iu" and arr.ndim == 1 and len(arr):
         low, high = int(arr.min()), int(arr.max())
@@ -95,6 +117,16 @@ def factorise(values: Iterable[Any] | np.ndarray) -> tuple[np.ndarray, list[Any]
             code_of = np.empty(high - low + 1, dtype=np.int64)
             code_of[order] = np.arange(len(order))
             return code_of[shifted], [int(v) + low for v in order.tolist()]
+    if arr is not None and arr.dtype.kind == "U" and arr.ndim == 1 and len(arr):
+        ranks = string_ranks(arr)
+        if ranks is not None:
+            codes, labels = _factorise(ranks)  # ranks are dense: direct addressing, no second sort
+            first = _first_rows(codes, len(labels))
+            return codes, arr[first].tolist()
+    if arr is not None and arr.dtype == object and arr.ndim == 1 and len(arr) >= _MEMO_MIN_ROWS:
+        split = _factorise_with_none(arr)
+        if split is not None:
+            return split
     if arr is not None and arr.dtype != object and arr.ndim == 1:
         uniq, first, inverse = np.unique(arr, return_index=True, return_inverse=True)
         order = np.argsort(first, kind="stable")
@@ -108,6 +140,76 @@ def factorise(values: Iterable[Any] | np.ndarray) -> tuple[np.ndarray, list[Any]
         dtype=np.int64,
     )
     return codes, list(index)
+
+
+def _factorise_with_none(arr: np.ndarray) -> tuple[np.ndarray, list[Any]] | None:
+    """An object array of ``None`` (the whole sample) and strings (domains), as sums of several domains
+    stack them, factorised on numpy's string path; None if the other values are not all ``str``."""
+    none = np.asarray(arr == None)  # noqa: E711  # elementwise on an object array
+    rest = arr[~none].tolist()
+    if not rest or set(map(type, rest)) != {str}:
+        return None
+    rest_codes, rest_labels = _factorise(np.array(rest, dtype=str))
+    if not np.any(none):
+        return rest_codes, rest_labels
+    # None takes its place in first-appearance order among the strings
+    first_rest = np.flatnonzero(~none)[_first_rows(rest_codes, len(rest_labels))]
+    before = int(np.searchsorted(first_rest, int(np.argmax(none))))
+    codes = np.empty(len(arr), dtype=np.int64)
+    codes[none] = before
+    codes[~none] = rest_codes + (rest_codes >= before)
+    return codes, [*rest_labels[:before], None, *rest_labels[before:]]
+
+
+def string_ranks(arr: np.ndarray) -> np.ndarray | None:
+    """Each string's rank among the distinct strings (numpy's string order), or None if they do not pack
+    into integers (:func:`pack_strings`). Remembered for a large read-only array, as :func:`factorise`."""
+    memo = arr.flags.owndata and not arr.flags.writeable and len(arr) >= _MEMO_MIN_ROWS
+    if memo:
+        for ref, (ranks, _) in _MEMO["ranks"]:
+            if ref() is arr:
+                return ranks.copy()
+    packed = pack_strings(arr)
+    if packed is None:
+        return None
+    ranks = np.unique(packed, return_inverse=True)[1].reshape(-1)
+    if memo:
+        _remember("ranks", arr, ranks, [])
+    return ranks
+
+
+def _remember(kind: str, arr: np.ndarray, codes: np.ndarray, labels: list[Any]) -> None:
+    memo = _MEMO[kind]
+    memo[:] = [entry for entry in memo[-(_MEMO_SIZE - 1) :] if entry[0]() is not None]
+    memo.append((weakref.ref(arr), (codes.copy(), list(labels))))
+
+
+def pack_strings(arr: np.ndarray) -> np.ndarray | None:
+    """Short strings as one int64 each (equal strings, equal numbers), or None when they do not fit.
+
+    numpy keeps a ``str`` array as fixed-width UCS-4 code points, zero-padded. The code points used are
+    shifted to ``1 .. hi - lo + 1`` (padding stays 0); when that needs ``b`` bits and ``width * b <= 62``,
+    the shifted code points side by side are a unique integer, and integers factorise many times faster
+    than strings (a sort of numbers, not of strings). With the first character the most significant and
+    padding below every character, the integers sort as numpy sorts the strings.
+    """
+    width = arr.dtype.itemsize // 4
+    if width == 0:
+        return np.zeros(len(arr), dtype=np.int64)
+    points = np.ascontiguousarray(arr).view(np.uint32).reshape(len(arr), width)
+    hi = int(points.max())
+    if hi == 0:
+        return np.zeros(len(arr), dtype=np.int64)
+    lo = int(np.min(points, where=points > 0, initial=hi))
+    bits = (hi - lo + 1).bit_length()
+    if width * bits > 62:
+        return None
+    packed = np.zeros(len(arr), dtype=np.int64)
+    for j in range(width):
+        column = points[:, j].astype(np.int64)
+        packed <<= bits
+        packed |= np.where(column > 0, column - (lo - 1), 0)
+    return packed
 
 
 def per_stage(values: Any) -> list[np.ndarray] | None:

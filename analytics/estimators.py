@@ -27,11 +27,11 @@ from typing import Any
 
 import numpy as np
 
-from .design import Design, Influence, factorise, per_stage
+from .design import Design, Influence, factorise, per_stage, string_ranks
 from .errors import DataError, DesignError, EstimationError
 from .flags import Flag, mean_flags, nchs_n_eff, share_flags
 from .intervals import SHARE_METHODS, korn_graubard, method_label, share_interval, wald_t_interval
-from .sums import ItemSums, RespondentSums, aggregate_rows, merge_domains
+from .sums import ItemSums, RespondentSums, _score_matrix, aggregate_rows, merge_domains
 
 DEFINITIONS = ("A", "B", "C")
 KINDS = ("share", "mean")
@@ -68,8 +68,14 @@ def composite_specs(
     definition: str = "A",
     group_coefficients: Mapping[str, float] | None = None,
     overall: str | None = "overall",
+    rotated: bool = False,
 ) -> list[CompositeSpec]:
     """Element composites (one per group) and the nested overall index.
+
+    ``rotated``: the items come from a split questionnaire (each respondent asked a few criteria, the rest
+    missing by design). Only definition A, the mean of the items' own estimates, is unbiased there: B pools
+    answers in proportion to how often each item was asked, and C averages a different subset per
+    respondent, so both are refused.
 
     A group is a list of items (equal coefficients) or a mapping item → relative weight (normalised to
     sum 1). The overall index weights groups by ``group_coefficients`` (equal by default, normalised)
@@ -77,6 +83,11 @@ def composite_specs(
     overall index is the pooled ratio over all items of all groups; for C the respondent composite with
     the same multiplied coefficients.
     """
+    if rotated and definition != "A":
+        raise EstimationError(
+            f"definition {definition} is not available for a split questionnaire: use definition A "
+            "(the mean of the criteria's estimates)"
+        )
     specs: list[CompositeSpec] = []
     nested: dict[Hashable, float] = {}
     names = list(groups)
@@ -422,10 +433,7 @@ def _item_codes(items: ItemSums) -> tuple[np.ndarray, list[Any]]:
 
 def _df_by_group(group: np.ndarray, g: np.ndarray, s: np.ndarray, n_groups: int, lay: _Layout) -> np.ndarray:
     """Per group: distinct PSUs minus distinct strata among its rows (§5.3, R ``degf`` of ``subset()``)."""
-    n_g, H = lay.n_psus, lay.n_strata
-    psu_count = np.bincount(np.unique(group * n_g + g) // n_g, minlength=n_groups)
-    str_count = np.bincount(np.unique(group * H + s) // H, minlength=n_groups)
-    return psu_count - str_count
+    return _count_distinct(group, g, n_groups, lay.n_psus) - _count_distinct(group, s, n_groups, lay.n_strata)
 
 
 def _domain_totals(lay: _Layout) -> _DomainTotals:
@@ -746,9 +754,38 @@ def _codes(values: np.ndarray) -> np.ndarray:
             shifted = values - low
             present = np.bincount(shifted, minlength=high - low + 1) > 0
             return (np.cumsum(present) - 1)[shifted]
+    if values.dtype.kind == "U" and values.ndim == 1:
+        ranks = string_ranks(values)  # the strings' order, sorted as integers (many times faster)
+        if ranks is not None:
+            return ranks
     if values.dtype != object and values.ndim == 1:
         return np.unique(values, return_inverse=True)[1].reshape(-1)
     return factorise(values)[0]
+
+
+#: Up to this many possible keys, distinct keys are counted by marking them in a boolean array (no sort).
+_MARK_KEYS = 1 << 26
+
+
+def _has_duplicates(key: np.ndarray) -> bool:
+    """Whether a non-negative integer key occurs twice."""
+    size = int(key.max(initial=-1)) + 1
+    if size <= _MARK_KEYS:
+        mark = np.zeros(size, dtype=bool)
+        mark[key] = True
+        return int(np.count_nonzero(mark)) < len(key)
+    ordered = np.sort(key)
+    return bool(np.any(ordered[1:] == ordered[:-1]))
+
+
+def _count_distinct(group: np.ndarray, x: np.ndarray, n_groups: int, n_x: int) -> np.ndarray:
+    """Per group, the number of distinct ``x`` among its rows (codes ``0 <= x < n_x``)."""
+    key = group * n_x + x
+    if n_groups * n_x <= _MARK_KEYS:
+        mark = np.zeros(n_groups * n_x, dtype=bool)
+        mark[key] = True
+        return mark.reshape(n_groups, n_x).sum(axis=1)
+    return np.bincount(np.unique(key) // n_x, minlength=n_groups)
 
 
 def _unique_item_rows(
@@ -772,8 +809,7 @@ def _unique_item_rows(
     if len(k) == 0:
         return items, d, g, s, k, units
     key = (d * n_g + g) * K + k if unit is None else (d * n_unit + unit) * K + k
-    ordered = np.sort(key)
-    if not np.any(ordered[1:] == ordered[:-1]):
+    if not _has_duplicates(key):
         return items, d, g, s, k, units
     uniq, first, inverse = np.unique(key, return_index=True, return_inverse=True)
     m = len(uniq)
@@ -824,6 +860,17 @@ def kish(weights: Sequence[float] | np.ndarray) -> tuple[float, float]:
     return sw * sw / sww, len(w) * sww / (sw * sw)
 
 
+def _psu_ranks(psu: Any) -> Any:
+    """Single-stage PSU labels as the rank of each label among the distinct labels (string PSUs only).
+
+    The sums only need to tell PSUs apart, and :func:`_layout` numbers PSUs in the order of their labels:
+    ranks keep that order (so the numbers do not change by a bit) while the sums carry integers instead
+    of a string per (domain, PSU, item)."""
+    if isinstance(psu, np.ndarray) and psu.dtype.kind == "U" and psu.ndim == 1:
+        return _codes(psu)
+    return psu
+
+
 def estimate_from_rows(
     weights: Sequence[float] | np.ndarray,
     scores: np.ndarray,
@@ -848,16 +895,14 @@ def estimate_from_rows(
     the tuple of the unit's labels at every stage, so that the later stages' variance can be computed.
     """
     w = np.asarray(weights, dtype=float)
-    y = np.asarray(scores, dtype=float)
-    if y.ndim == 1:
-        y = y[:, None]
+    y = _score_matrix(scores)
     n = len(w)
     if design is None:
         design = Design.from_rows(strata, psu, fpc, lonely_psu=lonely_psu, n_rows=n)
     stages = per_stage(psu)
     unit_labels: np.ndarray | None = None
     if stages is not None and len(stages) == 1:
-        psu = stages[0]
+        psu = _psu_ranks(stages[0])
     elif stages is not None:
         # aggregate by the design's finest unit (integer codes: numpy's fast path), label the sums after
         psu = design.row_units(strata, stages)
@@ -866,8 +911,11 @@ def estimate_from_rows(
             unit_labels[i] = label
     elif design.stages:
         raise DesignError(f"the design has {design.n_stages} stages: give psu as one array per stage")
+    else:
+        psu = _psu_ranks(psu)
     comp_c = {s.name: s.coefficients for s in composites if s.definition == "C"}
     parts: list[tuple[ItemSums, RespondentSums]] = []
+    by_sums = None
     if by is not None:
         # Keep string or integer labels as they are: factorising them takes numpy's fast path.
         by_arr = by if isinstance(by, np.ndarray) else np.asarray(by, dtype=object)
@@ -884,6 +932,7 @@ def estimate_from_rows(
         raise EstimationError("nothing to estimate: whole_sample=False and no by column")
     isums = ItemSums.concat([p[0] for p in parts])
     rsums = RespondentSums.concat([p[1] for p in parts])
+    del parts, by_sums  # the parts' tables are as large as the stacked ones: free them before estimating
     if unit_labels is not None:
         isums = replace(isums, psu=unit_labels[isums.psu.astype(np.int64)])
         rsums = replace(rsums, psu=unit_labels[rsums.psu.astype(np.int64)])

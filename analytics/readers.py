@@ -1,12 +1,17 @@
-"""Reading a CSV of responses for the command line: the wanted columns as stripped numpy string arrays.
+"""Reading a CSV of responses for the command line: the wanted columns as numpy arrays.
 
-Two readers give the same columns or the same one-line :class:`ReadError`: pandas' C parser when pandas
-is installed (several times faster on a large file; the statistics never need it), otherwise the csv
-module. Before any data is read the header is checked, so a wrong delimiter, a missing column, an empty
-file or a file that is not in the stated encoding is named as such. Every record must have as many
-fields as the header: pandas fills a short row with empty cells without a word, which would turn a
-truncated line into "not answered", so the pandas path counts the fields of every record itself (one
-pass over the bytes, quotes respected) and names the first record that does not fit.
+Three readers give the same columns or the same one-line :class:`ReadError`. When pyarrow is installed, its
+multi-threaded CSV reader parses a clean UTF-8 file straight into typed columns (labels through a dictionary,
+so a million-row file never becomes a million Python strings): :func:`_read_arrow`. It only ever succeeds;
+on anything it does not accept exactly as the other readers do (a ragged or blank line, a byte that is not
+UTF-8, a number it cannot parse, another encoding) it steps aside and pandas' C parser (when pandas is
+installed) or the csv module reads the file and names the problem. The statistics never need either.
+
+Before any data is read the header is checked, so a wrong delimiter, a missing column, an empty file or a
+file that is not in the stated encoding is named as such. Every record must have as many fields as the
+header: pandas fills a short row with empty cells without a word, which would turn a truncated line into
+"not answered", so the pandas path counts the fields of every record itself (one pass over the bytes,
+quotes respected) and names the first record that does not fit.
 
 Line numbers count records, the header being line 1 (an export has one record per line). Blank lines
 at the very end of a file are ignored; a blank line between records is an error.
@@ -19,6 +24,7 @@ import csv
 import io
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -45,7 +51,12 @@ class Dialect:
 
 @dataclass(frozen=True)
 class Table:
-    """The wanted columns (stripped strings) of every data record, and the header as read."""
+    """The wanted columns of every data record, and the header as read.
+
+    A column is a numpy array of stripped strings, except that the ``numbers`` and ``integers`` asked of
+    :func:`read_table` may come back parsed (when pyarrow read the file): ``numbers`` as float64,
+    ``integers`` as float32 holding whole numbers, NaN for a blank cell in both. Callers take either form.
+    """
 
     columns: dict[str, np.ndarray]
     n_rows: int
@@ -60,11 +71,23 @@ def delimiter_option(text: str) -> str:
     return value
 
 
-def read_table(path: str, columns: Sequence[str], dialect: Dialect = Dialect()) -> Table:
-    """The ``columns`` of ``path`` (header = line 1); pandas' parser when installed, else the csv module."""
+def read_table(
+    path: str,
+    columns: Sequence[str],
+    dialect: Dialect = Dialect(),
+    *,
+    numbers: Sequence[str] = (),
+    integers: Sequence[str] = (),
+) -> Table:
+    """The ``columns`` of ``path`` (header = line 1): pyarrow's reader on a clean file, else pandas' parser
+    when installed, else the csv module. ``numbers`` and ``integers`` (among ``columns``) may come back
+    parsed (see :class:`Table`)."""
     _check_encoding_name(dialect.encoding)
     header = read_header(path, dialect)
     _check_columns(path, header, columns, dialect)
+    fast = _read_arrow(path, header, columns, dialect, numbers, integers)
+    if fast is not None:
+        return fast
     try:
         import pandas  # noqa: F401  # only whether it is installed
     except ImportError:
@@ -226,6 +249,112 @@ def _read_pandas(path: str, header: Sequence[str], columns: Sequence[str], diale
         c: np.strings.strip(frame.iloc[:keep, positions.index(header.index(c))].to_numpy(dtype=str)) for c in columns
     }
     return Table(data, keep, tuple(header))
+
+
+#: pyarrow parses this much of the file per task (a few tasks per core; each chunk has its own dictionaries).
+_ARROW_BLOCK = 4 << 20
+
+
+def _read_arrow(
+    path: str,
+    header: Sequence[str],
+    columns: Sequence[str],
+    dialect: Dialect,
+    numbers: Sequence[str],
+    integers: Sequence[str],
+) -> Table | None:
+    """The table by pyarrow's CSV reader, or None whenever another reader must read (or judge) the file.
+
+    Only a UTF-8 (or ASCII) file of more than one column with no blank line and every record as wide as the
+    header is read here; the whole file is checked to be UTF-8 (pyarrow checks only the columns it keeps).
+    Label columns are read through a dictionary and stripped as the other readers strip them; ``numbers``
+    as float64 and ``integers`` as int8 (so ``4.0`` or ``4.5`` in an item column, or a non-finite number,
+    sends the file to the other readers, which keep the cell's text for the error message).
+    """
+    if codecs.lookup(dialect.encoding).name not in ("utf-8", "utf-8-sig", "ascii") or len(header) < 2:
+        return None
+    try:
+        import pyarrow as pa
+        import pyarrow.csv as pacsv
+    except ImportError:
+        return None
+    if not _is_utf8(path, ascii_only=codecs.lookup(dialect.encoding).name == "ascii"):
+        return None
+    names = [f"f{i}" for i in range(len(header))]
+    wanted = {c: names[header.index(c)] for c in columns}
+    dictionary = pa.dictionary(pa.int32(), pa.string())
+    types = {wanted[c]: pa.float64() if c in numbers else pa.int8() if c in integers else dictionary for c in columns}
+    try:
+        table = pacsv.read_csv(
+            path,
+            read_options=pacsv.ReadOptions(skip_rows=1, column_names=names, block_size=_ARROW_BLOCK),
+            parse_options=pacsv.ParseOptions(
+                delimiter=dialect.delimiter,
+                quote_char=dialect.quotechar,
+                double_quote=True,
+                newlines_in_values=True,
+                ignore_empty_lines=False,  # a blank line becomes a row of empty cells: refused below
+            ),
+            convert_options=pacsv.ConvertOptions(
+                include_columns=list(dict.fromkeys(wanted.values())),
+                column_types=types,
+                null_values=[""],
+                strings_can_be_null=False,
+                quoted_strings_can_be_null=True,
+            ),
+        )
+    except (pa.ArrowException, OSError, ValueError):
+        return None
+    n = table.num_rows
+    if n == 0:
+        return None
+    data: dict[str, np.ndarray] = {}
+    empty = np.ones(n, dtype=bool)
+    for c in columns:
+        col = table.column(wanted[c])
+        if c in numbers or c in integers:
+            values = col.cast(pa.float32() if c in integers else pa.float64()).to_numpy()
+            blank = np.isnan(values)
+            if np.count_nonzero(blank) != col.null_count:  # "nan" in the file: let the other readers judge it
+                return None
+            if c in numbers and not np.all(np.isfinite(values[~blank])):
+                return None
+        else:
+            if col.null_count:
+                return None
+            values = _arrow_labels(col)
+            blank = values == ""
+        empty &= blank
+        data[c] = values
+    del table, col
+    pa.default_memory_pool().release_unused()  # the parser's blocks back to the system, not kept for later
+    if np.any(empty):  # a blank line (or a record empty in every column read): the other readers decide
+        return None
+    return Table(data, n, tuple(header))
+
+
+def _arrow_labels(col: Any) -> np.ndarray:
+    """A dictionary-encoded pyarrow column as stripped numpy strings: each chunk's few distinct labels are
+    stripped once and indexed, never a Python string per cell."""
+    parts = []
+    for chunk in col.chunks:
+        labels = np.strings.strip(np.array(chunk.dictionary.to_pylist() or [""], dtype=str))
+        parts.append(labels[chunk.indices.to_numpy()])
+    return np.concatenate(parts) if parts else np.zeros(0, dtype=str)
+
+
+def _is_utf8(path: str, *, ascii_only: bool) -> bool:
+    """Whether the whole file is UTF-8 (ASCII) text, read in blocks; pure ASCII blocks are not decoded."""
+    decoder = codecs.getincrementaldecoder("ascii" if ascii_only else "utf-8")()
+    try:
+        with open(path, "rb") as fh:
+            while block := fh.read(_ARROW_BLOCK):
+                if not block.isascii() or decoder.getstate()[0]:
+                    decoder.decode(block)
+            decoder.decode(b"", final=True)
+    except (UnicodeDecodeError, OSError):
+        return False
+    return True
 
 
 def record_widths(path: str, dialect: Dialect = Dialect()) -> list[int]:

@@ -232,11 +232,22 @@ def validate_rows(weights: np.ndarray, scores: np.ndarray) -> None:
     bad_w = ~np.isfinite(weights) | (weights < 0)
     if np.any(bad_w):
         raise DataError(f"weight of row {int(np.flatnonzero(bad_w)[0]) + 1} is not a finite non-negative number")
-    valid = ~np.isnan(scores)
-    bad = valid & ~np.isin(scores, (1.0, 2.0, 3.0, 4.0, 5.0))
+    # a score is valid if it is one of 1-5 (compared one by one: np.isin sorts a float array)
+    bad = ~np.isnan(scores)
+    for value in (1.0, 2.0, 3.0, 4.0, 5.0):
+        bad &= scores != value
     if np.any(bad):
         r, c = np.argwhere(bad)[0]
         raise DataError(f"score {scores[r, c]:g} in row {r + 1}, item {c + 1} is outside 1-5")
+
+
+def _score_matrix(scores: Any) -> np.ndarray:
+    """Scores as a 2-D float array: float32 kept as it is (scores 1-5 are exact in it, and a million rows
+    × 22 items take half the memory; every sum is still taken in float64), anything else as float64."""
+    y = np.asarray(scores)
+    if y.dtype not in (np.float32, np.float64):
+        y = np.asarray(y, dtype=float)
+    return y[:, None] if y.ndim == 1 else y
 
 
 def aggregate_rows(
@@ -256,9 +267,7 @@ def aggregate_rows(
     composite ``c_i = Σ a_k s_ik / Σ a_k d_ik`` (§3, definition C) is summed per PSU.
     """
     w = np.asarray(weights, dtype=float)
-    y = np.asarray(scores, dtype=float)
-    if y.ndim == 1:
-        y = y[:, None]
+    y = _score_matrix(scores)
     n_rows, n_items = y.shape
     if len(w) != n_rows or len(items) != n_items:
         raise DataError("weights, scores and items do not match in size")
@@ -274,17 +283,20 @@ def aggregate_rows(
     cells, first, cell = np.unique(cell_key, return_index=True, return_inverse=True)
     n_cells = len(cells)
 
-    valid = ~np.isnan(y)
-    sat = valid & (y >= 4)
-    y0 = np.where(valid, y, 0.0)
-    ik = (cell[:, None] * n_items + np.arange(n_items)[None, :])[valid]
-    wv = np.broadcast_to(w[:, None], y.shape)[valid]
-    size = n_cells * n_items
-
-    def sum_by(values: np.ndarray) -> np.ndarray:
-        return np.bincount(ik, weights=values, minlength=size)
-
-    n_ik = np.bincount(ik, minlength=size).astype(float)
+    # Item by item (a million rows of 22 items never become one long array of answers): per cell, the
+    # answers' count and sums, each bin added up in row order as one bincount over all items would.
+    columns = {name: np.empty((n_cells, n_items)) for name in ("n", "swd", "sws", "swdy", "swdyy", "swwd")}
+    for j in range(n_items):
+        yj = y[:, j]
+        valid_j = ~np.isnan(yj)
+        cj, wj, score = cell[valid_j], w[valid_j], yj[valid_j]
+        columns["n"][:, j] = np.bincount(cj, minlength=n_cells)
+        columns["swd"][:, j] = np.bincount(cj, weights=wj, minlength=n_cells)
+        columns["sws"][:, j] = np.bincount(cj, weights=np.where(score >= 4, wj, 0.0), minlength=n_cells)
+        columns["swdy"][:, j] = np.bincount(cj, weights=wj * score, minlength=n_cells)
+        columns["swdyy"][:, j] = np.bincount(cj, weights=wj * score**2, minlength=n_cells)
+        columns["swwd"][:, j] = np.bincount(cj, weights=wj * wj, minlength=n_cells)
+    n_ik = columns["n"].reshape(-1)
     keep = n_ik > 0
     cell_of = np.repeat(np.arange(n_cells), n_items)[keep]
     item_of = np.tile(np.arange(n_items), n_cells)[keep]
@@ -297,16 +309,20 @@ def aggregate_rows(
         stratum=s_lab[rows0],
         psu=p_lab[rows0],
         item=item_labels[item_of],
-        n=n_ik[keep],
-        swd=sum_by(wv)[keep],
-        sws=sum_by(np.where(sat[valid], wv, 0.0))[keep],
-        swdy=sum_by(wv * y0[valid])[keep],
-        swdyy=sum_by(wv * y0[valid] ** 2)[keep],
-        swwd=sum_by(wv * wv)[keep],
+        n=columns["n"].reshape(-1)[keep],
+        swd=columns["swd"].reshape(-1)[keep],
+        sws=columns["sws"].reshape(-1)[keep],
+        swdy=columns["swdy"].reshape(-1)[keep],
+        swdyy=columns["swdyy"].reshape(-1)[keep],
+        swwd=columns["swwd"].reshape(-1)[keep],
         domain=_labels(domain, n_rows)[rows0],
     )
     c_sums: dict[str, tuple[np.ndarray, np.ndarray]] = {}
     item_pos = {k: i for i, k in enumerate(items)}
+    valid = sat = np.zeros((0, n_items), dtype=bool)
+    if composites_c:
+        valid = ~np.isnan(y)
+        sat = valid & (y >= 4)
     for name, coefs in (composites_c or {}).items():
         a = np.zeros(n_items)
         for k, v in coefs.items():

@@ -5,9 +5,10 @@ tuples, see :data:`RECORD_FIELDS`) and the lookups they refer to; :class:`RowBui
 export rows (one per response) and :class:`ColumnBuffer` into compact columns for SPSS and Stata.
 
 Answer codes, the same in every format: 1–5 the score; :data:`NOT_APPLICABLE` (8) for "Không áp dụng"
-(the item was answered as not applicable); :data:`NOT_ANSWERED` (9) when the item was left blank. SPSS
-files declare 8 and 9 as user-missing; Stata files carry them as the extended missing values ``.a`` and
-``.b`` (:data:`STATA_MISSING`), so neither enters a mean by accident.
+(the item was answered as not applicable); :data:`NOT_ANSWERED` (9) when the item was left blank;
+:data:`NOT_ASKED` (7) when a split questionnaire did not ask it (missing by design). SPSS files declare
+7, 8 and 9 as user-missing; Stata files carry them as the extended missing values ``.c``, ``.a`` and
+``.b`` (:data:`STATA_MISSING`), so none enters a mean by accident.
 
 CSV and Excel cells are guarded as OWASP "CSV Injection" advises (and as Indico does): a **text** cell
 starting with ``= + - @``, a tab or a carriage return gets a leading apostrophe, line breaks become
@@ -27,16 +28,20 @@ import numpy as np
 
 from .errors import DataError
 
+#: Answer code for a criterion a split questionnaire did not ask this respondent: missing by design.
+NOT_ASKED = 7
 #: Answer code for "not applicable" (Không áp dụng): an answer, but no score.
 NOT_APPLICABLE = 8
 #: Answer code for an item left blank (Không trả lời).
 NOT_ANSWERED = 9
-#: Stata extended missing values for the two codes above.
-STATA_MISSING = {NOT_APPLICABLE: "a", NOT_ANSWERED: "b"}
+#: Stata extended missing values for the codes above.
+STATA_MISSING = {NOT_APPLICABLE: "a", NOT_ANSWERED: "b", NOT_ASKED: "c"}
 MISSING_LABELS = {
     NOT_APPLICABLE: ("Không áp dụng", "Not applicable"),
     NOT_ANSWERED: ("Không trả lời", "Not answered"),
 }
+#: The label of :data:`NOT_ASKED`, among the value labels of a split questionnaire's items only.
+NOT_ASKED_LABEL = ("Không được hỏi (phiếu luân phiên)", "Not asked (split questionnaire)")
 
 #: Column kinds: text; integer; number (float, empty when missing); score (1–5, 8, 9);
 #: category (a stored text code; numeric codes with value labels in SPSS and Stata).
@@ -121,11 +126,16 @@ class Column:
         return {c.code: c.label_vi if language == "vi" else c.label_en for c in self.categories}
 
 
-def score_categories(levels: Sequence[tuple[int, str, str]]) -> tuple[Category, ...]:
-    """Value labels of an item: the scale levels ``(value, vi, en)`` and the two missing codes."""
+def score_categories(levels: Sequence[tuple[int, str, str]], not_asked: bool = False) -> tuple[Category, ...]:
+    """Value labels of an item: the scale levels ``(value, vi, en)`` and the missing codes (with
+    :data:`NOT_ASKED` for a split questionnaire's item)."""
     cats = [Category(int(v), str(v), vi, en) for v, vi, en in levels]
-    if any(c.code in MISSING_LABELS for c in cats):
-        raise DataError("scale levels collide with the missing-value codes 8 and 9")
+    reserved = (*MISSING_LABELS, NOT_ASKED) if not_asked else tuple(MISSING_LABELS)
+    if any(c.code in reserved for c in cats):
+        codes = ", ".join(str(code) for code in sorted(reserved))
+        raise DataError(f"scale levels collide with the missing-value codes {codes}")
+    if not_asked:
+        cats.append(Category(NOT_ASKED, str(NOT_ASKED), *NOT_ASKED_LABEL))
     cats += [Category(code, str(code), vi, en) for code, (vi, en) in MISSING_LABELS.items()]
     return tuple(cats)
 

@@ -18,10 +18,17 @@ ROOT = Path(__file__).resolve().parents[2]
 BASE = ["--items", "score,q2", "--weight", "w", "--strata", "stratum", "--psu", "psu"]
 
 
-@pytest.fixture(params=["pandas", "stdlib"])
+#: The CSV readers: pyarrow's typed reader (the default), pandas' parser (pyarrow blocked) and the csv module.
+READERS = ["pyarrow", "pandas", "stdlib"]
+
+
+@pytest.fixture(params=READERS)
 def csv_reader(request, monkeypatch):
-    """A test using it runs with both CSV readers: pandas' parser and the csv-module fallback (in this process;
-    :func:`cli` runs a subprocess with the reader it is given)."""
+    """A test using it runs with every CSV reader (in this process; :func:`cli` runs a subprocess with the
+    reader it is given)."""
+    if request.param in ("pandas", "stdlib"):
+        monkeypatch.setitem(sys.modules, "pyarrow", None)  # import pyarrow -> ImportError
+        monkeypatch.setitem(sys.modules, "pyarrow.csv", None)
     if request.param == "stdlib":
         monkeypatch.setitem(sys.modules, "pandas", None)  # import pandas -> ImportError
     return request.param
@@ -125,15 +132,18 @@ def test_module_entry_point_runs_as_subprocess(golden_csv):
 
 # -- the command line as a user runs it: a subprocess, with each CSV reader ------------------------------------
 
-#: Runs the command line with pandas unimportable, so the csv-module reader does the work.
-WITHOUT_PANDAS = (
-    "import sys; sys.modules['pandas'] = None; from analytics.cli import main; sys.exit(main(sys.argv[1:]))"
+#: Runs the command line with the named modules unimportable, so another reader does the work.
+WITHOUT = (
+    "import sys; sys.modules.update(dict.fromkeys({}, None)); "
+    "from analytics.cli import main; sys.exit(main(sys.argv[1:]))"
 )
+BLOCKED = {"pyarrow": [], "pandas": ["pyarrow", "pyarrow.csv"], "stdlib": ["pyarrow", "pyarrow.csv", "pandas"]}
 
 
 def cli(reader: str, *args: str) -> subprocess.CompletedProcess[str]:
-    """``python -m analytics ARGS`` in a subprocess (with the stdlib reader: the same main, pandas blocked)."""
-    head = [sys.executable, "-m", "analytics"] if reader == "pandas" else [sys.executable, "-c", WITHOUT_PANDAS]
+    """``python -m analytics ARGS`` in a subprocess (with another reader: the same main, modules blocked)."""
+    blocked = BLOCKED[reader]
+    head = [sys.executable, "-m", "analytics"] if not blocked else [sys.executable, "-c", WITHOUT.format(blocked)]
     return subprocess.run([*head, *args], cwd=ROOT, capture_output=True, text=True, check=False, timeout=120)
 
 
@@ -192,6 +202,15 @@ BAD_INPUT = [
     pytest.param(
         b"w,q1,q2\n1,5,4\n1,7,3\n", ITEMS_W, "item column 'q1', line 3: score '7' is outside 1-5", id="score-7"
     ),
+    pytest.param(
+        b"w,q1,q2\n1,5,4\n1,6,3\n", ITEMS_W, "item column 'q1', line 3: score '6' is outside 1-5", id="score-6"
+    ),
+    pytest.param(  # the parsed column is filtered by --status, then its text names the line of the file
+        b"w,q1,q2,s\n1,5,4,ok\n1,6,3,no\n1,5,5,ok\n2,06,1,ok\n",
+        [*ITEMS_W, "--status", "s=ok"],
+        "item column 'q1', line 5: score '06' is outside 1-5",
+        id="score-06-after-status",
+    ),
     pytest.param(b"w,q1,q2\n1,5,4\n", ["--weight", "w"], "--items is required without --codebook", id="no-items"),
     pytest.param(b"w,q1,q2\n1,5,4\n", [*ITEMS_W, "--delimiter", ";;"], "--delimiter must be one character", id="delim"),
     pytest.param(
@@ -214,13 +233,13 @@ def bad_input_runs(tmp_path_factory) -> dict[tuple[bytes, tuple[str, ...], str],
     for case in BAD_INPUT:
         data, argv, _message = case.values
         path = write_bytes(tmp_path_factory.mktemp(str(case.id)), data)
-        for reader in ("pandas", "stdlib"):
+        for reader in READERS:
             jobs[(data, tuple(argv), reader)] = (reader, "estimate", path, *argv)
     with ThreadPoolExecutor(max_workers=max(2, os.cpu_count() or 2)) as pool:
         return dict(zip(jobs, pool.map(lambda args: cli(*args), jobs.values()), strict=True))
 
 
-@pytest.mark.parametrize("reader", ["pandas", "stdlib"])
+@pytest.mark.parametrize("reader", READERS)
 @pytest.mark.parametrize(("data", "argv", "message"), BAD_INPUT)
 def test_bad_input_exits_2_with_one_line_naming_the_problem(bad_input_runs, reader, data, argv, message):
     one_line_error(bad_input_runs[(data, tuple(argv), reader)], message)
@@ -257,9 +276,9 @@ def test_a_utf8_file_with_vietnamese_labels_and_another_encoding_on_request(tmp_
     # Written as cp1258 spells them: ê plus a combining tone mark (ệ, ễ), ư precomposed.
     huyen, vien = "huy\u00ea\u0323n", "Vi\u00ea\u0303n"
     text = f"w,q1,q2,{huyen}\n1,5,4,Hoa Lư\n1,3,4,Hoa Lư\n2,4,2,Gia {vien}\n2,5,5,Gia {vien}\n"
-    utf8 = cli("pandas", "estimate", write_bytes(tmp_path, text.encode(), "u.csv"), *ITEMS_W, "--by", huyen)
+    utf8 = cli("pyarrow", "estimate", write_bytes(tmp_path, text.encode(), "u.csv"), *ITEMS_W, "--by", huyen)
     cp = write_bytes(tmp_path, text.encode("cp1258"), "c.csv")
-    for reader in ("pandas", "stdlib"):
+    for reader in READERS:
         other = cli(reader, "estimate", cp, *ITEMS_W, "--by", huyen, "--encoding", "cp1258")
         assert other.returncode == 0, other.stderr
         assert json.loads(other.stdout)["estimates"] == json.loads(utf8.stdout)["estimates"]
@@ -269,7 +288,7 @@ def test_a_utf8_file_with_vietnamese_labels_and_another_encoding_on_request(tmp_
 
 
 def test_help_is_plain_text_with_two_examples():
-    proc = cli("pandas", "estimate", "--help")
+    proc = cli("pyarrow", "estimate", "--help")
     assert proc.returncode == 0
     text = proc.stdout
     assert "``" not in text and ":mod:" not in text and ":func:" not in text
@@ -278,7 +297,7 @@ def test_help_is_plain_text_with_two_examples():
     assert "--codebook export.codebook.json" in examples and "--psu school,class" in examples
     assert "Exit status: 0 success; 2 bad input" in text
     assert "{fail,certainty,remove,average,adjust}" in text  # analytics.design.LONELY_PSU_OPTIONS
-    top = cli("pandas", "--help")
+    top = cli("pyarrow", "--help")
     assert top.returncode == 0 and "``" not in top.stdout
 
 
@@ -341,7 +360,7 @@ def test_multistage_psu_and_fpc_columns_reach_the_design(tmp_path):
 
     path, c = _apiclus2_like(tmp_path)
     argv = ["estimate", path, "--items", "q1,q2", "--weight", "w", "--psu", "dnum,snum", "--fpc", "fpc1,fpc2"]
-    proc = cli("pandas", *argv)
+    proc = cli("pyarrow", *argv)
     assert proc.returncode == 0, proc.stderr
     out = json.loads(proc.stdout)
     assert out["design"]["psu_columns"] == ["dnum", "snum"] and out["design"]["fpc_columns"] == ["fpc1", "fpc2"]
@@ -355,20 +374,20 @@ def test_multistage_psu_and_fpc_columns_reach_the_design(tmp_path):
         want = lib.get(None, e["target"], e["kind"])
         assert e["estimate"] == pytest.approx(want.estimate, rel=1e-12)
         assert e["se"] == pytest.approx(want.se, rel=1e-12)
-    one_stage = cli("pandas", "estimate", path, "--items", "q1,q2", "--weight", "w", "--psu", "dnum", "--fpc", "fpc1")
+    one_stage = cli("pyarrow", "estimate", path, "--items", "q1,q2", "--weight", "w", "--psu", "dnum", "--fpc", "fpc1")
     assert one_stage.returncode == 0, one_stage.stderr
     first = {(e["target"], e["kind"]): e["se"] for e in json.loads(one_stage.stdout)["estimates"]}
     # With a sampling fraction of 1/5 at stage 1, the within-district stage contributes (R's multistage variance).
     assert all(e["se"] > first[(e["target"], e["kind"])] for e in out["estimates"])
     # Fewer fpc columns than stages is allowed.
-    fewer = cli("pandas", *argv[:-2], "--fpc", "fpc1")
+    fewer = cli("pyarrow", *argv[:-2], "--fpc", "fpc1")
     assert fewer.returncode == 0, fewer.stderr
 
 
 def test_lonely_psu_adjust_is_offered(tmp_path):
     text = "w,q1,s,p\n1,5,A,1\n1,4,A,2\n1,4,B,3\n1,2,C,4\n1,3,C,5\n"
     argv = ["estimate", write(tmp_path, text), "--items", "q1", "--weight", "w", "--strata", "s", "--psu", "p"]
-    proc = cli("pandas", *argv, "--lonely-psu", "adjust")
+    proc = cli("pyarrow", *argv, "--lonely-psu", "adjust")
     assert proc.returncode == 0, proc.stderr
     assert json.loads(proc.stdout)["design"]["lonely_psu"] == "adjust"
 
@@ -376,7 +395,7 @@ def test_lonely_psu_adjust_is_offered(tmp_path):
 def test_status_filter_and_row_numbers_of_the_rows_kept(tmp_path):
     text = "w,q1,status\n1,5,valid\n,2,excluded\n2,4,valid\n1,x,valid\n"
     argv = ["estimate", write(tmp_path, text), "--items", "q1", "--weight", "w", "--status", "status=valid"]
-    one_line_error(cli("pandas", *argv), "item column 'q1', line 5: 'x' is not a number")
+    one_line_error(cli("pyarrow", *argv), "item column 'q1', line 5: 'x' is not a number")
     path = write(tmp_path, text.replace("1,x,valid\n", ""))
     proc = cli("stdlib", "estimate", path, "--items", "q1", "--weight", "w", "--status", "status=valid")
     assert proc.returncode == 0, proc.stderr
@@ -431,10 +450,10 @@ def test_a_codebook_sets_items_groups_design_status_and_dialect(tmp_path):
     assert est[("overall", "share")] == pytest.approx(0.75 * est[("e1", "share")] + 0.25 * est[("q3", "share")])
     # Explicit options win: another status filter, lonely rule and composite definition.
     over = cli(
-        "pandas", "estimate", "--codebook", str(book), "--status", "all", "--lonely-psu", "remove", "--definition", "B"
+        "pyarrow", "estimate", "--codebook", str(book), "--status", "all", "--lonely-psu", "remove", "--definition", "B"
     )
     one_line_error(over, "weight column 'w', line 4: the value is blank")
-    again = cli("pandas", "estimate", "--codebook", str(book), "--lonely-psu", "remove", "--definition", "B")
+    again = cli("pyarrow", "estimate", "--codebook", str(book), "--lonely-psu", "remove", "--definition", "B")
     assert again.returncode == 0, again.stderr
     out2 = json.loads(again.stdout)
     assert out2["design"]["lonely_psu"] == "remove" and {c["definition"] for c in out2["composites"]} == {"B"}
@@ -442,7 +461,7 @@ def test_a_codebook_sets_items_groups_design_status_and_dialect(tmp_path):
 
 def test_an_item_nobody_answered_drops_out_of_its_element_as_on_the_dashboard(tmp_path):
     write(tmp_path, CODEBOOK_DATA.replace("valid\n2;4;8;2", "valid\n2;4;8;9").replace("1;2;5;4;B", "1;2;5;8;B"))
-    proc = cli("pandas", "estimate", "--codebook", str(_codebook(tmp_path)))
+    proc = cli("pyarrow", "estimate", "--codebook", str(_codebook(tmp_path)))
     assert proc.returncode == 0, proc.stderr
     out = json.loads(proc.stdout)
     assert out["notes"] == ["no valid answers for q3: left out of the composites"]
@@ -467,12 +486,12 @@ def test_an_item_nobody_answered_drops_out_of_its_element_as_on_the_dashboard(tm
 )
 def test_a_bad_codebook_exits_2_naming_the_key(tmp_path, changes, message):
     write(tmp_path, CODEBOOK_DATA)
-    one_line_error(cli("pandas", "estimate", "--codebook", str(_codebook(tmp_path, **changes))), message)
+    one_line_error(cli("pyarrow", "estimate", "--codebook", str(_codebook(tmp_path, **changes))), message)
 
 
 def test_without_codebook_the_error_points_at_the_one_beside_the_data(tmp_path):
     path = write(tmp_path, CODEBOOK_DATA)
     _codebook(tmp_path)
     one_line_error(
-        cli("pandas", "estimate", path), f"--items is required without --codebook; pass --codebook {tmp_path}"
+        cli("pyarrow", "estimate", path), f"--items is required without --codebook; pass --codebook {tmp_path}"
     )

@@ -417,3 +417,57 @@ def test_has_lonely_sees_every_stage_and_skips_certainty_units():
     assert lonely_ssu.has_lonely
     # without a stage-1 fpc the later stages do not count (R's ultimate-cluster approximation)
     assert not Design.from_rows(MS_STRATA[keep], [MS_PSU[keep], MS_SSU[keep]]).has_lonely
+
+
+# -- factorise: strings packed into integers, None beside strings, read-only arrays remembered -----------------
+
+
+def _dict_factorise(values):
+    index = {}
+    codes = [index.setdefault(v, len(index)) for v in values]
+    return codes, list(index)
+
+
+@pytest.mark.parametrize(
+    "labels",
+    [
+        ["b", "a", "", "b", "cc", "a", "ab"],
+        ["Hoa Lư", "Gia Viễn", "Hoa Lư", "x"],  # non-ASCII code points: fewer characters fit, same codes
+        ["a-very-long-counter-label-1", "a-very-long-counter-label-2", "a-very-long-counter-label-1"],  # no fit
+    ],
+)
+def test_factorise_strings_gives_first_appearance_codes_and_string_ranks_sort_as_numpy(labels):
+    from analytics.design import factorise, string_ranks
+
+    arr = np.array(labels * 30_000)  # large enough for every fast path
+    codes, uniq = factorise(arr)
+    expected_codes, expected_labels = _dict_factorise(arr.tolist())
+    assert codes.tolist() == expected_codes and uniq == expected_labels
+    ranks = string_ranks(arr)
+    if ranks is not None:
+        assert ranks.tolist() == np.unique(arr, return_inverse=True)[1].tolist()
+
+
+def test_factorise_puts_none_among_the_strings_in_first_appearance_order():
+    from analytics.design import factorise
+
+    values = np.empty(70_000, dtype=object)
+    values[:] = (["x", None, "y", "x", None, "z", "y"] * 10_000)[:70_000]
+    codes, labels = factorise(values)
+    expected_codes, expected_labels = _dict_factorise(values.tolist())
+    assert codes.tolist() == expected_codes and labels == expected_labels
+
+
+def test_factorise_remembers_only_read_only_arrays():
+    from analytics.design import factorise
+
+    arr = np.array(["a", "b"] * 40_000)
+    assert factorise(arr)[1] == ["a", "b"]
+    arr[0] = "c"  # a writable array may change: never answered from memory
+    assert factorise(arr)[1] == ["c", "b", "a"]
+    arr.setflags(write=False)
+    first = factorise(arr)
+    again = factorise(arr)
+    assert again[0].tolist() == first[0].tolist() and again[1] == first[1] == ["c", "b", "a"]
+    again[0][0] = 99  # callers get copies
+    assert factorise(arr)[0][0] == 0
