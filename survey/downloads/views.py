@@ -28,6 +28,7 @@ from survey.services.administration import scope_queries
 from survey.services.administration.instruments import instrument_by_id
 from survey.services.exports import codebook, responses
 from survey.services.exports import jobs as export_jobs
+from survey.services.exports import queue as export_queue
 from survey.services.exports.responses import ExportRequest
 from survey.services.statistics import dashboard, par_report
 from survey.templating import current_locale
@@ -176,7 +177,7 @@ def exports_page() -> ResponseReturnValue:
                 target = getattr(form, exc.field, None) if exc.field else None
                 (target or form.format).errors = [_job_message(exc)]
             else:
-                export_jobs.start(current_app._get_current_object(), job.public_id)  # type: ignore[attr-defined]  # the real app behind the proxy, for the job's thread
+                export_queue.start(current_app._get_current_object(), job.public_id)  # type: ignore[attr-defined]  # the real app behind the proxy, for the job (thread or queue)
                 return redirect(url_for("downloads.export_job", public_id=job.public_id), code=303)
         status = 422
     elif form.errors:

@@ -16,6 +16,7 @@ COLLECTION_MODES = ("qr", "kiosk", "import")
 RESPONDENT_TYPES = ("person", "organisation")
 RESPONSE_STATUSES = ("valid", "excluded")
 GENDERS = ("male", "female", "other")
+#: Stored as is; exports write ``60+`` as ``over-60`` (``survey.services.exports.schema.EXPORT_VALUES``).
 AGE_BANDS = ("18-24", "25-34", "35-49", "50-60", "60+")
 EDUCATION_LEVELS = ("primary", "lower_secondary", "upper_secondary", "vocational", "university", "other")
 OCCUPATIONS = ("retired", "not_working", "self_employed", "student", "private_sector", "public_sector", "other")

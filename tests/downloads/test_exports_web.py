@@ -165,7 +165,7 @@ def test_exports_never_reach_beyond_the_users_scope(department_statistician: Fla
         ({"format": "pdf"}, "format", "Chọn định dạng tệp"),
         ({"date_from": "2030-01-01", "date_to": "2030-12-31"}, "date_from", "Không có phiếu nào khớp với các bộ lọc"),
         ({"date_from": "2026-05-01", "date_to": "2026-04-01"}, "date_to", "Ngày kết thúc phải"),
-        ({"date_from": "01/05/2026"}, "date_from", "nhập ngày theo dạng năm-tháng-ngày"),
+        ({"date_from": "31/02/2026"}, "date_from", "nhập ngày theo dạng ngày/tháng/năm"),
         ({"sample": "50"}, "seed", "Nhập hạt giống"),
         ({"seed": "7"}, "sample", "Nhập cỡ mẫu"),
         ({"sample": "-3", "seed": "1"}, "sample", "Nhập cỡ mẫu là số nguyên"),
@@ -278,7 +278,7 @@ def test_a_named_survey_period_sets_the_dates(signed_in, export_dir) -> None:  #
     dates = sorted(r["date"] for r in rows)
     assert dates and dates[0] >= "2026-01-01" and dates[-1] <= "2026-03-31"
     page = client.get(f"/downloads/exports/{job.public_id}").get_data(as_text=True)
-    assert "Đợt 1 năm 2026: 2026-01-01 – 2026-03-31" in page
+    assert "Đợt 1 năm 2026: 01/01/2026 – 31/03/2026" in page
 
 
 def test_a_user_may_run_two_exports_at_once(signed_in, export_dir) -> None:  # type: ignore[no-untyped-def]
@@ -308,3 +308,52 @@ def test_repeat_this_export_fills_the_form_again(signed_in, export_dir) -> None:
     assert 'value="dta" checked' in form and '<option selected value="so-tu-phap">' in form
     assert 'id="seed" name="seed" type="text" value="99"' in form and '<input checked id="comments"' in form
     assert 'value="2025-' in form or 'value="2026-' in form  # the dates the job used
+
+
+def test_with_redis_unreachable_the_export_fails_visibly(staff_app: Flask, signed_in, export_dir) -> None:  # type: ignore[no-untyped-def]
+    # Redis configured (so the job goes on the export queue) but nothing listening there.
+    staff_app.config.update(EXPORT_JOBS_INLINE=False, REDIS_URL="redis://127.0.0.1:1/13")
+    client = signed_in("statistician")
+    reply = _post(client)
+    assert reply.status_code == 303
+    job = db.session.scalars(select(ExportJob)).one()
+    db.session.refresh(job)
+    assert (job.status, job.error) == ("failed", "the export queue (Redis) is unreachable") and job.finished_at
+    page = client.get(reply.headers["Location"]).get_data(as_text=True)
+    assert "the export queue (Redis) is unreachable" in page and 'http-equiv="refresh"' not in page
+    assert client.get(f"/downloads/exports/{job.public_id}/file").status_code == 404
+
+
+def test_a_lost_worker_never_touches_a_finished_export(signed_in, export_dir) -> None:  # type: ignore[no-untyped-def]
+    client = signed_in("statistician")
+    assert _post(client).status_code == 303
+    job = db.session.scalars(select(ExportJob)).one()
+    # A queue callback arriving late (the process died just after the file was renamed into place).
+    jobs.mark_lost(job.public_id, export_dir, "the export worker stopped while it ran")
+    db.session.refresh(job)
+    assert job.status == "done" and job.error is None
+    assert _download(client, f"/downloads/exports/{job.public_id}/file").status_code == 200
+    # A running job whose worker died is queued again for the retry, its progress reset.
+    user = db.session.scalars(select(User).where(User.email == "thongke@demo.sipas.vn")).one()
+    db.session.add(ExportJob(public_id="e" * 32, user_id=user.id, format="csv", filters="{}", status="running",
+                             rows_total=10_000, rows_done=5_000, heartbeat_at=utcnow()))  # fmt: skip
+    db.session.commit()
+    (export_dir / ("e" * 32)).mkdir(parents=True)
+    (export_dir / ("e" * 32) / ".export.zip.partial.csv").write_text("half")
+    jobs.mark_lost("e" * 32, export_dir, "the export worker stopped while it ran", retry=True)
+    lost = db.session.scalars(select(ExportJob).where(ExportJob.public_id == "e" * 32)).one()
+    db.session.refresh(lost)
+    assert (lost.status, lost.rows_done) == ("queued", 0) and not (export_dir / ("e" * 32)).exists()
+
+
+def test_export_pages_show_labels_not_codes(signed_in, export_dir) -> None:  # type: ignore[no-untyped-def]
+    """Format, agency, status and dates in words (issue 17), not ``sav``, ``ninh-binh``, ``valid``, ISO dates."""
+    client = signed_in("statistician")
+    assert _post(client, format="sav", date_from="01/07/2026", date_to="30/09/2026").status_code == 303
+    job = db.session.scalars(select(ExportJob)).one()
+    row = client.get("/downloads/exports").get_data(as_text=True).split("<tbody>", 1)[1].split("</tbody>", 1)[0]
+    assert "SPSS (.sav)" in row and "<td>sav</td>" not in row
+    assert "<td>ninh-binh</td>" not in row
+    page = client.get(f"/downloads/exports/{job.public_id}").get_data(as_text=True)
+    assert "SPSS (.sav)" in page and "01/07/2026 – 30/09/2026" in page and "<dd>2026-07-01" not in page
+    assert "<dd>Chỉ phiếu hợp lệ</dd>" in page

@@ -18,12 +18,21 @@ from pathlib import Path
 from typing import Any
 
 from analytics.codebook_file import SCHEMA, SCHEMA_VERSION, codebook_name
-from analytics.tables import FORMULA_TRIGGERS, NOT_ANSWERED, NOT_APPLICABLE, STATA_MISSING, Column
+from analytics.tables import (
+    FORMULA_TRIGGERS,
+    NOT_ANSWERED,
+    NOT_APPLICABLE,
+    NOT_ASKED,
+    NOT_ASKED_LABEL,
+    STATA_MISSING,
+    Column,
+)
 from survey.models import Instrument
 from survey.models.codes import RESPONSE_STATUSES
-from survey.services.exports import formats
+from survey.services.exports import archive, formats
 from survey.services.exports.responses import ExportPlan
 from survey.services.exports.schema import category_column, export_columns
+from survey.services.exports.study import StudyFacts
 
 WEIGHTING_EN = (
     "An agency or field with more respondents does not count for more because of it. Each response carries a "
@@ -175,20 +184,32 @@ def _filters(plan: ExportPlan) -> list[str]:
 
 
 def codebook_markdown(
-    plan: ExportPlan, rows: int, data_name: str, app_version: str = "", *, json_name: str | None = None
+    plan: ExportPlan,
+    rows: int,
+    data_name: str,
+    app_version: str = "",
+    *,
+    json_name: str | None = None,
+    study: StudyFacts | None = None,
+    ddi_name: str | None = None,
 ) -> str:
     """The codebook of one export, in Markdown (Vietnamese and English); ``json_name`` is the machine-readable
-    codebook beside it (default: named after ``data_name``)."""
+    codebook beside it (default: named after ``data_name``), ``ddi_name`` the DDI-Codebook 2.5 file. With
+    ``study`` (:func:`survey.services.exports.study.describe_study`) it is archive-grade: study description,
+    weighting summary, frequencies and code lists."""
     ins = plan.instrument
     json_name = json_name or codebook_name(data_name)
     out = [
         f"# SIPAS — sổ tay biến / codebook: {data_name}",
         "",
+        f"- Data file: `{data_name}` ({plan.request.format})",
         f"- Rows (one per response): {rows:,}",
         f"- Generated: {plan.generated_at:%Y-%m-%d %H:%M:%S} UTC",
         f"- Software: {software_versions(app_version)}",
-        f"- Format: {plan.request.format}",
+        f"- Machine-readable codebooks: `{json_name}` (JSON)"
+        + (f", `{ddi_name}` (DDI-Codebook 2.5 XML)" if ddi_name else ""),
         "",
+        *(archive.study_markdown(plan, study, data_name) + [""] if study else []),
         "## Filters used",
         "",
         *_filters(plan),
@@ -220,9 +241,13 @@ def codebook_markdown(
         f"This file: **{plan.weights.weighting}** (computed for the period and agencies above, exactly as the "
         "indices are). `weight` is empty for excluded responses, which are outside every estimate.",
     ]
-    out += [f"- Note: {note}" for note in plan.weights.notes]
+    if study and study.weighting_summary:
+        out += ["", *archive.weighting_summary_markdown(study, plan.weights.notes)]
+    else:
+        out += [f"- Note: {note}" for note in plan.weights.notes]
     out += ["", WEIGHTING_EN, "", WEIGHTING_VI, "", "## Design", "", f"`{plan.weights.design}`.", "", DESIGN_EN]
-    out += ["", DESIGN_VI, "", COVERAGE_EN, "", "Reproduce the estimates (valid responses only):", "", "```"]
+    out += ["", DESIGN_VI, "", COVERAGE_EN, "", *archive.index_markdown(plan), ""]
+    out += ["## Reproduce the estimates", "", "Valid responses only:", "", "```"]
     out += [
         *r_recipe(plan, data_name),
         "# Stata",
@@ -236,9 +261,11 @@ def codebook_markdown(
         "",
         "A bundle (ZIP) also holds `indices.csv`, the figures the application publishes for this scope and "
         "period (overall index, elements, criteria: share and mean score, with SE, interval, df, n, flags), and "
-        "`analysis.R`, which recomputes them from the data file into `indices-r.csv` (`Rscript analysis.R`); with "
-        "a .sav file `analysis.sps` (weighted shares; tested in PSPP, its Complex Samples part untested), with a "
-        ".dta file `analysis.do` (untested: no Stata). A subsample has none of these.",
+        "`analysis.R`, which recomputes them from the data file into `indices-r.csv` (`Rscript analysis.R`); "
+        "`analysis.sps` (weighted shares; tested in PSPP on .sav and CSV files, its Complex Samples part and its "
+        ".xlsx read step untested) with a .sav, CSV or Excel file; `analysis.do` (untested: no Stata) with a .dta, "
+        "CSV or Excel file. A subsample has none of these. Every bundle also holds `codebook.json` (the JSON "
+        "codebook under a fixed name) and `codebook.ddi.xml` (DDI-Codebook 2.5).",
         "",
         *_file_notes(plan),
         "",
@@ -266,7 +293,12 @@ def codebook_markdown(
             f"| `{item.code}` | {item.element.code} | {_cell(item.text_vi)} | {_cell(item.text_en)} | "
             f"{'yes' if item.allows_na else 'no'} | {'yes' if item.optional else 'no'} |"
         )
-    out += ["", *_json_section(json_name), "", "## Privacy"]
+    if study:
+        out += ["", *archive.frequencies_markdown(plan, study), "", *archive.code_lists_markdown(study)]
+    out += ["", *_json_section(json_name)]
+    if ddi_name:
+        out += ["", *_ddi_section(ddi_name)]
+    out += ["", "## Privacy"]
     out += [
         "",
         "Responses carry no identity. Comments (when included) had phone numbers, ID numbers and e-mail "
@@ -315,15 +347,17 @@ def _file_notes(plan: ExportPlan) -> list[str]:
         "## Reading the file",
         "",
         '- **CSV**: UTF-8 with a byte-order mark, comma-separated, `"` quotes, one header row; empty = missing. '
-        "In LibreOffice choose *Character set: Unicode (UTF-8)*, *Separated by: Comma* and set the code columns "
-        "to *Text* (otherwise the `age_band` code `60+` becomes the number 60), or open the Excel file (.xlsx) "
-        "instead, which needs no import settings. "
+        "In LibreOffice choose *Character set: Unicode (UTF-8)*, *Separated by: Comma* and set the column "
+        "`admin_unit` to *Text* (its official codes are digits only, and leading zeros would be lost); every other "
+        "code starts with a letter or holds a dash (the age band over 60 is exported as `over-60`, stored as `60+`, "
+        "which a spreadsheet would turn into the number 60), so it stays text. Or open the Excel file (.xlsx), "
+        "which needs no import settings. "
         f"A text cell that starts with {triggers} (or a tab or carriage return) gets a leading `'` so that a "
         "spreadsheet never runs it as a formula (numbers are never prefixed); line breaks inside comments and "
         "exclusion reasons are replaced by spaces so every response is one line. Excel, SPSS and Stata files "
         "hold the text as stored.",
-        "- **Dates**: `date` is a real date in SPSS (DATE11) and Stata (%td); ISO text (YYYY-MM-DD) in CSV and "
-        "Excel. `period` is the month as text (YYYY-MM).",
+        "- **Dates**: `date` is a real date in SPSS (DATE11), Stata (%td) and Excel (a date cell, number format "
+        f"`{formats.XLSX_DATE_FORMAT}`); ISO text (YYYY-MM-DD) in CSV. `period` is the month as text (YYYY-MM).",
         f"- **Stata**: release {formats.STATA_RELEASE} (Stata 14 or later). Variable labels longer than "
         f"{formats.STATA_LABEL_CHARS} characters (Stata's limit) are cut and end with `…`: the full wording of "
         "every question is under *Items* below.",
@@ -367,6 +401,28 @@ def _json_section(json_name: str) -> list[str]:
         "`header_rows`, `missing_value`, `formula_guard` (`prefix` put before a text cell starting with one of "
         "`triggers`; numbers are never prefixed) |",
         "| `columns` | every column in file order: `name`, `label_vi`, `label_en`, `kind`, `categories` |",
+        "| `study` (1.1) | `title`, `producer`, `universe`, `unit_of_analysis`, `kind_of_data`, `collection_mode`, "
+        "`sampling`, `period`, `response_rate` (`rate`, `valid_responses`, `transactions`, agency-months with "
+        "volumes and in all, `description`), `citation`, `licence`, `access_conditions`, `index_definitions` |",
+        "| `frequencies` (1.1) | per column: `valid`, `missing` (rows), `missing_codes`, `counts` (code → rows; "
+        '`""` = empty; items: every answer code) |',
+        "| `code_lists` (1.1) | `agency`, `counter`, `field`, `admin_unit`: every code of the scope with `label_vi`, "
+        "`label_en`, `rows` (and a counter's `agency`, an agency's `admin_unit`, a unit's `level`) |",
+        "| `weighting.summary` (1.1) | the notes as a table: `what`, `agencies` (codes), `agency_months` |",
+    ]
+
+
+def _ddi_section(ddi_name: str) -> list[str]:
+    """Which DDI-Codebook 2.5 elements the XML file fills."""
+    from survey.services.exports.ddi import FILLED_ELEMENTS
+
+    return [
+        "## DDI-Codebook 2.5",
+        "",
+        f"`{ddi_name}` describes this file in DDI-Codebook 2.5 (namespace `ddi:codebook:2_5`), for data archives "
+        "and catalogues (NADA, Dataverse). Filled elements:",
+        "",
+        *[f"- `{path}`: {what}" for path, what in FILLED_ELEMENTS],
     ]
 
 
@@ -374,11 +430,14 @@ def _labels(col: Column) -> list[dict[str, Any]]:
     return [{"code": c.code, "value": c.value, "label_vi": c.label_vi, "label_en": c.label_en} for c in col.categories]
 
 
-def codebook_json(plan: ExportPlan, rows: int, data_file: str, app_version: str = "") -> dict[str, Any]:
+def codebook_json(
+    plan: ExportPlan, rows: int, data_file: str, app_version: str = "", *, study: StudyFacts | None = None
+) -> dict[str, Any]:
     """The machine-readable codebook of one export (schema :data:`analytics.codebook_file.SCHEMA_VERSION`).
 
     ``data_file`` is the name of the data file the codebook lies beside (the codebook is
-    ``analytics.codebook_file.codebook_name(data_file)``).
+    ``analytics.codebook_file.codebook_name(data_file)``); with ``study`` the 1.1 keys are filled (without it
+    ``study``, ``frequencies`` and ``code_lists`` are null and ``weighting.summary`` empty).
     """
     ins = plan.instrument
     names = [c.name for c in plan.columns]
@@ -389,7 +448,11 @@ def codebook_json(plan: ExportPlan, rows: int, data_file: str, app_version: str 
         NOT_APPLICABLE: (scale["not_applicable"]["vi"], scale["not_applicable"]["en"]),
         NOT_ANSWERED: ("Không trả lời", "Not answered (left blank)"),
     }
-    missing_codes = {str(code): meaning for code, meaning in MISSING_MEANINGS.items()}
+    meanings, stata = dict(MISSING_MEANINGS), {c: x for c, x in STATA_MISSING.items() if c != NOT_ASKED}
+    if ins.rotation is not None:  # a split questionnaire: the criteria not asked are missing by design (7)
+        meanings, stata = {NOT_ASKED: "not_asked", **meanings}, dict(STATA_MISSING)
+        missing_labels[NOT_ASKED] = NOT_ASKED_LABEL
+    missing_codes = {str(code): meaning for code, meaning in meanings.items()}
     filters = plan.filters()
     sample = filters["sample"]
     aggregation = ins.aggregation
@@ -421,6 +484,7 @@ def codebook_json(plan: ExportPlan, rows: int, data_file: str, app_version: str 
             "rule": plan.weights.weighting,
             "weighted": bool(plan.weights.factors),
             "notes": list(plan.weights.notes),
+            "summary": archive.weighting_summary_json(study) if study else [],
         },
         "design": {
             "weight": WEIGHT_COLUMN,
@@ -444,10 +508,10 @@ def codebook_json(plan: ExportPlan, rows: int, data_file: str, app_version: str 
                     "label_vi": missing_labels[code][0],
                     "label_en": missing_labels[code][1],
                 }
-                for code, meaning in MISSING_MEANINGS.items()
+                for code, meaning in meanings.items()
             ],
-            "spss_user_missing": list(MISSING_MEANINGS),
-            "stata_missing": {str(code): f".{letter}" for code, letter in STATA_MISSING.items()},
+            "spss_user_missing": list(meanings),
+            "stata_missing": {str(code): f".{letter}" for code, letter in stata.items()},
         },
         "items": [
             {
@@ -503,12 +567,20 @@ def codebook_json(plan: ExportPlan, rows: int, data_file: str, app_version: str 
             }
             for col in plan.columns
         ],
+        **(
+            archive.study_json(plan, study, data_file)
+            if study
+            else {"study": None, "frequencies": None, "code_lists": None}
+        ),
     }
 
 
-def codebook_json_text(plan: ExportPlan, rows: int, data_file: str, app_version: str = "") -> str:
+def codebook_json_text(
+    plan: ExportPlan, rows: int, data_file: str, app_version: str = "", *, study: StudyFacts | None = None
+) -> str:
     """:func:`codebook_json` as UTF-8 JSON text (indented, Vietnamese as it is)."""
-    return json.dumps(codebook_json(plan, rows, data_file, app_version), ensure_ascii=False, indent=2) + "\n"
+    book = codebook_json(plan, rows, data_file, app_version, study=study)
+    return json.dumps(book, ensure_ascii=False, indent=2) + "\n"
 
 
 #: What each file of the reproducibility pack holds (README.txt of a bundle).
@@ -516,24 +588,28 @@ PACK_FILES = {
     "indices.csv": "the published figures for this scope and period (overall, elements, criteria)",
     "analysis.R": "Rscript analysis.R recomputes them from the data file into indices-r.csv",
     "analysis.sps": "SPSS/PSPP syntax: weighted shares (Complex Samples part untested)",
+    "codebook.json": "the JSON codebook again, under a fixed name",
+    "codebook.ddi.xml": "DDI-Codebook 2.5: study, file and variables with categories and frequencies",
     "analysis.do": "Stata do-file (untested)",
 }
 
 
 def readme(plan: ExportPlan, data_name: str, *, pack: Sequence[str] = ()) -> str:
-    """A short plain-text README for the ZIP bundle; ``pack``: the names of its reproducibility files."""
+    """A short plain-text README for the ZIP bundle; ``pack``: the names of its other files (reproducibility pack,
+    ``codebook.json``, ``codebook.ddi.xml``), each described by :data:`PACK_FILES`."""
     json_name = codebook_name(data_name)
-    width = max(len(data_name), len(json_name), len("codebook.md"))
     files = [
         (data_name, f"the data, one row per response ({plan.request.format})"),
-        ("codebook.md", "variables, labels, answer codes, filters, weighting and design"),
+        ("codebook.md", "variables, labels, answer codes, frequencies, code lists, study, weighting and design"),
         (json_name, f"the same as data for programs (schema {SCHEMA} {SCHEMA_VERSION})"),
     ]
     files += [(name, PACK_FILES[name]) for name in pack]
+    width = max(len(name) for name, _ in files)
     listing = "".join(f"{name:<{width}}   {what}\n" for name, what in files)
     csv_note = (
         "CSV: UTF-8 (with BOM), comma-separated. In LibreOffice choose Unicode (UTF-8) and Comma, and set the\n"
-        "code columns to Text (else 60+ becomes 60), or open an .xlsx export instead. Text starting with\n"
+        "column admin_unit to Text (digit codes keep their leading zeros), or open an .xlsx export instead.\n"
+        "The age band over 60 is the code over-60 (never coerced to a number). Text starting with\n"
         "= + - @ has a leading ' (formula guard); line breaks in comments are replaced by spaces.\n"
         if plan.request.format == "csv"
         else ""
@@ -589,12 +665,14 @@ def instrument_codebook(instrument: Instrument) -> InstrumentCodebook:
     ]
     codes.append(AnswerCode(NOT_APPLICABLE, scale["not_applicable"]["vi"], scale["not_applicable"]["en"], "missing"))
     codes.append(AnswerCode(NOT_ANSWERED, "Không trả lời", "Not answered (left blank)", "missing"))
+    if instrument.rotation is not None:  # a split questionnaire: criteria not asked are missing by design
+        codes.append(AnswerCode(NOT_ASKED, *NOT_ASKED_LABEL, "missing"))
     return InstrumentCodebook(
         instrument=instrument,
         columns=export_columns(instrument, sample=True, comments=True),
         answer_codes=codes,
         satisfied_from=satisfied,
-        stata_missing=dict(STATA_MISSING),
+        stata_missing={c: x for c, x in STATA_MISSING.items() if c != NOT_ASKED or instrument.rotation is not None},
         weighting={"vi": WEIGHTING_VI, "en": WEIGHTING_EN},
         design={"vi": DESIGN_VI, "en": DESIGN_EN},
         coverage_en=COVERAGE_EN,

@@ -1,10 +1,13 @@
 """Writing a response export: the data file and its two codebooks (or a ZIP bundle of them), then the audit event.
 
-Beside a data file ``export.csv`` go ``export.csv.codebook.md`` (for people) and ``export.codebook.json``
-(for programs, ``analytics.codebook_file``); a bundle holds ``<stem>/<data file>``, ``<stem>/codebook.md``,
-``<stem>/<stem>.codebook.json`` and ``<stem>/README.txt``, and (unless it is a subsample) the reproducibility
-pack: ``<stem>/indices.csv`` (:mod:`~survey.services.exports.indices_file`) and ``<stem>/analysis.R``
-(with ``analysis.sps`` or ``analysis.do`` for .sav/.dta; :mod:`~survey.services.exports.scripts`).
+Beside a data file ``export.csv`` go ``export.csv.codebook.md`` (for people), ``export.codebook.json``
+(for programs, ``analytics.codebook_file``) and ``export.ddi.xml`` (DDI-Codebook 2.5, :mod:`~.ddi`); a bundle
+holds ``<stem>/<data file>``, ``<stem>/codebook.md``, ``<stem>/<stem>.codebook.json`` (again as
+``<stem>/codebook.json``), ``<stem>/codebook.ddi.xml`` and ``<stem>/README.txt``, and (unless it is a subsample)
+the reproducibility pack: ``<stem>/indices.csv`` (:mod:`~survey.services.exports.indices_file`),
+``<stem>/analysis.R`` and ``analysis.sps``/``analysis.do`` as the format calls for
+(:mod:`~survey.services.exports.scripts`). The codebooks' frequencies are counted from the file's own cells
+as they are written (:class:`~survey.services.exports.study.Tally`).
 Everything is written to temporary files beside the output and renamed into place at the end, so a failed
 export leaves nothing behind. The plan comes from :mod:`survey.services.exports.responses`, the bytes from
 :mod:`~survey.services.exports.formats`, the codebooks from :mod:`~survey.services.exports.codebook`; this
@@ -24,7 +27,7 @@ from sqlalchemy.orm import Session
 
 from analytics.codebook_file import codebook_name
 from survey.db import db
-from survey.services.exports import codebook, formats, indices_file, scripts
+from survey.services.exports import codebook, ddi, formats, indices_file, scripts
 from survey.services.exports.responses import (
     EXTENSIONS,
     ExportPlan,
@@ -33,6 +36,7 @@ from survey.services.exports.responses import (
     Progress,
     plan_export,
 )
+from survey.services.exports.study import Tally, describe_study
 from survey.services.identity import audit
 
 
@@ -69,8 +73,8 @@ def export_responses(
     progress: Progress | None = None,
     on_plan: Callable[[ExportPlan], None] | None = None,
 ) -> ExportResult:
-    """Write the export to ``output`` (a data file plus ``<output>.codebook.md`` and ``<output stem>.codebook.json``,
-    or one ZIP with ``bundle``).
+    """Write the export to ``output`` (a data file plus ``<output>.codebook.md``, ``<output stem>.codebook.json``
+    and ``<output stem>.ddi.xml``, or one ZIP with ``bundle``).
 
     Everything is written to temporary files beside ``output`` and renamed into place at the end, so a
     failed export leaves nothing behind; the export is then recorded in the audit log.
@@ -85,16 +89,25 @@ def export_responses(
     data_tmp = _temp_beside(output, EXTENSIONS[request.format])
     temps: list[Path] = [data_tmp]
     try:
-        written = formats.write(request.format, data_tmp, session, plan, progress=progress)
+        tally = Tally(plan.columns)
+        written = formats.write(request.format, data_tmp, session, plan, progress=progress, observe=tally)
+        study = describe_study(session, plan, tally)
+        software = codebook.software_versions(software_version)
         if bundle:
-            text = codebook.codebook_markdown(plan, written, data_name, software_version)
-            book_json = codebook.codebook_json_text(plan, written, data_name, software_version)
+            text = codebook.codebook_markdown(
+                plan, written, data_name, software_version, study=study, ddi_name=ddi.BUNDLE_NAME
+            )
+            book_json = codebook.codebook_json_text(plan, written, data_name, software_version, study=study)
             temps.append(zip_tmp := _temp_beside(output, ".zip"))
             with zipfile.ZipFile(zip_tmp, "w", compression=zipfile.ZIP_DEFLATED) as zf:
                 zf.write(data_tmp, f"{stem}/{data_name}")
                 zf.writestr(f"{stem}/codebook.md", text)
                 zf.writestr(f"{stem}/{codebook_name(data_name)}", book_json)
-                pack = _reproducibility_pack(session, plan, data_name)
+                pack = {
+                    "codebook.json": book_json,
+                    ddi.BUNDLE_NAME: ddi.ddi_xml_text(plan, study, data_name, software),
+                    **_reproducibility_pack(session, plan, data_name),
+                }
                 zf.writestr(f"{stem}/README.txt", codebook.readme(plan, data_name, pack=list(pack)))
                 for name, content in pack.items():
                     zf.writestr(f"{stem}/{name}", content)
@@ -103,17 +116,29 @@ def export_responses(
             files: tuple[str, ...] = (str(output),)
         else:
             json_path = output.with_name(codebook_name(output.name))
-            text = codebook.codebook_markdown(plan, written, output.name, software_version, json_name=json_path.name)
-            book_json = codebook.codebook_json_text(plan, written, output.name, software_version)
+            ddi_path = output.with_name(ddi.ddi_name(output.name))
+            text = codebook.codebook_markdown(
+                plan,
+                written,
+                output.name,
+                software_version,
+                json_name=json_path.name,
+                study=study,
+                ddi_name=ddi_path.name,
+            )
+            book_json = codebook.codebook_json_text(plan, written, output.name, software_version, study=study)
             book = output.with_name(output.name + ".codebook.md")
             temps.append(md_tmp := _temp_beside(output, ".md"))
             md_tmp.write_text(text, encoding="utf-8")
             temps.append(json_tmp := _temp_beside(output, ".json"))
             json_tmp.write_text(book_json, encoding="utf-8")
+            temps.append(ddi_tmp := _temp_beside(output, ".xml"))
+            ddi_tmp.write_text(ddi.ddi_xml_text(plan, study, output.name, software), encoding="utf-8")
             os.replace(data_tmp, output)
             os.replace(md_tmp, book)
             os.replace(json_tmp, json_path)
-            files = (str(output), str(book), str(json_path))
+            os.replace(ddi_tmp, ddi_path)
+            files = (str(output), str(book), str(json_path), str(ddi_path))
     except BaseException:
         for tmp in temps:
             tmp.unlink(missing_ok=True)

@@ -12,7 +12,8 @@ pyreadstat (ReadStat) with variable labels, value labels and missing-value codes
 * Stata: release 118 (Stata 14+); the same labels (variable labels cut at Stata's 80 characters; the
   codebook has the full wording); 8 and 9 stored as the extended missing values ``.a`` and ``.b``, which
   carry value labels.
-* ``date`` is a real date in .sav (DATE11) and .dta (%td); ISO text (YYYY-MM-DD) in CSV and Excel.
+* ``date`` is a real date in .sav (DATE11), .dta (%td) and .xlsx (a date cell shown as YYYY-MM-DD); ISO text
+  (YYYY-MM-DD) in CSV.
 """
 
 from __future__ import annotations
@@ -23,13 +24,14 @@ import gc
 import textwrap
 from collections.abc import Callable, Iterator
 from contextlib import closing, contextmanager
+from contextvars import ContextVar
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 from sqlalchemy.orm import Session
 
-from analytics.tables import NOT_ANSWERED, NOT_APPLICABLE, STATA_MISSING, Column, ColumnBuffer
+from analytics.tables import NOT_ANSWERED, NOT_APPLICABLE, NOT_ASKED, STATA_MISSING, Column, ColumnBuffer
 from survey.services.exports.responses import ExportPlan, Progress, stream_rows
 
 #: How :func:`write_csv` writes (the JSON codebook states it): the csv module's "excel" dialect, UTF-8 with a BOM.
@@ -45,8 +47,18 @@ SPSS_NOTE_BYTES = 80
 #: never needs 119 (more than 32,767 variables).
 STATA_RELEASE = 118
 _PYREADSTAT_DTA_VERSION = {118: 14, 119: 15}
-#: The columns written as real dates (SPSS DATE11, Stata %td) in .sav and .dta; ISO text in CSV and Excel.
+#: The columns written as real dates (SPSS DATE11, Stata %td, Excel date cells) in .sav, .dta and .xlsx; ISO text
+#: in CSV.
 DATE_COLUMNS = ("date",)
+#: The number format of Excel date cells (a date serial number shown as ISO text).
+XLSX_DATE_FORMAT = "yyyy-mm-dd"
+
+
+#: Called with every chunk of rows as it is written (the codebook's frequencies count the file's own cells).
+Observer = Callable[[list[tuple[Any, ...]]], None]
+#: The observer of the export being written in this thread (set by :func:`write`; a context variable, so
+#: exports written at the same time in several threads each count their own rows).
+_OBSERVER: ContextVar[Observer | None] = ContextVar("export_row_observer", default=None)
 
 
 def _noop(_n: int) -> None:
@@ -55,7 +67,14 @@ def _noop(_n: int) -> None:
 
 @contextmanager
 def _rows(session: Session, plan: ExportPlan, *, sanitise: bool) -> Iterator[Iterator[list[tuple[Any, ...]]]]:
+    observe = _OBSERVER.get()
     with closing(stream_rows(session, plan, sanitise=sanitise)) as rows:
+        yield rows if observe is None else _observed(rows, observe)
+
+
+def _observed(chunks: Iterator[list[tuple[Any, ...]]], observe: Observer) -> Iterator[list[tuple[Any, ...]]]:
+    for rows in chunks:
+        observe(rows)
         yield rows
 
 
@@ -110,13 +129,25 @@ def write_xlsx(path: Path, session: Session, plan: ExportPlan, progress: Progres
     with xlsxwriter.Workbook(str(path), options) as book, _rows(session, plan, sanitise=False) as chunks:
         book.set_properties({"title": f"SIPAS {plan.instrument.label}", "comments": plan.weights.weighting})
         bold = book.add_format({"bold": True})
+        date_format = book.add_format({"num_format": XLSX_DATE_FORMAT})
         data = book.add_worksheet("data")
         data.freeze_panes(1, 0)
-        data.write_row(0, 0, [c.name for c in plan.columns], bold)
+        names = [c.name for c in plan.columns]
+        data.write_row(0, 0, names, bold)
+        date_cols = [names.index(name) for name in DATE_COLUMNS if name in names]
+        for index in date_cols:
+            data.set_column(index, index, 11)
+        days: dict[str, dt.datetime] = {}
         for rows in chunks:
             for row in rows:
                 n += 1
                 data.write_row(n, 0, row)
+                for index in date_cols:  # the same cell again, as a date (constant memory keeps the row open)
+                    if iso := row[index]:
+                        day = days.get(iso)
+                        if day is None:
+                            day = days[iso] = dt.datetime.fromisoformat(iso)
+                        data.write_datetime(n, index, day, date_format)
             progress(len(rows))
         sheet = book.add_worksheet("variables")
         sheet.write_row(0, 0, ["name", "label_vi", "label_en", "kind", "codes"], bold)
@@ -153,6 +184,12 @@ def _notes(plan: ExportPlan) -> list[str]:
     return [_cut_bytes(line, SPSS_NOTE_BYTES) for note in text for line in textwrap.wrap(note, SPSS_NOTE_BYTES // 2)]
 
 
+def _user_missing(plan: ExportPlan) -> list[Any]:
+    """SPSS user-missing codes of an item: 8 and 9, and 7 (not asked) for a split questionnaire."""
+    rotated = plan.instrument.rotation is not None
+    return [*((NOT_ASKED,) if rotated else ()), NOT_APPLICABLE, NOT_ANSWERED]
+
+
 def write_sav(path: Path, session: Session, plan: ExportPlan, progress: Progress) -> int:
     import pyreadstat
 
@@ -167,7 +204,7 @@ def write_sav(path: Path, session: Session, plan: ExportPlan, progress: Progress
         file_label=_cut_bytes(f"SIPAS {plan.instrument.label} {plan.date_from}/{plan.date_to}", SPSS_FILE_LABEL_BYTES),
         column_labels={c.name: _cut_bytes(c.label_vi, SPSS_LABEL_BYTES) for c in cols},
         variable_value_labels={c.name: _float_keys(c.value_labels("vi")) for c in cols if c.categories},
-        missing_ranges={c.name: [NOT_APPLICABLE, NOT_ANSWERED] for c in cols if c.kind == "score"},
+        missing_ranges={c.name: _user_missing(plan) for c in cols if c.kind == "score"},
         variable_measure={c.name: measure[c.kind] for c in cols},
         variable_format={
             **{c.name: formats[c.kind] for c in cols if c.kind in formats},
@@ -238,10 +275,23 @@ def _without_cyclic_gc() -> Iterator[None]:
             gc.enable()
 
 
-def write(fmt: str, path: Path, session: Session, plan: ExportPlan, *, progress: Progress | None = None) -> int:
-    """Write ``plan``'s rows to ``path`` in ``fmt``; returns the number of rows written."""
-    with _without_cyclic_gc():
-        return WRITERS[fmt](path, session, plan, progress or _noop)
+def write(
+    fmt: str,
+    path: Path,
+    session: Session,
+    plan: ExportPlan,
+    *,
+    progress: Progress | None = None,
+    observe: Observer | None = None,
+) -> int:
+    """Write ``plan``'s rows to ``path`` in ``fmt``; returns the number of rows written. ``observe`` sees every
+    chunk of rows as written (e.g. :class:`survey.services.exports.study.Tally`)."""
+    token = _OBSERVER.set(observe)
+    try:
+        with _without_cyclic_gc():
+            return WRITERS[fmt](path, session, plan, progress or _noop)
+    finally:
+        _OBSERVER.reset(token)
 
 
 def _float_keys(labels: dict[int, str]) -> dict[int | float, str]:

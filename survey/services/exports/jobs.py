@@ -6,11 +6,16 @@ codebooks, README — what ``flask export-responses --bundle`` writes) into ``EX
 export service, which audit-logs it. Progress (``rows_done``/``rows_total``) and ``heartbeat_at`` are written
 from a separate session after every chunk read, and a ticker refreshes the heartbeat during long phases
 without rows (an SPSS or Stata file is written in one go at the end). A job left ``running`` or ``queued``
-whose heartbeat is older than :data:`STALE_AFTER` was interrupted (the process stopped); it is shown so and
-``purge-exports`` marks it failed.
+whose heartbeat is older than :data:`STALE_AFTER` (a queued one: :data:`QUEUED_STALE_AFTER`) was interrupted
+(the process stopped); it is shown so and ``purge-exports`` marks it failed.
 
-Web jobs run in a thread started by the request, with their own app context and session; every node of a
-multi-node deployment must share ``EXPORT_DIR`` (the download may reach another node than the run).
+Where web jobs run (:func:`survey.services.exports.queue.start`): with ``SIPAS_REDIS_URL`` on the RQ export
+queue, run by ``flask export-worker`` (:mod:`survey.services.exports.queue`, which also handles a worker that dies
+mid-export); without Redis (the embedded default) in a thread started by the request (:func:`start_here`), with
+its own app context and session. Every node of a
+multi-node deployment and every export worker must share ``EXPORT_DIR`` (the download may reach another node than
+the run). The bundle is written under a temporary name and renamed into place when complete, and only a ``done``
+job's file is offered (:func:`job_file`).
 """
 
 from __future__ import annotations
@@ -25,6 +30,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
+from rq.timeouts import JobTimeoutException
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
@@ -39,6 +45,8 @@ log = logging.getLogger(__name__)
 
 #: A job whose heartbeat is older than this is no longer running (its process stopped).
 STALE_AFTER = dt.timedelta(minutes=2)
+#: A job still waiting for an export worker after this long is given up (RQ drops it from the queue too).
+QUEUED_STALE_AFTER = dt.timedelta(hours=12)
 #: Finished files are kept this long, then refused and purged.
 KEEP_FOR = dt.timedelta(days=7)
 #: The heartbeat ticker's interval during phases without progress (well under STALE_AFTER).
@@ -163,8 +171,10 @@ def running_jobs(session: Session, user_id: int) -> int:
     return sum(1 for job in jobs if state_of(job, now) in ("queued", "running"))
 
 
-def start(app: Any, public_id: str) -> None:
-    """Run the job: in this thread if ``EXPORT_JOBS_INLINE`` (tests), otherwise in a new background thread."""
+def start_here(app: Any, public_id: str) -> None:
+    """Run the job in this process: in this thread if ``EXPORT_JOBS_INLINE`` (tests), otherwise in a new
+    background thread (the embedded default, without Redis). With Redis, :func:`survey.services.exports.queue.start`
+    puts it on the export queue instead."""
     if app.config.get("EXPORT_JOBS_INLINE"):
         run_job(public_id, Path(app.config["EXPORT_DIR"]))
         return
@@ -232,11 +242,15 @@ def download_name(plan: ExportPlan) -> str:
     return f"sipas-responses-{ins.code}-v{ins.version}-{plan.date_from:%Y%m%d}-{plan.date_to:%Y%m%d}.zip"
 
 
-def run_job(public_id: str, export_dir: Path) -> None:
-    """Write the job's bundle; progress and the outcome go to the job row. Never raises for a failed export."""
+def run_job(public_id: str, export_dir: Path, retry: bool = False) -> None:
+    """Write the job's bundle; progress and the outcome go to the job row. Never raises for a failed export.
+
+    ``retry`` (the export queue) also starts a job left ``running`` by an attempt whose process died, from the
+    beginning: the dead attempt's temporary files are removed first.
+    """
     session = db.session
     job = session.scalar(select(ExportJob).where(ExportJob.public_id == public_id))
-    if job is None or job.status != "queued":
+    if job is None or job.status not in (("queued", "running") if retry else ("queued",)):
         return
     job_id, user_id = job.id, job.user_id
     filters = json.loads(job.filters)
@@ -252,8 +266,9 @@ def run_job(public_id: str, export_dir: Path) -> None:
     def opened(plan: ExportPlan) -> None:
         _set(job_id, rows_total=plan.rows, heartbeat_at=utcnow())
 
-    _set(job_id, status="running", heartbeat_at=utcnow())
+    _set(job_id, status="running", rows_done=0, error=None, heartbeat_at=utcnow())
     try:
+        shutil.rmtree(folder, ignore_errors=True)  # what a killed attempt left (never offered: it was not done)
         folder.mkdir(parents=True, exist_ok=True)
         with _Heartbeat(job_id):
             result = export_responses(
@@ -271,8 +286,13 @@ def run_job(public_id: str, export_dir: Path) -> None:
     except Exception as exc:
         session.rollback()
         shutil.rmtree(folder, ignore_errors=True)
-        message = str(exc) if isinstance(exc, ExportError) else "internal error while writing the file"
-        if not isinstance(exc, ExportError):
+        if isinstance(exc, ExportError):
+            message = str(exc)
+        elif isinstance(exc, JobTimeoutException):  # the export queue's SIPAS_EXPORT_JOB_TIMEOUT
+            message = "the export took longer than its time limit (SIPAS_EXPORT_JOB_TIMEOUT)"
+        else:
+            message = "internal error while writing the file"
+        if not isinstance(exc, ExportError | JobTimeoutException):
             log.exception("export job %s failed", public_id)
         _set(job_id, status="failed", error=message[:500], finished_at=utcnow(), heartbeat_at=utcnow())
         return
@@ -286,6 +306,28 @@ def run_job(public_id: str, export_dir: Path) -> None:
         finished_at=utcnow(),
         heartbeat_at=utcnow(),
     )
+
+
+def mark_lost(public_id: str, export_dir: Path, reason: str, retry: bool = False) -> None:
+    """The process running a queued or running job died (or the job never reached the queue).
+
+    With ``retry`` (the queue starts it again) the job is ``queued`` again with its progress reset; otherwise it is
+    ``failed`` with ``reason``. Whatever the attempt wrote is removed. A finished job is left alone.
+    """
+    values: dict[str, Any] = (
+        {"status": "queued", "rows_done": 0, "error": None}
+        if retry
+        else {"status": "failed", "error": reason[:500], "finished_at": utcnow()}
+    )
+    with db.write() as session:
+        result = session.execute(
+            update(ExportJob)
+            .where(ExportJob.public_id == public_id, ExportJob.status.in_(("queued", "running")))
+            .values(heartbeat_at=utcnow(), **values)
+        )
+        changed = bool(result.rowcount)  # type: ignore[attr-defined]  # an UPDATE's result is a CursorResult
+    if changed:  # never the folder of a job that finished after all (the process died just after the rename)
+        shutil.rmtree(export_dir / public_id, ignore_errors=True)
 
 
 # -- reading jobs ---------------------------------------------------------------------------------------------
@@ -317,7 +359,8 @@ def state_of(job: ExportJob, now: dt.datetime | None = None) -> str:
     now = now or utcnow()
     if job.status in ("queued", "running"):
         last = job.heartbeat_at or job.created_at
-        return "interrupted" if now - last > STALE_AFTER else job.status
+        limit = QUEUED_STALE_AFTER if job.status == "queued" else STALE_AFTER
+        return "interrupted" if now - last > limit else job.status
     if job.status == "done" and (job.file_name is None or (job.finished_at or job.created_at) + KEEP_FOR < now):
         return "expired"
     return job.status

@@ -18,11 +18,12 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
-from sqlalchemy import BigInteger, ColumnElement, Select, String, case, cast, func, null, select, type_coerce
+from sqlalchemy import BigInteger, ColumnElement, Select, String, case, cast, func, literal, null, select, type_coerce
 from sqlalchemy.orm import Session
 
 from analytics.tables import (
     NOT_APPLICABLE,
+    NOT_ASKED,
     Column,
     PackedLayout,
     RowBuilder,
@@ -31,7 +32,7 @@ from analytics.tables import (
     draw_sample,
 )
 from survey.models import AdminUnit, Agency, Answer, Counter, Instrument, ProcedureField, Response
-from survey.services.exports.schema import export_columns
+from survey.services.exports.schema import EXPORT_VALUES, export_columns
 from survey.services.exports.weights import ExportWeights, export_weights
 from survey.services.statistics.indices import last_weighted_day
 
@@ -328,6 +329,41 @@ def _ids_and_strata(session: Session, conds: list[ColumnElement[bool]]) -> tuple
     return table[:, 0], table[:, 1]
 
 
+def _exported(column: Any, name: str) -> Any:
+    """``column`` with the stored codes that spreadsheets coerce replaced by their export codes (in SQL: the row
+    builder stays as fast as it is, and the API and every file hold the same codes)."""
+    renamed = EXPORT_VALUES.get(name)
+    if not renamed:
+        return column
+    return case(*((column == stored, exported) for stored, exported in renamed.items()), else_=column)
+
+
+def _not_asked(instrument: Instrument, base: int, ids: Sequence[int]) -> ColumnElement[Any]:
+    """A split questionnaire's criteria not asked of the response (its ``asked_mask`` bit is clear), as code
+    :data:`~analytics.tables.NOT_ASKED` in their nibbles; nothing where every criterion was asked (NULL mask)."""
+    position = {item.id: item.position for item in instrument.items}
+    parts = [
+        case(
+            (
+                Response.asked_mask.op("&")(literal(1 << (position[i] - 1), BigInteger)) == 0,
+                NOT_ASKED << 4 * (i - base),
+            ),
+            else_=0,
+        )
+        for i in ids
+    ]
+    total: ColumnElement[Any] = parts[0]
+    for part in parts[1:]:
+        total = total + part
+    return cast(total, BigInteger)
+
+
+def plan_conditions(plan: ExportPlan) -> list[ColumnElement[bool]]:
+    """The WHERE conditions of the plan's rows on ``responses`` (without the sample, whose ids callers add)."""
+    conds = _base_filters(plan.request, whole=plan.whole_scope)
+    return [*conds, Response.instrument_id == plan.instrument.id, Response.id <= plan.max_id]
+
+
 def _records_query(plan: ExportPlan) -> Select[*tuple[Any, ...]]:
     """Responses with their answers packed per :class:`~analytics.tables.PackedLayout` (one pass over answers).
 
@@ -335,7 +371,7 @@ def _records_query(plan: ExportPlan) -> Select[*tuple[Any, ...]]:
     query): on SQLite dates come as ISO text and the UUID as 32 hex digits; the row builder copes with both.
     """
     code = cast(func.coalesce(Answer.score, NOT_APPLICABLE), BigInteger)
-    words = [
+    words: list[ColumnElement[Any]] = [
         cast(
             func.coalesce(
                 func.sum(
@@ -353,9 +389,13 @@ def _records_query(plan: ExportPlan) -> Select[*tuple[Any, ...]]:
         ).label(f"w{base}")
         for base, _ids in plan.context.layout.words
     ]
+    if plan.instrument.rotation is not None:
+        words = [
+            word + _not_asked(plan.instrument, base, ids)
+            for word, (base, ids) in zip(words, plan.context.layout.words, strict=True)
+        ]
     comment = Response.comment if plan.request.comments else null()
-    conds = _base_filters(plan.request, whole=plan.whole_scope)
-    conds += [Response.instrument_id == plan.instrument.id, Response.id <= plan.max_id]
+    conds = plan_conditions(plan)
     return (
         select(
             Response.id,
@@ -368,7 +408,7 @@ def _records_query(plan: ExportPlan) -> Select[*tuple[Any, ...]]:
             Response.respondent_type,
             Response.field_id,
             Response.gender,
-            Response.age_band,
+            _exported(Response.age_band, "age_band"),
             Response.education,
             Response.occupation,
             Response.status,

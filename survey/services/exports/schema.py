@@ -1,12 +1,14 @@
 """The variables of a response export: names, Vietnamese and English labels, value codes.
 
 Category codes are numbered from 1 in the order of the code lists in ``survey.models.codes``, so a
-code never changes meaning when a value is added at the end.
+code never changes meaning when a value is added at the end. A stored code that a spreadsheet would turn
+into a number (the age band ``60+`` becomes 60 in LibreOffice) is exported under another text code
+(:data:`EXPORT_VALUES`); the database keeps the stored one.
 """
 
 from __future__ import annotations
 
-from analytics.tables import LEADING, NOT_ANSWERED, NOT_APPLICABLE, Category, Column, score_categories
+from analytics.tables import LEADING, NOT_ANSWERED, NOT_APPLICABLE, NOT_ASKED, Category, Column, score_categories
 from survey.models import Instrument
 from survey.models.codes import (
     AGE_BANDS,
@@ -68,6 +70,24 @@ _CODE_LISTS = {
 }
 assert all(set(CODE_LABELS[name]) == set(values) for name, values in _CODE_LISTS.items())
 
+#: Stored code → the code written to every export (CSV, Excel, SPSS/Stata value labels, codebooks, API), for
+#: the stored codes a spreadsheet coerces: LibreOffice reads ``60+`` as the number 60. ``over-60`` starts with a
+#: letter, so neither LibreOffice nor Excel turns it into a number or a date; the other bands (``18-24``) stay
+#: text there as they are (checked by the LibreOffice test of the export suite).
+EXPORT_VALUES: dict[str, dict[str, str]] = {"age_band": {"60+": "over-60"}}
+assert all(set(m) <= set(_CODE_LISTS[name]) for name, m in EXPORT_VALUES.items())
+
+
+def stored_codes(name: str) -> tuple[str, ...]:
+    """The stored codes of the coded variable ``name``, in code order (code 1 first)."""
+    return _CODE_LISTS[name]
+
+
+def export_value(name: str, stored: str) -> str:
+    """The code an export writes for the stored code ``stored`` of the coded variable ``name``."""
+    return EXPORT_VALUES.get(name, {}).get(stored, stored)
+
+
 _PROFILE = {
     "channel": ("Hình thức thực hiện dịch vụ", "Service channel"),
     "collection_mode": ("Cách thu thập phiếu", "How the response was collected"),
@@ -102,7 +122,7 @@ COMMENT_LABEL = ("Ý kiến khác (đã xoá thông tin cá nhân)", "Other comm
 
 def category_column(name: str) -> Column:
     labels = CODE_LABELS[name]
-    cats = tuple(Category(i, v, *labels[v]) for i, v in enumerate(_CODE_LISTS[name], start=1))
+    cats = tuple(Category(i, export_value(name, v), *labels[v]) for i, v in enumerate(_CODE_LISTS[name], start=1))
     return Column(name, *_PROFILE[name], kind="category", categories=cats)
 
 
@@ -113,8 +133,9 @@ def item_column(instrument: Instrument, item_code: str, text_vi: str, text_en: s
         text_vi,
         text_en,
         kind="score",
-        categories=score_categories(levels),
-        note=f"{NOT_APPLICABLE} = not applicable, {NOT_ANSWERED} = not answered",
+        categories=score_categories(levels, not_asked=instrument.rotation is not None),
+        note=f"{NOT_APPLICABLE} = not applicable, {NOT_ANSWERED} = not answered"
+        + (f", {NOT_ASKED} = not asked (split questionnaire)" if instrument.rotation is not None else ""),
     )
 
 

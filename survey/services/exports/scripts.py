@@ -15,8 +15,10 @@ it runs verbatim with R's ``survey`` package (and ``haven`` for .sav/.dta, ``rea
   ``svyciprop(method = "beta")`` has no cap at n and no boundary rule), xlogit for composites with the
   boundary rule, t intervals for means; and the reliability flags of :mod:`analytics.flags`, rule for rule.
 
-The SPSS syntax computes weighted frequencies (PSPP runs it); its CSPLAN/CSDESCRIPTIVES part needs SPSS
-Complex Samples and is untested, as is the Stata do-file (Stata is not available to the project).
+The SPSS syntax computes weighted frequencies (PSPP runs it on the .sav and CSV files; its .xlsx read step,
+``GET DATA /TYPE=XLSX``, is SPSS-only and untested); its CSPLAN/CSDESCRIPTIVES part needs SPSS Complex
+Samples and is untested, as is the Stata do-file (Stata is not available to the project). CSV and Excel
+bundles carry both, .sav bundles the syntax, .dta bundles the do-file.
 """
 
 from __future__ import annotations
@@ -257,9 +259,63 @@ def r_script(plan: ExportPlan, data_name: str) -> str:
     return text
 
 
+#: PSPP/SPSS input formats of the CSV columns, by kind (text widths: the longest a cell of that kind holds).
+_SPSS_INPUT = {"integer": "F20.0", "number": "F40.0", "score": "F1.0", "category": "A40", "text": "A255"}
+_SPSS_TEXT_WIDTH = {"comment": 32767, "exclusion_reason": 4000, "psu": 255, "submission_id": 36}
+
+
+def _spss_read(plan: ExportPlan, data_name: str) -> list[str]:
+    """The read step of ``analysis.sps`` in the data file's own format."""
+    fmt = plan.request.format
+    codes = plan.item_codes
+    if fmt == "sav":
+        return [
+            f"GET FILE='{data_name}'.",
+            f"* {NOT_APPLICABLE} and {NOT_ANSWERED} are user-missing in the .sav file: a comparison with them is "
+            "missing, so s_q",
+            "* counts answered items only.",
+            f"SELECT IF ({STATUS_COLUMN} = {valid_status_code()}).",
+        ]
+    if fmt == "csv":
+        variables = []
+        for col in plan.columns:
+            spec = _SPSS_INPUT[col.kind]
+            if col.kind == "text":
+                spec = f"A{_SPSS_TEXT_WIDTH.get(col.name, 255)}"
+            if col.name == "date":
+                spec = "SDATE10"
+            variables.append(f"  {col.name} {spec}")
+        read = [
+            "* The CSV: UTF-8 (the byte-order mark sits in the header line, which is skipped), comma-separated,",
+            '* " quotes; an empty cell is missing. Numbers are read with no implied decimals (F40.0 keeps the',
+            "* decimals written in the file).",
+            f"GET DATA /TYPE=TXT /FILE='{data_name}' /ENCODING='UTF-8'",
+            '  /ARRANGEMENT=DELIMITED /DELCASE=LINE /FIRSTCASE=2 /DELIMITERS="," /QUALIFIER=\'"\'',
+            "  /VARIABLES=",
+            *variables[:-1],
+            variables[-1] + ".",
+        ]
+    else:
+        read = [
+            "* GET DATA /TYPE=XLSX is SPSS syntax (SPSS 16 or later); GNU PSPP 1.6 cannot read .xlsx, so this read",
+            "* step is UNTESTED. In PSPP use the CSV or .sav export of the same data, whose analysis.sps is tested.",
+            f"GET DATA /TYPE=XLSX /FILE='{data_name}' /SHEET=NAME 'data' /CELLRANGE=FULL /READNAMES=ON",
+            "  /ASSUMEDSTRWIDTH=32767.",
+        ]
+    return [
+        *read,
+        f"* {NOT_APPLICABLE} = not applicable and {NOT_ANSWERED} = not answered are never scores: declared "
+        "missing, a comparison",
+        "* with them is missing, so s_q counts answered items only.",
+        f"MISSING VALUES {' '.join(codes)} ({NOT_APPLICABLE}, {NOT_ANSWERED}).",
+        f"SELECT IF ({STATUS_COLUMN} = '{VALID_STATUS}').",
+    ]
+
+
 def spss_script(plan: ExportPlan, data_name: str) -> str:
-    """``analysis.sps`` for a .sav export: weighted shares of satisfied answers per criterion, valid responses
-    only (runs in PSPP and SPSS), written to ``shares-spss.csv``; the design-based part is commented out."""
+    """``analysis.sps``: weighted shares of satisfied answers per criterion, valid responses only (PSPP runs
+    it on .sav and CSV files; the .xlsx read step is SPSS-only), written to ``shares-spss.csv``; the
+    design-based part is commented out."""
     ins = plan.instrument
     codes = plan.item_codes
     satisfied = int(ins.scale.get("satisfied_from", 4))
@@ -267,15 +323,18 @@ def spss_script(plan: ExportPlan, data_name: str) -> str:
     shares = " ".join(f"s_{q}" for q in codes)
     means = "\n".join(f"  /s_{q} = MEAN(s_{q})" for q in codes)
     period = f"{plan.date_from} to {plan.date_to}"
+    tested = (
+        "* UNTESTED read step (SPSS only, see below); the rest is tested with GNU PSPP on the CSV and .sav exports."
+        if plan.request.format == "xlsx"
+        else f"* Tested with GNU PSPP (weighted frequencies): the shares equal the criterion shares in {FILE_NAME}."
+    )
+    read = "\n".join(_spss_read(plan, data_name))
     return f"""* SIPAS: weighted shares of satisfied answers per criterion ({ins.label}, {period}).
-* Tested with GNU PSPP (weighted frequencies): the shares equal the criterion shares in {FILE_NAME}.
+{tested}
 * Standard errors and intervals need the design (strata = {STRATUM_COLUMN}, PSU = {PSU_COLUMN}): the CSPLAN and
 * CSDESCRIPTIVES commands at the end need the SPSS Complex Samples module, are UNTESTED, and are left as
 * comments (PSPP has no complex-samples procedures). {R_SCRIPT} recomputes every published figure.
-GET FILE='{data_name}'.
-* {NOT_APPLICABLE} and {NOT_ANSWERED} are user-missing: a comparison with them is missing, so s_q counts
-* answered items only.
-SELECT IF ({STATUS_COLUMN} = {valid_status_code()}).
+{read}
 WEIGHT BY {WEIGHT}.
 {computes}
 DESCRIPTIVES VARIABLES = {shares} /STATISTICS = MEAN.
@@ -292,8 +351,31 @@ SAVE TRANSLATE /OUTFILE = 'shares-spss.csv' /TYPE = CSV /FIELDNAMES /REPLACE.
 """
 
 
+def _stata_read(plan: ExportPlan, data_name: str) -> list[str]:
+    """The read step and status filter of ``analysis.do`` in the data file's own format."""
+    fmt = plan.request.format
+    codes = plan.item_codes
+    if fmt == "dta":
+        return [
+            f'use "{data_name}", clear',
+            f"keep if {STATUS_COLUMN} == {valid_status_code()}",
+            "* 8 and 9 are the extended missing values .a and .b: missing in every estimate",
+        ]
+    if fmt == "csv":
+        read = f'import delimited using "{data_name}", clear encoding("utf-8") varnames(1) bindquote(strict)'
+    else:
+        read = f'import excel using "{data_name}", sheet("data") firstrow clear'
+    return [
+        read,
+        f'keep if {STATUS_COLUMN} == "{VALID_STATUS}"',
+        f"* {NOT_APPLICABLE} = not applicable and {NOT_ANSWERED} = not answered become the extended missing values "
+        ".a and .b",
+        f"mvdecode {' '.join(codes)}, mv({NOT_APPLICABLE}=.a \\ {NOT_ANSWERED}=.b)",
+    ]
+
+
 def stata_script(plan: ExportPlan, data_name: str) -> str:
-    """``analysis.do`` for a .dta export (UNTESTED: Stata is not available to the project)."""
+    """``analysis.do`` (UNTESTED: Stata is not available to the project), reading the bundle's data file."""
     ins = plan.instrument
     codes = plan.item_codes
     satisfied = int(ins.scale.get("satisfied_from", 4))
@@ -301,10 +383,8 @@ def stata_script(plan: ExportPlan, data_name: str) -> str:
         "* UNTESTED: written for Stata 14 or later, never run (Stata is not available to the SIPAS project).",
         f"* SIPAS {ins.label}, {plan.date_from} to {plan.date_to}: item shares and mean scores with the design;",
         f"* {R_SCRIPT} recomputes every published figure of {FILE_NAME} (Stata has no NCHS Korn-Graubard interval).",
-        f'use "{data_name}", clear',
-        f"keep if {STATUS_COLUMN} == {valid_status_code()}",
+        *_stata_read(plan, data_name),
         f"svyset {PSU_COLUMN} [pweight = {WEIGHT}], strata({STRATUM_COLUMN}) vce(linearized) singleunit(certainty)",
-        "* 8 and 9 are the extended missing values .a and .b: missing in every estimate",
     ]
     for q in codes:
         lines.append(f"generate byte s_{q} = {q} >= {satisfied} if !missing({q})")
@@ -314,12 +394,16 @@ def stata_script(plan: ExportPlan, data_name: str) -> str:
     return "\n".join(lines) + "\n"
 
 
+#: The scripts beside ``analysis.R``, per format: an SPSS file gets SPSS syntax, a Stata file a do-file, and the
+#: formats every package reads (CSV, Excel) both.
+EXTRA_SCRIPTS = {"csv": (SPSS_SCRIPT, STATA_SCRIPT), "xlsx": (SPSS_SCRIPT, STATA_SCRIPT), "sav": (SPSS_SCRIPT,)}
+EXTRA_SCRIPTS["dta"] = (STATA_SCRIPT,)
+
+
 def scripts_for(plan: ExportPlan, data_name: str) -> dict[str, str]:
-    """The analysis scripts of a bundle: ``analysis.R`` always, ``analysis.sps`` with a .sav file and
-    ``analysis.do`` with a .dta file."""
+    """The analysis scripts of a bundle: ``analysis.R`` always, and :data:`EXTRA_SCRIPTS` for its format."""
     out = {R_SCRIPT: r_script(plan, data_name)}
-    if plan.request.format == "sav":
-        out[SPSS_SCRIPT] = spss_script(plan, data_name)
-    elif plan.request.format == "dta":
-        out[STATA_SCRIPT] = stata_script(plan, data_name)
+    writers = {SPSS_SCRIPT: spss_script, STATA_SCRIPT: stata_script}
+    for name in EXTRA_SCRIPTS[plan.request.format]:
+        out[name] = writers[name](plan, data_name)
     return out

@@ -1,4 +1,4 @@
-"""SPSS and Stata exports carry ``date`` as a real date; Stata files are release 118 (Stata 14+)."""
+"""SPSS, Stata and Excel exports carry ``date`` as a real date; Stata files are release 118 (Stata 14+)."""
 
 from __future__ import annotations
 
@@ -48,3 +48,23 @@ def test_the_csv_codebook_and_readme_give_the_import_settings_and_the_formula_gu
     assert "gets a leading `'`" in book and "= + - @" in book and "line breaks inside comments" in book
     assert "Unicode (UTF-8) and Comma" in readme and "formula guard" in readme
     assert "indices.csv" in readme and "analysis.R" in readme
+
+
+def test_xlsx_dates_are_date_cells_with_a_date_format(export_demo, export_cli) -> None:  # type: ignore[no-untyped-def]
+    from openpyxl import load_workbook
+
+    from survey.services.exports.formats import XLSX_DATE_FORMAT
+
+    result, out = export_cli("xlsx")
+    assert result.exit_code == 0, result.output
+    sheet = load_workbook(out)["data"]
+    header = [c.value for c in sheet[1]]
+    column = header.index("date") + 1
+    cells = [sheet.cell(row=r, column=column) for r in range(2, sheet.max_row + 1)]
+    assert cells and all(c.is_date and isinstance(c.value, dt.datetime) for c in cells)  # a number with a date format
+    assert {c.number_format for c in cells} == {XLSX_DATE_FORMAT}
+    assert dt.datetime(2026, 5, 4) in [c.value for c in cells]  # a crafted response
+    # the PSU still carries the same day as text
+    psu = header.index("psu") + 1
+    for r, cell in enumerate(cells, start=2):
+        assert str(sheet.cell(row=r, column=psu).value).endswith(cell.value.date().isoformat())
