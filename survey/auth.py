@@ -48,6 +48,8 @@ CAPABILITIES: dict[str, frozenset[str]] = {
     "manage_agencies": frozenset({"system_admin", "province_admin"}),
     # PAR schemes per province and year, and the PAR report.
     "manage_par": frozenset({"system_admin", "province_admin"}),
+    # Questionnaire versions: upload drafts (XLSForm or TOML), preview, publish, retire (the province's own).
+    "manage_questionnaires": frozenset({"system_admin", "province_admin"}),
 }
 
 

@@ -25,7 +25,7 @@
   }
 
   var form = document.getElementById("survey"), thanks = document.getElementById("thanks"), page = form || thanks;
-  var kiosk = page && page.hasAttribute("data-kiosk");
+  var kiosk = page && page.hasAttribute("data-kiosk"), rot = page && page.hasAttribute("data-rotated");
   var draftKey = DRAFT + location.pathname, status = document.getElementById("status"), bypass = false, flushing = false;
   if (sw && page) {
     window.addEventListener("load", function () { sw.register(page.getAttribute("data-sw"), { scope: "/s/" }).catch(function () {}); });
@@ -46,7 +46,7 @@
   function restore(v) {
     Object.keys(v).forEach(function (name) {
       var els = form.elements[name];
-      if (!els) { return; }
+      if (!els || rot && name === "submission_id") { return; }
       if (els.length && els[0] && els[0].type === "radio") {
         Array.prototype.forEach.call(els, function (r) { r.checked = r.value === v[name]; });
       } else if (els.type === "checkbox") {
@@ -124,6 +124,7 @@
   }
   function remember() { if (!kiosk) { save(draftKey, { t: Date.now(), v: kept(new FormData(form)) }); } progress(); }
   function renew() {  // this page's id is already stored (a cached copy, a draft sent since): start afresh
+    if (rot && Date.now() - load("sipas:rn", 0) > 1e4) { save("sipas:rn", Date.now()); return location.reload(); }
     var b = window.crypto.getRandomValues(new Uint8Array(16)), h = "", i;
     b[6] = (b[6] & 15) | 64;
     b[8] = (b[8] & 63) | 128;

@@ -16,6 +16,10 @@ class VolumeUploadForm(FlaskForm):
     file = FileField(_l("File (CSV or Excel .xlsx)"))
 
 
+class QuestionnaireUploadForm(FlaskForm):
+    file = FileField(_l("Questionnaire file (XLSForm .xlsx or data file .toml)"))
+
+
 class ConfirmForm(FlaskForm):
     """A bare POST (activate, deactivate, delete, remove): only the CSRF token and the wanted state."""
 

@@ -6,16 +6,23 @@ from flask import abort, current_app, render_template
 from flask.typing import ResponseReturnValue
 
 from survey.admin import bp
-from survey.admin.labels import kind_label, role_label
+from survey.admin.labels import kind_label, role_label, status_label
 from survey.auth import can
 
 #: Capabilities that open a section of the administration area.
-ADMIN_CAPABILITIES = ("import_volumes", "manage_users", "manage_agencies", "view_audit", "manage_par")
+ADMIN_CAPABILITIES = (
+    "import_volumes",
+    "manage_users",
+    "manage_agencies",
+    "view_audit",
+    "manage_par",
+    "manage_questionnaires",
+)
 
 
 @bp.app_context_processor
 def admin_helpers() -> dict[str, object]:
-    return {"role_label": role_label, "kind_label": kind_label, "admin_nav": _admin_nav}
+    return {"role_label": role_label, "kind_label": kind_label, "status_label": status_label, "admin_nav": _admin_nav}
 
 
 def _admin_nav() -> bool:

@@ -1,4 +1,4 @@
-"""Translated names of roles and agency kinds, shared by the administration pages."""
+"""Translated names of roles, agency kinds and questionnaire statuses, shared by the administration pages."""
 
 from __future__ import annotations
 
@@ -20,6 +20,19 @@ KIND_LABELS = {
     "commune": _l("Commune"),
     "service_centre": _l("Public administrative service centre"),
 }
+
+
+STATUS_LABELS = {
+    "draft": _l("Draft"),
+    "published": _l("Published"),
+    "retired": _l("Retired"),
+}
+
+
+def status_label(status: str) -> str:
+    """A questionnaire version's status, translated."""
+    label = STATUS_LABELS.get(status)
+    return str(label) if label is not None else status
 
 
 def role_label(role: str) -> str:

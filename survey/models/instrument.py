@@ -20,6 +20,7 @@ class Instrument(Base):
     __table_args__ = (
         UniqueConstraint("code", "version"),
         CheckConstraint("version >= 1", name="version_positive"),
+        CheckConstraint("status IN ('draft', 'published', 'retired')", name="status"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -38,6 +39,14 @@ class Instrument(Base):
     scale: Mapped[dict[str, Any]] = mapped_column(JSON)
     #: How indices are built: item statistic, element and overall rules, composite definition (A/B/C).
     aggregation: Mapped[dict[str, Any]] = mapped_column(JSON)
+    #: A split questionnaire's declaration ({"design", "k", "overall"}: k criteria per respondent, chosen by
+    #: the server; see ``services/administration/rotation.py``); NULL when every criterion is asked.
+    rotation: Mapped[dict[str, Any] | None] = mapped_column(JSON(none_as_null=True))
+    #: ``draft`` (editable, never offered to counters), ``published`` (frozen) or ``retired`` (kept with its
+    #: data and reports, no longer offered to counters).
+    status: Mapped[str] = mapped_column(String(12), default="published", server_default="published")
+    #: The province that authored it; NULL for the versions shipped in ``survey/instruments/`` (every province's).
+    owner_agency_id: Mapped[int | None] = mapped_column(ForeignKey("agencies.id"), index=True)
     #: SHA-256 of the canonical content, to refuse silent edits of a version with responses.
     content_digest: Mapped[str] = mapped_column(String(64))
     loaded_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
@@ -113,6 +122,9 @@ class InstrumentItem(Base):
     allows_na: Mapped[bool] = mapped_column(Boolean, default=False)
     #: Relative weight within its element.
     weight: Mapped[float] = mapped_column(Float, default=1.0)
+    #: The national criterion (QĐ 2640 annex, ``c01`` … ``c22``) this item asks one-to-one; NULL for a merged or
+    #: local statement. Versions are compared only through items mapped to the same national criterion.
+    national_code: Mapped[str | None] = mapped_column(String(8))
 
     instrument: Mapped[Instrument] = relationship(back_populates="items")
     element: Mapped[InstrumentElement] = relationship(back_populates="items")

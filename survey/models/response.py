@@ -91,6 +91,10 @@ class Response(Base):
     #: The one-tap overall rating (1–5) a counter's tablet asks first (kiosk mode); None elsewhere.
     overall_score: Mapped[int | None] = mapped_column(SmallInteger)
     exclusion_reason: Mapped[str | None] = mapped_column(String(255))
+    #: The criteria the server asked, for a rotated questionnaire: bit ``position − 1`` set for each asked
+    #: item (``services/administration/rotation.py``). NULL: every criterion was asked. An item not asked
+    #: is missing by design (export code 7), not "not answered".
+    asked_mask: Mapped[int | None] = mapped_column(BigInteger)
 
     answers: Mapped[list[Answer]] = relationship(back_populates="response", cascade="all, delete-orphan")
 

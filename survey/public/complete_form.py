@@ -10,7 +10,7 @@ messages, the 400 page or the honeypot's silent thank-you exactly as before. A p
 two paths to the same result on every input.
 
 The counter tablet's overall rating (``overall``, kiosk mode) is read the same way, from the scale's
-levels; the view keeps it only for a kiosk link.
+levels; the view keeps it only for a kiosk link or a rotated questionnaire that asks it.
 
 CSRF is not checked here: ``CSRFProtect`` checks every POST before the view runs.
 """
@@ -58,9 +58,16 @@ def read_complete_form(rules: InstrumentRules, form: Mapping[str, str], secret_k
         if value and value not in allowed:
             return None
         profile[name] = value or None
+    # A rotated questionnaire asks the criteria the server assigned to this submission id: only those are
+    # read, and an answer to any other sends the form to the form path, which refuses it.
+    asked = rules.rotation.assign(secret_key, submission_id).codes if rules.rotation is not None else None
     answers: dict[str, int | None] = {}
     for item in item_fields(rules):
         raw = form.get(item.name) or ""
+        if asked is not None and item.code not in asked:
+            if raw:
+                return None
+            continue
         if not raw:
             if item.required:
                 return None

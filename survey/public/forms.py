@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import TypeAlias
 
+from flask import current_app
 from flask_babel import LazyString
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
@@ -14,6 +15,7 @@ from wtforms.validators import DataRequired, InputRequired, Length, Optional, Va
 
 from survey.models import Instrument, ProcedureField
 from survey.services.administration.instruments import instrument_rules
+from survey.services.administration.rotation import RotationDesign
 from survey.services.submissions import dossiers
 from survey.services.submissions.form_rules import (
     COMMENT_MAX_LENGTH,
@@ -152,13 +154,20 @@ class SurveyFormBase(FlaskForm):
     )
 
     item_fields: list[tuple[str, list[str]]]  # (element name, [field names]) for the template
+    #: A rotated questionnaire: the criteria the server assigned to this form's submission id (None: all).
+    asked: frozenset[str] | None = None
+    #: Asked of the citizen on a phone too: the overall question of a rotated questionnaire that declares it.
+    asks_overall: bool = False
+    #: Item fields posted with an answer although the server did not assign them (a forged or stale form).
+    unasked_posted: tuple[str, ...] = ()
 
     def item_field_names(self) -> list[str]:
         return [name for _, names in self.item_fields for name in names]
 
     def page_order(self, kiosk: bool = False) -> list[Field]:
         """The visible fields in the order the survey page shows them (for the error summary)."""
-        names = [*(["overall"] if kiosk else []), *self.item_field_names(), "respondent_type", "dossier_code"]
+        overall = ["overall"] if kiosk or self.asks_overall else []
+        names = [*overall, *self.item_field_names(), "respondent_type", "dossier_code"]
         names += ["field", "gender", "age_band", "education", "occupation", "comment", "adult"]
         return [self[name] for name in names]
 
@@ -237,9 +246,18 @@ def _form_class(instrument: Instrument, locale: str) -> tuple[type[SurveyFormBas
 
 
 def build_survey_form(
-    instrument: Instrument, fields: list[ProcedureField], locale: str, formdata: object | None = None
+    instrument: Instrument,
+    fields: list[ProcedureField],
+    locale: str,
+    formdata: object | None = None,
+    secret_key: str | None = None,
 ) -> SurveyFormBase:
-    """A form with one radio group per item of ``instrument``, instantiated on ``formdata``."""
+    """A form with one radio group per item of ``instrument``, instantiated on ``formdata``.
+
+    For a rotated questionnaire only the criteria the server assigns to the form's submission id (from
+    ``secret_key``, the app's secret key when not given) are kept: the others are removed from the form, so
+    they are neither shown nor validated, and an answer posted to one is listed in ``unasked_posted``.
+    """
     form_class, groups = _form_class(instrument, locale)
     form: SurveyFormBase = form_class(formdata=formdata) if formdata is not None else form_class()
     form.item_fields = groups
@@ -254,7 +272,31 @@ def build_survey_form(
     if formdata is None:
         # A new page view gets a new id; a posted form keeps its own (a missing one is a damaged form).
         form.submission_id.data = str(uuid.uuid4())
+    design = instrument_rules(instrument).rotation
+    if design is not None:
+        _keep_assigned(form, design, secret_key or current_app.config["SECRET_KEY"], formdata)
     return form
+
+
+def _keep_assigned(form: SurveyFormBase, design: RotationDesign, secret_key: str, formdata: object | None) -> None:
+    """Keep only the criteria assigned to the form's submission id (a damaged id keeps all: it is refused)."""
+    try:
+        submission_id = uuid.UUID(str(form.submission_id.data))
+    except ValueError:
+        return
+    asked = design.assign(secret_key, submission_id).codes
+    form.asked = asked
+    form.asks_overall = design.overall
+    keep = {ITEM_PREFIX + code for code in asked}
+    posted = formdata if isinstance(formdata, Mapping) else {}
+    form.unasked_posted = tuple(
+        name for name in form.item_field_names() if name not in keep and (posted.get(name) or "")
+    )
+    for name in form.item_field_names():
+        if name not in keep:
+            del form[name]
+    form.item_fields = [(element, [n for n in names if n in keep]) for element, names in form.item_fields]
+    form.item_fields = [(element, names) for element, names in form.item_fields if names]
 
 
 def prefill_dossier_code(form: SurveyFormBase, raw: str | None) -> None:

@@ -155,7 +155,20 @@ def _stored(_response: WerkzeugResponse) -> bool:
 
 
 def _survey_form(counter: Counter, formdata: object | None) -> SurveyFormBase:
-    return build_survey_form(counter.instrument, directory.procedure_fields(), current_locale(), formdata)
+    secret = current_app.config["SECRET_KEY"]
+    return build_survey_form(counter.instrument, directory.procedure_fields(), current_locale(), formdata, secret)
+
+
+def _not_asked(_token: str) -> ResponseReturnValue:
+    """400 for answers to criteria the server did not assign (a rotated questionnaire): a forged or stale form."""
+    return render_template(
+        "errors/error.html",
+        title=_("This form cannot be sent"),
+        message=_(
+            "The form has answers to questions it did not ask. Open the survey link again and answer the "
+            "questions shown."
+        ),
+    ), 400
 
 
 def _render(
@@ -243,17 +256,20 @@ def _submit(token: str) -> ResponseReturnValue:
         return _submit_form(token, place)  # sends the form back with the dossier message
 
 
-def _store(token: str, place: Place, data: Submission) -> WerkzeugResponse:
+def _store(token: str, place: Place, data: Submission) -> ResponseReturnValue:
     """Store the submission and redirect to the thank-you page; 400 when it does not fit the questionnaire.
 
     :class:`DuplicateDossierError` is left to the caller, which sends the form back with the message.
     """
     config = current_app.config
-    # The overall rating is the tablet's question: a phone's form has none (a posted one is ignored).
+    # The overall rating is the tablet's question, and a rotated questionnaire's that declares it: another
+    # phone form has none (a posted one is ignored).
+    rotation = place.ref.rules.rotation
+    asks_overall = place.kiosk or (rotation is not None and rotation.overall)
     data = replace(
         data,
         collection_mode="kiosk" if place.kiosk else "qr",
-        overall_score=data.overall_score if place.kiosk else None,
+        overall_score=data.overall_score if asks_overall else None,
     )
     try:
         stored = store_submission(
@@ -266,6 +282,8 @@ def _store(token: str, place: Place, data: Submission) -> WerkzeugResponse:
     except SubmissionError as exc:
         # The reason code only: the exception's text may quote what was posted (STYLE 11: no free text in logs).
         log.warning("submission refused", extra={"reason": exc.reason, "counter_id": place.ref.id})
+        if exc.reason == "not_assigned":
+            return _not_asked(token)
         abort(400)
     g.submission_stored = stored.created
     return _thanks(token)
@@ -277,6 +295,9 @@ def _submit_form(token: str, place: Place) -> ResponseReturnValue:
     form = _survey_form(place.counter, request.form)
     if form.forged_fields():
         abort(400)
+    if form.unasked_posted:
+        log.warning("submission refused", extra={"reason": "not_assigned", "counter_id": place.ref.id})
+        return _not_asked(token)
     if form.honeypot_filled():
         # Look like success so the bot learns nothing; store nothing.
         log.info("honeypot field filled at counter %s; submission dropped", place.ref.id)

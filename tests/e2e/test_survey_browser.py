@@ -10,6 +10,7 @@ import pytest
 from playwright.sync_api import expect
 
 from tests.e2e.conftest import (
+    ARTIFACTS,
     AXE,
     THANKS,
     WORKER_QUEUE_JS,
@@ -344,3 +345,63 @@ def test_axe_finds_no_serious_or_critical_violations_in_any_state(browser, serve
         if violations:
             found[name] = violations
     assert found == {}
+
+
+# -- the split questionnaire (sipas-2022-short: 6 of 19 criteria, the overall question) -------------------------
+
+SHORT = "sipas-2022-short "
+SCREEN = 740
+
+
+def _visible_questions(page) -> int:  # type: ignore[no-untyped-def]
+    return page.evaluate("[...document.querySelectorAll('fieldset.q')].filter(f => f.checkVisibility()).length")
+
+
+def test_the_short_form_is_at_most_8_questions_on_3_screens_and_is_sent(browser, server: LiveServer) -> None:  # type: ignore[no-untyped-def]
+    context = browser.new_context(viewport={"width": 360, "height": SCREEN}, is_mobile=True, bypass_csp=True)
+    page = context.new_page()
+    page.goto(server.survey_url(SHORT))
+    # 6 ratings, the overall question and who is answering; the optional questions are folded away.
+    assert _visible_questions(page) == 8
+    assert page.locator("fieldset.scale").count() == 6 + 1
+    page.screenshot(path=str(ARTIFACTS / "short-form.png"), full_page=True)
+    # From the top of the page to the bottom of the submit button (the footer below it is not the form).
+    bottom = page.evaluate("document.querySelector('button[type=submit]').getBoundingClientRect().bottom + scrollY")
+    assert bottom <= 3 * SCREEN, f"{bottom} px is {bottom / SCREEN:.2f} screens"
+    assert axe_violations(page) == []
+    # An empty submit: the error summary lists the 6 ratings, who is answering and the confirmation.
+    page.locator("button[type=submit]").click()
+    expect(page.locator(".error-summary")).to_be_visible()
+    assert page.locator(".error-summary li").count() == 6 + 1 + 1
+    assert axe_violations(page) == []
+    answer_everything(page)
+    submission_id = page.locator("#submission_id").input_value()
+    page.locator("button[type=submit]").click()
+    expect(page).to_have_url(THANKS)
+    assert server.count_responses(submission_id) == 1
+    context.close()
+
+
+def test_the_short_form_without_javascript_and_through_the_offline_queue(browser, phone, server: LiveServer) -> None:  # type: ignore[no-untyped-def]
+    context = browser.new_context(java_script_enabled=False, viewport={"width": 360, "height": 740})
+    page = context.new_page()
+    page.goto(server.survey_url(SHORT))
+    answer_everything(page)
+    submission_id = page.locator("#submission_id").input_value()
+    page.locator("button[type=submit]").click()
+    expect(page).to_have_url(THANKS)
+    assert server.count_responses(submission_id) == 1
+    context.close()
+
+    page = phone.new_page()
+    page.goto(server.survey_url(SHORT))
+    worker_ready(page)
+    answer_everything(page, label_index=5)
+    submission_id = page.locator("#submission_id").input_value()
+    phone.set_offline(True)
+    page.locator("button[type=submit]").click()
+    expect(page.locator("#status")).to_contain_text("đã được lưu trên điện thoại này")
+    assert server.count_responses(submission_id) == 0
+    phone.set_offline(False)
+    expect(page).to_have_url(THANKS, timeout=15_000)
+    assert server.count_responses(submission_id) == 1  # the queued answers fit the server's assignment

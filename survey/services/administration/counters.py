@@ -11,7 +11,7 @@ import re
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session, selectinload
 
 from survey.db import db
@@ -61,9 +61,24 @@ def counter_of(session: Session, agency_id: int, counter_id: int) -> Counter | N
     return session.scalar(select(Counter).where(Counter.id == counter_id, Counter.agency_id == agency_id))
 
 
-def instrument_choices(session: Session) -> list[Instrument]:
-    """Instruments a counter may use: the latest version of each questionnaire."""
-    latest = select(Instrument.code, func.max(Instrument.version).label("version")).group_by(Instrument.code).subquery()
+def instrument_choices(session: Session, agency_id: int | None = None) -> list[Instrument]:
+    """Instruments a counter may use: the latest published version of each questionnaire, among the shipped
+    ones and those authored by the counter's province (``agency_id``: the counter's agency). Drafts and retired
+    versions are never offered."""
+    owners: list[int] = []
+    node = session.get(Agency, agency_id) if agency_id is not None else None
+    while node is not None and node.id not in owners:
+        owners.append(node.id)
+        node = node.parent
+    offered = (Instrument.status == "published") & or_(
+        Instrument.owner_agency_id.is_(None), Instrument.owner_agency_id.in_(owners)
+    )
+    latest = (
+        select(Instrument.code, func.max(Instrument.version).label("version"))
+        .where(offered)
+        .group_by(Instrument.code)
+        .subquery()
+    )
     return list(
         session.scalars(
             select(Instrument)
@@ -80,6 +95,21 @@ def _load(session: Session, agency_id: int, counter_id: int) -> Counter:
     if counter is None:
         raise CounterError("not_found")
     return counter
+
+
+def _record_changes(
+    session: Session, event: str, counter: Counter, agency_id: int, changed: dict[str, Any], actor_user_id: int
+) -> None:
+    """Audit what an update changed, as one event; an update that changed nothing leaves no event."""
+    if changed:
+        audit.record(
+            session,
+            event,
+            actor_user_id=actor_user_id,
+            target_type="counter",
+            target_id=counter.id,
+            details={"agency_id": agency_id, **changed},
+        )
 
 
 def update_counter(
@@ -100,7 +130,7 @@ def update_counter(
         raise CounterError("name_required")
     with db.write() as session:
         counter = _load(session, agency_id, counter_id)
-        if instrument_id not in {i.id for i in instrument_choices(session)}:
+        if instrument_id not in {i.id for i in instrument_choices(session, agency_id)}:
             raise CounterError("no_instrument")
         if (
             field_code is not None
@@ -117,15 +147,7 @@ def update_counter(
         if counter.field_code != field_code:
             changed["field"] = {"from": counter.field_code, "to": field_code}
             counter.field_code = field_code
-        if changed:
-            audit.record(
-                session,
-                "counter.updated",
-                actor_user_id=actor_user_id,
-                target_type="counter",
-                target_id=counter.id,
-                details={"agency_id": agency_id, **changed},
-            )
+        _record_changes(session, "counter.updated", counter, agency_id, changed, actor_user_id)
     return counter
 
 
@@ -182,15 +204,7 @@ def set_kiosk(agency_id: int, counter_id: int, enabled: bool, reset_seconds: int
         if counter.kiosk_reset_seconds != reset_seconds:
             changed["reset_seconds"] = {"from": counter.kiosk_reset_seconds, "to": reset_seconds}
             counter.kiosk_reset_seconds = reset_seconds
-        if changed:
-            audit.record(
-                session,
-                "counter.kiosk_updated",
-                actor_user_id=actor_user_id,
-                target_type="counter",
-                target_id=counter.id,
-                details={"agency_id": agency_id, **changed},
-            )
+        _record_changes(session, "counter.kiosk_updated", counter, agency_id, changed, actor_user_id)
     return counter
 
 
@@ -252,7 +266,7 @@ def create_counter(
     if not name_vi or len(name_vi) > MAX_NAME_LENGTH or (name_en and len(name_en) > MAX_NAME_LENGTH):
         raise CounterError("name_required")
     with db.write() as session:
-        if instrument_id not in {i.id for i in instrument_choices(session)}:
+        if instrument_id not in {i.id for i in instrument_choices(session, agency_id)}:
             raise CounterError("no_instrument")
         taken = session.scalar(select(Counter.id).where(Counter.agency_id == agency_id, Counter.code == code))
         if taken is not None:

@@ -20,6 +20,7 @@ from sqlalchemy import exists, select
 from sqlalchemy.orm import Session
 
 from survey.models import Instrument, InstrumentElement, InstrumentItem, Response
+from survey.services.administration.rotation import RotationDesign, RotationError, parse_rotation
 
 INSTRUMENTS_DIR = Path(__file__).resolve().parents[2] / "instruments"
 CODE_PATTERN = re.compile(r"^[a-z][a-z0-9_-]{0,59}$")
@@ -41,9 +42,13 @@ _TOP_KEYS = {
     "scale",
     "aggregation",
     "elements",
+    "rotation",
 }
 _ELEMENT_KEYS = {"code", "name_vi", "name_en", "weight", "items"}
-_ITEM_KEYS = {"code", "vi", "en", "optional", "allows_na", "weight"}
+_ITEM_KEYS = {"code", "vi", "en", "optional", "allows_na", "weight", "national"}
+#: A criterion of the national reference list (the 22 criteria of QĐ 2640, numbered as in its annex):
+#: ``national = "c10"`` says an item asks what national criterion 10 asks, so versions compare through it.
+NATIONAL_PATTERN = re.compile(r"^c(0[1-9]|1[0-9]|2[0-2])$")
 
 
 class InstrumentFileError(ValueError):
@@ -62,6 +67,8 @@ class ItemSpec:
     optional: bool = False
     allows_na: bool = False
     weight: float = 1.0
+    #: The national criterion this item asks one-to-one (``c01`` … ``c22``); None for a merged or local statement.
+    national: str | None = None
 
 
 @dataclass(frozen=True)
@@ -87,6 +94,8 @@ class InstrumentSpec:
     aggregation: dict[str, Any]
     elements: tuple[ElementSpec, ...]
     source: str = field(default="", compare=False)
+    #: A split questionnaire's declaration (``rotation.py``); None when every criterion is asked.
+    rotation: dict[str, Any] | None = None
 
     @property
     def items(self) -> list[ItemSpec]:
@@ -95,6 +104,13 @@ class InstrumentSpec:
     def digest(self) -> str:
         content = asdict(self)
         content.pop("source")
+        if content["rotation"] is None:
+            content.pop("rotation")  # the digests of versions without rotation stay what they were
+        # The mapping to national criteria says how a version is compared, not what citizens were asked:
+        # it stays out of the digest, so it can be corrected on a version that already has responses.
+        for element in content["elements"]:
+            for item in element["items"]:
+                item.pop("national")
         canonical = json.dumps(content, sort_keys=True, ensure_ascii=False, default=str)
         return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
 
@@ -204,6 +220,7 @@ def parse_instrument(text: str, source: str) -> InstrumentSpec:
         top.fail("at least one [[elements]] table is required")
     seen_elements: set[str] = set()
     seen_items: set[str] = set()
+    seen_national: dict[str, str] = {}
     elements = []
     for e_pos, raw_element in enumerate(raw_elements, start=1):
         er = _Reader(source, f"element {e_pos}", raw_element, _ELEMENT_KEYS)
@@ -223,11 +240,33 @@ def parse_instrument(text: str, source: str) -> InstrumentSpec:
             if i_code in seen_items:
                 ir.fail("duplicate item code")
             seen_items.add(i_code)
+            national = ir.optional_text("national")
+            if national is not None:
+                if not NATIONAL_PATTERN.match(national):
+                    ir.fail(f"'national' {national!r} must name a national criterion, c01 … c22")
+                if national in seen_national:
+                    ir.fail(f"'national' {national!r} is already the mapping of item {seen_national[national]}")
+                seen_national[national] = i_code
             items.append(
-                ItemSpec(i_code, ir.text("vi"), ir.text("en"), ir.flag("optional"), ir.flag("allows_na"), ir.weight())
+                ItemSpec(
+                    i_code,
+                    ir.text("vi"),
+                    ir.text("en"),
+                    ir.flag("optional"),
+                    ir.flag("allows_na"),
+                    ir.weight(),
+                    national,
+                )
             )
         elements.append(ElementSpec(e_code, er.text("name_vi"), er.text("name_en"), er.weight(), tuple(items)))
     assert valid_from is not None
+    aggregation = _parse_aggregation(source, raw.get("aggregation"))
+    rotation = None
+    if "rotation" in raw:
+        try:
+            rotation = parse_rotation(raw["rotation"], [len(e.items) for e in elements], aggregation["definition"])
+        except RotationError as exc:
+            raise InstrumentFileError(f"{source}: {exc}") from None
     return InstrumentSpec(
         code=top.code("code", CODE_PATTERN),
         version=version,
@@ -238,9 +277,10 @@ def parse_instrument(text: str, source: str) -> InstrumentSpec:
         valid_from=valid_from,
         valid_to=valid_to,
         scale=_parse_scale(source, raw.get("scale")),
-        aggregation=_parse_aggregation(source, raw.get("aggregation")),
+        aggregation=aggregation,
         elements=tuple(elements),
         source=source,
+        rotation=rotation,
     )
 
 
@@ -262,6 +302,7 @@ def _build(spec: InstrumentSpec, instrument: Instrument) -> None:
     instrument.name_vi, instrument.name_en, instrument.method = spec.name_vi, spec.name_en, spec.method
     instrument.aspect, instrument.valid_from, instrument.valid_to = spec.aspect, spec.valid_from, spec.valid_to
     instrument.scale, instrument.aggregation, instrument.content_digest = spec.scale, spec.aggregation, spec.digest()
+    instrument.rotation = spec.rotation
     instrument.elements.clear()
     instrument.items.clear()
     position = 0
@@ -280,16 +321,23 @@ def _build(spec: InstrumentSpec, instrument: Instrument) -> None:
                     optional=item.optional,
                     allows_na=item.allows_na,
                     weight=item.weight,
+                    national_code=item.national,
                 )
             )
+
+
+def build_instrument(spec: InstrumentSpec, instrument: Instrument) -> None:
+    """Fill ``instrument`` (new, or emptied of its elements and items) from ``spec``."""
+    _build(spec, instrument)
 
 
 def sync_instruments(session: Session, specs: list[InstrumentSpec]) -> dict[str, list[str]]:
     """Insert new versions and update unused changed ones; refuse to change a version with responses.
 
-    The caller owns the transaction. Returns the labels of the instruments added, updated, unchanged.
+    The caller owns the transaction. Returns the labels of the instruments added, updated, remapped (the
+    same wording with another mapping to national criteria, allowed on a locked version) and unchanged.
     """
-    report: dict[str, list[str]] = {"added": [], "updated": [], "unchanged": []}
+    report: dict[str, list[str]] = {"added": [], "updated": [], "remapped": [], "unchanged": []}
     for spec in specs:
         label = f"{spec.code} v{spec.version}"
         instrument = session.scalar(
@@ -301,7 +349,13 @@ def sync_instruments(session: Session, specs: list[InstrumentSpec]) -> dict[str,
             session.add(instrument)
             report["added"].append(label)
         elif instrument.content_digest == spec.digest():
-            report["unchanged"].append(label)
+            mapping = {item.code: item.national for item in spec.items}
+            if any(item.national_code != mapping.get(item.code) for item in instrument.items):
+                for item in instrument.items:
+                    item.national_code = mapping.get(item.code)
+                report["remapped"].append(label)
+            else:
+                report["unchanged"].append(label)
         else:
             if session.scalar(select(exists().where(Response.instrument_id == instrument.id))):
                 raise InstrumentLockedError(
@@ -344,6 +398,8 @@ class InstrumentRules:
     items: dict[str, ItemRule]
     n_levels: int
     satisfied_from: int
+    #: The split-questionnaire design of a rotated version; None when every criterion is asked.
+    rotation: RotationDesign | None = None
 
 
 _RULES: dict[tuple[int, str], InstrumentRules] = {}
@@ -369,6 +425,15 @@ def instrument_rules(instrument: Instrument) -> InstrumentRules:
             items={item.code: ItemRule(item.id, item.optional, item.allows_na) for item in instrument.items},
             n_levels=len(instrument.scale["levels"]),
             satisfied_from=int(instrument.scale["satisfied_from"]),
+            rotation=rotation_design(instrument),
         )
         _RULES[key] = rules  # a plain dict store is atomic; two threads at worst build it twice
     return rules
+
+
+def rotation_design(instrument: Instrument) -> RotationDesign | None:
+    """The design of a rotated version (its elements' criteria and positions); None when not rotated."""
+    if instrument.rotation is None:
+        return None
+    elements = [[item.code for item in element.items] for element in instrument.elements]
+    return RotationDesign.of(instrument.rotation, elements, {item.code: item.position for item in instrument.items})

@@ -24,7 +24,7 @@ from zoneinfo import ZoneInfo
 
 from flask import current_app, has_app_context
 from flask_babel import gettext as _
-from sqlalchemy import delete, func, select, tuple_
+from sqlalchemy import delete, func, insert, select, tuple_
 from sqlalchemy.orm import Session
 
 from survey.auth import Scope
@@ -370,18 +370,21 @@ def import_volumes(
 ) -> VolumeImportResult:
     """Validate ``data`` as a whole and, only if it has no problem, replace its (agency, month) sets.
 
-    Runs in its own write transaction (``session`` must be the app's ``db.session``); audited as
-    ``volumes.imported``; clears the index cache because weights depend on volumes.
+    The file is read and checked before the write transaction, which then only replaces the rows
+    (one multi-row insert): on SQLite the write lock is held for the replacement alone, not for the
+    parsing and checking of up to :data:`MAX_ROWS` rows. Runs in its own write transaction (``session``
+    must be the app's ``db.session``); audited as ``volumes.imported``; clears the index cache because
+    weights depend on volumes.
     """
     from survey.db import db
 
     name = (filename or "upload").replace("\\", "/").rsplit("/", 1)[-1][:200] or "upload"
     rows = _read(name, data)
+    checked = _check(session, scope, rows)
+    if checked.problems:
+        raise VolumeImportError(_capped(checked.problems))
+    sets = sorted({(r.agency_id, r.month) for r in checked.rows})
     with db.write() as write_session:
-        checked = _check(write_session, scope, rows)
-        if checked.problems:
-            raise VolumeImportError(_capped(checked.problems))
-        sets = sorted({(r.agency_id, r.month) for r in checked.rows})
         existing = {
             (a, m)
             for a, m in write_session.execute(
@@ -399,17 +402,14 @@ def import_volumes(
             )
             removed += result.rowcount or 0  # type: ignore[attr-defined]  # a DELETE's result is a CursorResult
         source = f"import:{name}"[:255]
-        write_session.add_all(
-            TransactionVolume(
-                agency_id=r.agency_id,
-                counter_id=r.counter_id,
-                field_id=r.field_id,
-                month=r.month,
-                transactions=r.count,
-                source=source,
-            )
-            for r in checked.rows
-        )
+        write_session.execute(
+            insert(TransactionVolume),
+            [
+                {"agency_id": r.agency_id, "counter_id": r.counter_id, "field_id": r.field_id, "month": r.month,
+                 "transactions": r.count, "source": source}
+                for r in checked.rows
+            ],
+        )  # fmt: skip
         found = select(Agency.id, Agency.code).where(Agency.id.in_({a for a, _m in sets}))
         codes = dict(write_session.execute(found).all())
         months = tuple(sorted({m for _a, m in sets}))

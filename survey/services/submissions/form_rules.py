@@ -53,8 +53,9 @@ PROFILE: Mapping[str, tuple[str, ...]] = {
 class SubmissionError(ValueError):
     """The submission does not fit the counter's instrument (a forged or stale form).
 
-    ``reason`` is a fixed code (``unknown_field``, ``unknown_item``, ``missing_item``, ``na_not_allowed``,
-    ``score_outside_scale``): the one thing logged about a refusal, never a value the citizen posted.
+    ``reason`` is a fixed code (``unknown_field``, ``unknown_item``, ``not_assigned``, ``missing_item``,
+    ``na_not_allowed``, ``score_outside_scale``): the one thing logged about a refusal, never a value the
+    citizen posted.
     """
 
     def __init__(self, reason: str, message: str) -> None:
@@ -105,13 +106,25 @@ def item_fields(rules: InstrumentRules) -> tuple[ItemField, ...]:
     return fields
 
 
-def check_answers(rules: InstrumentRules, answers: Mapping[str, int | None]) -> None:
-    """Raise :class:`SubmissionError` unless ``answers`` fit the instrument (items, required, N/A, scale)."""
+def check_answers(
+    rules: InstrumentRules, answers: Mapping[str, int | None], asked: frozenset[str] | None = None
+) -> None:
+    """Raise :class:`SubmissionError` unless ``answers`` fit the instrument (items, required, N/A, scale).
+
+    ``asked``: the criteria the server assigned (a rotated questionnaire); an answer to any other is refused
+    and only the assigned ones are required. None: every criterion was asked.
+    """
     fields = item_fields(rules)
     unknown = sorted(set(answers) - set(rules.items))
     if unknown:
         raise SubmissionError("unknown_item", f"unknown item {unknown[0]!r} for {rules.label}")
+    if asked is not None:
+        not_asked = sorted(set(answers) - asked)
+        if not_asked:
+            raise SubmissionError("not_assigned", f"item {not_asked[0]!r} was not asked of this respondent")
     for item in fields:
+        if asked is not None and item.code not in asked:
+            continue
         if item.code not in answers:
             if item.required:
                 raise SubmissionError("missing_item", f"item {item.code!r} is required")

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from flask import current_app
 from sqlalchemy import Select, delete, func, literal_column, select, update
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import Session
@@ -99,6 +100,7 @@ def store_submission(
     now: dt.datetime | None = None,
     burst_rule: BurstRule | None = None,
     kiosk_burst_rule: BurstRule | None = None,
+    secret_key: str | None = None,
 ) -> StoredSubmission:
     """Write the response, its answers and its tallies atomically; a repeated submission id stores nothing new.
 
@@ -106,7 +108,8 @@ def store_submission(
     :class:`DuplicateDossierError` when the dossier code was already rated at this agency. With a
     ``burst_rule``, a new response that completes a burst at its counter flags the burst for review
     (in its own transaction, after the response is durable); a kiosk response is also held to
-    ``kiosk_burst_rule``, which counts only the responses of the counter's tablet.
+    ``kiosk_burst_rule``, which counts only the responses of the counter's tablet. The criteria of a rotated
+    questionnaire are assigned from ``secret_key`` (the app's secret key when not given).
     """
     if data.dossier_hash and dossier_already_rated(counter.agency_id, data.dossier_hash):
         existing = find_response(data.submission_id)
@@ -115,7 +118,12 @@ def store_submission(
         raise DuplicateDossierError("dossier already rated at this agency")
 
     rules = counter.rules
-    check_answers(rules, data.answers)
+    # A rotated questionnaire: the server, never the client, says which criteria were asked (the same for
+    # every replay of the submission id); answers to any other criterion are refused.
+    asked = None
+    if rules.rotation is not None:
+        asked = rules.rotation.assign(secret_key or current_app.config["SECRET_KEY"], data.submission_id)
+    check_answers(rules, data.answers, asked.codes if asked is not None else None)
     if data.collection_mode not in COLLECTION_MODES:
         raise SubmissionError("unknown_collection_mode", "unknown collection mode")
     if data.overall_score is not None and not 1 <= data.overall_score <= rules.n_levels:
@@ -146,6 +154,7 @@ def store_submission(
         "comment": clean_comment(data.comment),
         "dossier_hash": data.dossier_hash,
         "status": "valid",
+        "asked_mask": asked.mask if asked is not None else None,
     }
     items = rules.items
     answers = [(items[code].id, score) for code, score in data.answers.items()]

@@ -123,6 +123,7 @@ def test_a_driver_error_arrives_as_sqlalchemys_and_writes_nothing(app: Flask) ->
         "comment": None,
         "dossier_hash": None,
         "status": "valid",
+        "asked_mask": None,
     }
     with pytest.raises(IntegrityError), db.write() as session:
         SubmissionStatements.on(session.connection()).write(
