@@ -10,14 +10,17 @@ from __future__ import annotations
 import datetime as dt
 import fcntl
 import os
+import signal
 import sqlite3
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager, nullcontext
 from typing import TYPE_CHECKING, Any, cast
 
 from sqlalchemy import Connection, DateTime, Engine, MetaData, create_engine, event
 from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from sqlalchemy.orm import DeclarativeBase, Session, scoped_session, sessionmaker
 from sqlalchemy.types import TypeDecorator
 
@@ -34,6 +37,27 @@ NAMING_CONVENTION = {
 }
 
 SQLITE_BUSY_TIMEOUT_MS = 10_000
+#: Seconds a writer waits for its turn in the queue before the request gives up (503, Retry-After):
+#: well inside gunicorn's 30 s worker timeout.
+WRITER_QUEUE_TIMEOUT = 10.0
+#: Between tries of a writer waiting outside the main thread (where no timer signal can bound the wait).
+_POLL_SECONDS = 0.001
+
+
+class WriterQueueTimeout(PoolTimeoutError):
+    """No turn to write within the queue's time limit (a long maintenance write, an overload).
+
+    A pool timeout to the error handlers: nothing was stored, and the answer is 503 with
+    ``Retry-After`` (a translated page; the survey page's offline queue sends again later).
+    """
+
+
+class _Expired(Exception):
+    """Raised by the timer signal to interrupt a blocking ``flock``."""
+
+
+def _expire(_signum: int, _frame: Any) -> None:
+    raise _Expired
 
 
 class Base(DeclarativeBase):
@@ -129,10 +153,16 @@ class WriterQueue:
     next writer as soon as the lock is released. The file lock orders processes; a re-entrant thread
     lock orders the threads of one process, which share the file descriptor. Writers that do not come
     through :meth:`Database.write` (the CLI's bulk loads) still meet SQLite's own busy timeout.
+
+    The wait is bounded (``timeout``, ``SIPAS_WRITER_QUEUE_TIMEOUT``): past it the writer gives up with
+    :class:`WriterQueueTimeout`, which a request answers with 503 and ``Retry-After`` instead of
+    hanging until gunicorn kills the worker at 30 s.
     """
 
-    def __init__(self, path: str) -> None:
+    def __init__(self, path: str, timeout: float | None = WRITER_QUEUE_TIMEOUT) -> None:
         self.path = path
+        #: Seconds to wait for a turn (None: without limit, e.g. the CLI's maintenance writes).
+        self.timeout = timeout
         self._threads = threading.RLock()
         self._depth = 0
         self._fd: int | None = None
@@ -144,11 +174,52 @@ class WriterQueue:
             self._pid = os.getpid()
         return self._fd
 
+    def _acquire(self, fd: int, timeout: float | None) -> None:
+        """Take the file lock, within ``timeout`` seconds (else :class:`WriterQueueTimeout`).
+
+        In the main thread (a gunicorn sync worker's request) the blocking ``flock`` is bounded by a
+        one-shot timer signal, so the next writer is still woken the moment the lock is free; other
+        threads cannot take signals and try every millisecond instead.
+        """
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            return
+        except BlockingIOError:
+            if timeout is None:
+                fcntl.flock(fd, fcntl.LOCK_EX)
+                return
+        if threading.current_thread() is threading.main_thread() and signal.getitimer(signal.ITIMER_REAL) == (0, 0):
+            previous = signal.signal(signal.SIGALRM, _expire)
+            try:
+                signal.setitimer(signal.ITIMER_REAL, timeout)
+                try:
+                    fcntl.flock(fd, fcntl.LOCK_EX)
+                finally:
+                    signal.setitimer(signal.ITIMER_REAL, 0)
+            except _Expired:
+                # The timer may fire just after flock returned: give back a lock this thread may now hold.
+                fcntl.flock(fd, fcntl.LOCK_UN)
+                raise WriterQueueTimeout(f"no turn to write within {timeout:g} s") from None
+            finally:
+                signal.signal(signal.SIGALRM, previous)
+            return
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                return
+            except BlockingIOError:
+                if time.monotonic() >= deadline:
+                    raise WriterQueueTimeout(f"no turn to write within {timeout:g} s") from None
+                time.sleep(_POLL_SECONDS)
+
     @contextmanager
-    def turn(self) -> Iterator[None]:
+    def turn(self, timeout: float | None = -1.0) -> Iterator[None]:
+        """Hold the writers' turn; ``timeout`` overrides the queue's own limit (None: wait as long as it takes)."""
+        limit = self.timeout if timeout is not None and timeout < 0 else timeout
         with self._threads:
             if self._depth == 0:
-                fcntl.flock(self._file(), fcntl.LOCK_EX)
+                self._acquire(self._file(), limit)
             self._depth += 1
             try:
                 yield
@@ -158,14 +229,14 @@ class WriterQueue:
                     fcntl.flock(self._file(), fcntl.LOCK_UN)
 
 
-def writer_queue_for(engine: Engine) -> WriterQueue | None:
+def writer_queue_for(engine: Engine, timeout: float | None = WRITER_QUEUE_TIMEOUT) -> WriterQueue | None:
     """A queue beside a SQLite database file (``<file>-writers``); None for other databases and memory."""
     if engine.dialect.name != "sqlite":
         return None
     database = engine.url.database or ""
     if database in ("", ":memory:") or database.startswith("file:"):
         return None
-    return WriterQueue(os.path.abspath(database) + "-writers")
+    return WriterQueue(os.path.abspath(database) + "-writers", timeout)
 
 
 class Database:
@@ -184,7 +255,8 @@ class Database:
 
     def init_app(self, app: Flask) -> None:
         self.engine = make_engine(app.config["DATABASE_URL"])
-        self.writers = writer_queue_for(self.engine)
+        timeout = float(app.config.get("WRITER_QUEUE_TIMEOUT", WRITER_QUEUE_TIMEOUT))
+        self.writers = writer_queue_for(self.engine, timeout if timeout > 0 else None)
         self.session_factory.configure(bind=self.engine)
         app.teardown_appcontext(self._remove_session)
         app.extensions["sipas_db"] = self
@@ -197,9 +269,13 @@ class Database:
         return self.session.get_bind().dialect.name
 
     @contextmanager
-    def write(self) -> Iterator[Session]:
-        """One write transaction (queued on SQLite files): commit on success, roll back on any error."""
-        with self.writers.turn() if self.writers is not None else nullcontext():
+    def write(self, wait: float | None = -1.0) -> Iterator[Session]:
+        """One write transaction (queued on SQLite files): commit on success, roll back on any error.
+
+        The wait for a turn is bounded by the queue's limit (:class:`WriterQueueTimeout` past it);
+        ``wait`` overrides it (None: without limit, for maintenance commands that must not give up).
+        """
+        with self.writers.turn(wait) if self.writers is not None else nullcontext():
             session = self.registry()
             if session.in_transaction():
                 # End the read transaction a request may have opened, so the write lock is taken up front.

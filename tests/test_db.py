@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import fcntl
 import os
+import signal
 import threading
 import time
 import uuid
@@ -14,13 +15,14 @@ import pytest
 from sqlalchemy import func, select
 
 from survey import create_app
-from survey.db import WriterQueue, db, make_engine, writer_queue_for
+from survey.db import WriterQueue, WriterQueueTimeout, db, make_engine, writer_queue_for
 from survey.migrate import upgrade
 from survey.models import Counter, Response
 from survey.services.administration.directory import counter_ref
 from survey.services.operations.demo import seed_demo
+from survey.services.submissions.links import counter_survey_path
 from survey.services.submissions.store import Submission, store_submission
-from tests.conftest import environ_for
+from tests.conftest import environ_for, hidden_fields
 
 
 def _held_elsewhere(path: str) -> bool:
@@ -119,6 +121,88 @@ def test_concurrent_submissions_are_all_stored(scratch_database_url: str) -> Non
     assert errors == []
     with app.app_context():
         assert db.session.scalar(select(func.count()).select_from(Response)) == 60
+        db.session.remove()
+        assert db.engine is not None
+        db.engine.dispose()
+
+
+def _hold(path: str) -> int:
+    """Take the writers' lock from another open file description (another process, to flock)."""
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+    fcntl.flock(fd, fcntl.LOCK_EX)
+    return fd
+
+
+def test_a_writer_waits_no_longer_than_the_queue_allows(tmp_path: Path) -> None:
+    """Bounded in the main thread (a gunicorn sync worker's request) and in other threads alike."""
+    queue = WriterQueue(str(tmp_path / "db-writers"), timeout=0.3)
+    fd = _hold(queue.path)
+    try:
+        started = time.monotonic()
+        with pytest.raises(WriterQueueTimeout), queue.turn():
+            pass
+        assert 0.25 <= time.monotonic() - started < 5
+        failures: list[BaseException] = []
+
+        def elsewhere() -> None:
+            try:
+                with queue.turn():
+                    pass
+            except WriterQueueTimeout as exc:
+                failures.append(exc)
+
+        thread = threading.Thread(target=elsewhere)
+        thread.start()
+        thread.join(5)
+        assert len(failures) == 1
+    finally:
+        os.close(fd)
+    with queue.turn():  # free again: the next writer gets its turn
+        assert _held_elsewhere(queue.path)
+    assert signal.getitimer(signal.ITIMER_REAL) == (0.0, 0.0)  # no timer left running
+
+
+def test_a_writer_gets_the_turn_released_before_its_limit(tmp_path: Path) -> None:
+    queue = WriterQueue(str(tmp_path / "db-writers"), timeout=5)
+    fd = _hold(queue.path)
+    threading.Timer(0.2, os.close, args=(fd,)).start()
+    started = time.monotonic()
+    with queue.turn():
+        assert 0.15 <= time.monotonic() - started < 2
+
+
+def test_a_submission_behind_a_long_write_gets_503_and_retry_after(scratch_database_url: str, survey_answers) -> None:  # type: ignore[no-untyped-def]  # noqa: E501
+    """The survey answers 503 with Retry-After (a translated page, nothing stored) instead of hanging."""
+    if not scratch_database_url.startswith("sqlite"):
+        pytest.skip("the writers' queue exists on SQLite files only")
+    engine = make_engine(scratch_database_url)
+    upgrade(engine)
+    engine.dispose()
+    app = create_app(
+        overrides={"RATELIMIT_ENABLED": False, "WRITER_QUEUE_TIMEOUT": 1},
+        environ=environ_for(scratch_database_url),
+    )
+    with app.app_context():
+        seed_demo(db.session, 0, seed=3, append=False, end_month=dt.date(2026, 10, 1), timezone=app.config["TIMEZONE"])
+        counter = db.session.scalars(select(Counter).order_by(Counter.id)).first()
+        assert counter is not None and db.writers is not None and db.writers.timeout == 1
+        path = counter_survey_path(app.config, counter)
+        client = app.test_client()
+        data = survey_answers(counter.instrument, **hidden_fields(client.get(path).get_data(as_text=True)))
+        fd = _hold(db.writers.path)
+        try:
+            refused = client.post(path, data=data)
+        finally:
+            os.close(fd)
+        assert refused.status_code == 503
+        assert refused.headers["Retry-After"] == str(app.config["OUTAGE_RETRY_AFTER"])
+        assert "chưa được lưu" in refused.get_data(as_text=True)  # the Vietnamese page: nothing was saved
+        assert db.session.scalar(select(func.count()).select_from(Response)) == 0
+        db.session.rollback()
+        accepted = client.post(path, data=data)  # the offline queue sending it again
+        assert accepted.status_code == 303 and accepted.headers["Location"].endswith("/thanks")
+        db.session.rollback()  # end this test's own read transaction, opened before the submission
+        assert db.session.scalar(select(func.count()).select_from(Response)) == 1
         db.session.remove()
         assert db.engine is not None
         db.engine.dispose()

@@ -15,7 +15,8 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import logging
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -57,7 +58,7 @@ from analytics import (
     row_weights,
 )
 from analytics.weighting import CARRIED, MAX_CARRY_MONTHS, TYPICAL, imputed_cell_factors
-from survey.db import driver_connection, upsert_insert, utcnow
+from survey.db import WriterQueueTimeout, db, driver_connection, upsert_insert, utcnow
 from survey.models import AnswerTally, Instrument, PsuMonthSums, ResponseTally, TransactionVolume
 from survey.services.statistics.tally_sql import EpochDays, id_list
 
@@ -477,7 +478,8 @@ def _cell_weights(session: Session, query: IndexQuery, resp: dict[str, np.ndarra
         counts[key] = counts.get(key, 0.0) + n
     agencies = {a for a, _, _ in counts}
     first_month = query.date_from.replace(day=1)
-    totals = {(a, f, m): t for a, f, m, t in _volumes(session, first_month, query.date_to, None) if a in agencies}
+    # Only the agencies in scope: at national scale the volumes of every agency would dwarf one agency's query.
+    totals = {(a, f, m): t for a, f, m, t in _volumes(session, first_month, query.date_to, sorted(agencies))}
     with_volumes = {(a, m) for (a, _, m), t in totals.items() if t > 0}
     lacking = sorted({(a, m) for a, _, m in counts if (a, m) not in with_volumes})
     if lacking:
@@ -627,18 +629,47 @@ def closed_months(date_from: dt.date, date_to: dt.date, today: dt.date) -> list[
         month = _next_month(month)
 
 
-def _digest(factors: Factors, agency_id: int, month: dt.date, provenance: str = "") -> str:
-    """Fingerprint of the cell weights of one agency-month ("unweighted" without weights).
+def _cells_by_agency_month(factors: Factors) -> dict[tuple[int, dt.date], list[tuple[int, float]]]:
+    """The cell weights grouped by agency-month, in one pass over the cells (field key, weight) pairs."""
+    cells: dict[tuple[int, dt.date], list[tuple[int, float]]] = {}
+    for (a, f, m), w in factors.items():
+        cells.setdefault((a, m), []).append((f, w))
+    return cells
+
+
+def _digest(cells: Sequence[tuple[int, float]] | None, provenance: str = "") -> str:
+    """Fingerprint of the cell weights of one agency-month (its (field key, weight) pairs from
+    :func:`_cells_by_agency_month`; None when the query is unweighted: "unweighted").
 
     An imputed agency-month also hashes what its weights were made from (``provenance``: e.g. the other
     month whose volumes it carries, with those volumes), so its stored roll-up goes stale whenever they
     change; a month weighted by its own volumes hashes its cell weights alone.
     """
-    if not factors:
+    if cells is None:
         return "unweighted"
-    cells = sorted((f, repr(float(w))) for (a, f, m), w in factors.items() if a == agency_id and m == month)
-    text = repr(cells) if not provenance else repr((cells, provenance))
-    return hashlib.sha256(text.encode()).hexdigest()
+    text = sorted((f, repr(float(w))) for f, w in cells)
+    return hashlib.sha256((repr(text) if not provenance else repr((text, provenance))).encode()).hexdigest()
+
+
+def _blocks_by_month_agency(rows: np.ndarray) -> Iterator[tuple[dt.date, int, np.ndarray]]:
+    """Split PSU rows into (month, agency id, rows) blocks, each block's rows in their original order.
+
+    One stable sort by (month, agency) and a split at the boundaries: linear in rows (plus the sort),
+    not a scan of every row per agency and month.
+    """
+    if len(rows) == 0:
+        return
+    epoch = np.datetime64("1970-01-01", "D")
+    # PSU code = counter × 100,000 + day: the day gives each row's month
+    months = (epoch + psu_days(rows[:, 1])).astype("datetime64[M]").astype(np.int64)
+    agencies = rows[:, 0].astype(np.int64)
+    order = np.lexsort((agencies, months))  # stable: ties keep the rows' order
+    months, agencies, ordered = months[order], agencies[order], rows[order]
+    starts = np.flatnonzero(np.r_[True, (months[1:] != months[:-1]) | (agencies[1:] != agencies[:-1])])
+    ends = np.r_[starts[1:], len(ordered)]
+    for start, end in zip(starts.tolist(), ends.tolist(), strict=True):
+        month = np.datetime64(int(months[start]), "M").astype("datetime64[D]").astype(dt.date)
+        yield month, int(agencies[start]), np.ascontiguousarray(ordered[start:end])
 
 
 def _rolled_up(
@@ -666,8 +697,11 @@ def _rolled_up(
         counts[(a, m)] = counts.get((a, m), 0) + int(n)
     closed_set = set(closed)
     made_from = provenance or {}
+    cells = _cells_by_agency_month(factors) if factors else None
     wanted = {
-        key: (_digest(factors, *key, made_from.get(key, "")), n) for key, n in counts.items() if key[1] in closed_set
+        key: (_digest(None if cells is None else cells.get(key, []), made_from.get(key, "")), n)
+        for key, n in counts.items()
+        if key[1] in closed_set
     }
     stored = session.execute(
         select(PsuMonthSums.agency_id, PsuMonthSums.month, PsuMonthSums.weights_digest, PsuMonthSums.n_responses,
@@ -700,24 +734,17 @@ def _rolled_up(
     computed = _psu_sums(session, item_ids, factors, segments)
     parts.extend(computed[n_missing_segments:])
     fresh = []
-    epoch = np.datetime64("1970-01-01", "D")
     for rows in computed[:n_missing_segments]:
-        # PSU code = counter × 100,000 + day: the day gives each row's month
-        months = (epoch + psu_days(rows[:, 1])).astype("datetime64[M]")
-        for month64 in np.unique(months):
-            month = month64.astype("datetime64[D]").astype(dt.date)
-            in_month = rows[months == month64]
-            for agency_id in np.unique(in_month[:, 0]).astype(int).tolist():
-                if (agency_id, month) not in wanted:
-                    continue  # stored already and read above
-                block = np.ascontiguousarray(in_month[in_month[:, 0] == agency_id])
-                parts.append(block)
-                digest, n = wanted[(agency_id, month)]
-                fresh.append(
-                    {"instrument_id": query.instrument_id, "agency_id": agency_id, "month": month,
-                     "weighted": bool(factors), "weights_digest": digest, "n_responses": n, "n_rows": len(block),
-                     "sums": block.astype("<f8").tobytes()}
-                )  # fmt: skip
+        for month, agency_id, block in _blocks_by_month_agency(rows):
+            if (agency_id, month) not in wanted:
+                continue  # stored already and read above
+            parts.append(block)
+            digest, n = wanted[(agency_id, month)]
+            fresh.append(
+                {"instrument_id": query.instrument_id, "agency_id": agency_id, "month": month,
+                 "weighted": bool(factors), "weights_digest": digest, "n_responses": n, "n_rows": len(block),
+                 "sums": block.astype("<f8").tobytes()}
+            )  # fmt: skip
     if fresh:
         _store_months(session, fresh)
     return _in_key_order(np.concatenate(parts)) if parts else np.zeros((0, len(PSU_COLUMNS)))
@@ -738,8 +765,15 @@ def _in_key_order(rows: np.ndarray) -> np.ndarray:
     return rows[order]
 
 
+#: Stored month roll-ups per write transaction, and how long a reader waits for its turn to store them:
+#: storing is a courtesy to the next reader, never a reason to hold the write lock long or to wait.
+STORE_BATCH = 200
+STORE_WAIT_SECONDS = 0.5
+
+
 def _store_months(session: Session, rows: list[dict[str, Any]]) -> None:
-    """Upsert month roll-ups in their own short transaction, unless the caller is mid-write."""
+    """Upsert month roll-ups in short transactions of their own (queued with the other SQLite writers),
+    unless the caller is mid-write; best effort: given up when the writers' queue is busy."""
     if session.info.get("sipas_writing") or session.new or session.dirty or session.deleted:
         return
     stmt = upsert_insert(session.get_bind().dialect.name, PsuMonthSums)
@@ -747,14 +781,20 @@ def _store_months(session: Session, rows: list[dict[str, Any]]) -> None:
         index_elements=["instrument_id", "agency_id", "month", "weighted"],
         set_={name: stmt.excluded[name] for name in ("weights_digest", "n_responses", "n_rows", "sums", "computed_at")},
     )
+    writers = db.writers if db.engine is not None and session.get_bind() is db.engine else None
+    stored = 0
     try:
-        session.commit()  # end the read transaction; the write below takes its own lock
-        session.connection(execution_options={"sqlite_begin": "IMMEDIATE"})
-        session.execute(upsert, [{**row, "computed_at": utcnow()} for row in rows])
-        session.commit()
-    except DBAPIError:
+        session.commit()  # end the read transaction; the writes below take their own lock
+        for start in range(0, len(rows), STORE_BATCH):
+            with writers.turn(STORE_WAIT_SECONDS) if writers is not None else nullcontext():
+                session.connection(execution_options={"sqlite_begin": "IMMEDIATE"})
+                batch = rows[start : start + STORE_BATCH]
+                session.execute(upsert, [{**row, "computed_at": utcnow()} for row in batch])
+                session.commit()
+            stored += len(batch)
+    except (DBAPIError, WriterQueueTimeout):
         session.rollback()
-        logger.warning("could not store %d monthly index roll-ups; they will be computed again", len(rows))
+        logger.warning("could not store %d monthly index roll-ups; they will be computed again", len(rows) - stored)
 
 
 #: Columns of the PSU roll-up (and of the stored month arrays): analytics' ``PSU_ITEM_COLUMNS`` under the
@@ -831,7 +871,8 @@ def compute_indices(session: Session, query: IndexQuery) -> IndexReport:
         notes = (*notes, WeightingNote(unanswered_note))
     groups, coefficients = composite_groups(instrument, answered)
     definition = instrument.aggregation.get("definition", "A")
-    specs = composite_specs(groups, definition=definition, group_coefficients=coefficients)
+    rotated = instrument.rotation is not None  # a split questionnaire: definition A only
+    specs = composite_specs(groups, definition=definition, group_coefficients=coefficients, rotated=rotated)
     estimates = estimate_from_sums(
         sums.design,
         sums.items,

@@ -1,19 +1,23 @@
 """Keep the sufficient-statistics tallies in step with responses, and rebuild them from scratch.
 
 :func:`add_response` runs inside the submission's own transaction, so an acknowledged response is
-always counted; :func:`rebuild` recomputes everything from the raw rows (after bulk loads, or to
-check the incremental path: a test proves both agree).
+always counted; :func:`rebuild` recomputes everything from the raw rows in the caller's transaction
+(a fresh bulk load, or to check the incremental path: a test proves both agree), and
+:func:`rebuild_in_steps` does the same in short write transactions (one agency's days each), so submissions
+go on while a live database is rebuilt (``flask rebuild-stats``).
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import time
 from collections.abc import Callable, Iterable, Mapping
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from functools import cache
 from typing import Any
 
-from sqlalchemy import Date, case, cast, delete, func, insert, literal, select
+from sqlalchemy import ColumnElement, Date, case, cast, delete, func, insert, literal, select, text
 from sqlalchemy.orm import Session
 
 from survey.db import upsert_insert, utcnow
@@ -160,11 +164,11 @@ def month_start(day: Any, dialect: str) -> Any:
     return func.date(day, "start of month")
 
 
-def rebuild(session: Session) -> tuple[int, int]:
-    """Recompute both tally tables from valid responses, in the caller's transaction; return row counts."""
-    session.execute(delete(AnswerTally))
-    session.execute(delete(ResponseTally))
-    forget_months(session)
+def _insert_tallies(session: Session, instruments: list[tuple[int, int]], *where: ColumnElement[bool]) -> None:
+    """Insert the tallies of the valid responses matching ``where`` (none of them may be tallied yet);
+    ``instruments`` are (id, satisfied-from threshold) pairs: one pass over the answers for all of them."""
+    if not instruments:
+        return
     valid = Response.status == "valid"
     counter_key = func.coalesce(Response.counter_id, 0)
     field_key = func.coalesce(Response.field_id, 0)
@@ -174,31 +178,164 @@ def rebuild(session: Session) -> tuple[int, int]:
         insert(ResponseTally).from_select(
             [*TALLY_KEYS, "month", "instrument_id", "n"],
             select(*grain, month, Response.instrument_id, func.count())
-            .where(valid)
+            .where(valid, *where)
             .group_by(*grain, Response.instrument_id),
         )
     )
-    for instrument in session.scalars(select(Instrument)):
-        threshold = int(instrument.scale["satisfied_from"])
-        score = Answer.score
-        session.execute(
-            insert(AnswerTally).from_select(
-                [*TALLY_KEYS, "month", "item_id", *ANSWER_SUMS],
-                select(
-                    *grain,
-                    month,
-                    Answer.item_id,
-                    func.count(score),
-                    func.sum(case((score >= threshold, 1), else_=0)),
-                    func.coalesce(func.sum(score), literal(0)),
-                    func.coalesce(func.sum(score * score), literal(0)),
-                    func.sum(case((score.is_(None), 1), else_=0)),
-                    *(func.sum(case((score == point, 1), else_=0)) for point in SCALE_POINTS),
-                )
-                .join(Response, Response.id == Answer.response_id)
-                .where(valid, Response.instrument_id == instrument.id)
-                .group_by(*grain, Answer.item_id),
+    thresholds = dict(instruments)
+    threshold = case(thresholds, value=Response.instrument_id)
+    score = Answer.score
+    session.execute(
+        insert(AnswerTally).from_select(
+            [*TALLY_KEYS, "month", "item_id", *ANSWER_SUMS],
+            select(
+                *grain,
+                month,
+                Answer.item_id,
+                func.count(score),
+                func.sum(case((score >= threshold, 1), else_=0)),
+                func.coalesce(func.sum(score), literal(0)),
+                func.coalesce(func.sum(score * score), literal(0)),
+                func.sum(case((score.is_(None), 1), else_=0)),
+                *(func.sum(case((score == point, 1), else_=0)) for point in SCALE_POINTS),
             )
+            .join(Response, Response.id == Answer.response_id)
+            .where(valid, Response.instrument_id.in_(list(thresholds)), *where)
+            .group_by(*grain, Answer.item_id),
         )
+    )
+
+
+def _instruments(session: Session) -> list[tuple[int, int]]:
+    return [(i.id, int(i.scale["satisfied_from"])) for i in session.scalars(select(Instrument).order_by(Instrument.id))]
+
+
+def _counts(session: Session) -> tuple[int, int]:
     count = session.scalar(select(func.count()).select_from(ResponseTally)) or 0
     return count, session.scalar(select(func.count()).select_from(AnswerTally)) or 0
+
+
+def rebuild(session: Session) -> tuple[int, int]:
+    """Recompute both tally tables from valid responses, in the caller's transaction; return row counts.
+
+    One transaction over every response: for a fresh bulk load (the demo seed) or a database nobody is
+    writing to. A live database is rebuilt with :func:`rebuild_in_steps`.
+    """
+    session.execute(delete(AnswerTally))
+    session.execute(delete(ResponseTally))
+    forget_months(session)
+    _insert_tallies(session, _instruments(session))
+    return _counts(session)
+
+
+def _as_date(value: Any) -> dt.date:
+    return value if isinstance(value, dt.date) else dt.date.fromisoformat(str(value)[:10])
+
+
+#: Valid responses a rebuild step covers at most (more only when one agency-day alone has more): on
+#: SQLite a step of this size holds the write lock for a few tenths of a second at most.
+STEP_RESPONSES = 2_000
+#: After each step, the rebuild rests this many times as long as the step took (the survey's share).
+STEP_PAUSE = 1.0
+
+
+def agency_days(session: Session) -> list[tuple[int, dt.date, int]]:
+    """Every (agency id, day, valid responses) with a valid response or a tally row, in order."""
+    counted = select(Response.agency_id, Response.received_on, func.count()).where(Response.status == "valid")
+    rows = session.execute(counted.group_by(Response.agency_id, Response.received_on))
+    responded = {(int(a), _as_date(d)): int(n) for a, d, n in rows}
+    tallied = session.execute(select(ResponseTally.agency_id, ResponseTally.day).distinct())
+    keys = set(responded) | {(int(a), _as_date(d)) for a, d in tallied}
+    return [(a, d, responded.get((a, d), 0)) for a, d in sorted(keys)]
+
+
+def _month_end(month: dt.date) -> dt.date:
+    return (month.replace(day=28) + dt.timedelta(days=4)).replace(day=1) - dt.timedelta(days=1)
+
+
+@dataclass(frozen=True)
+class RebuildStep:
+    """Consecutive days of one agency, rebuilt in one transaction."""
+
+    agency_id: int
+    first_day: dt.date
+    last_day: dt.date
+    agency_days: int
+
+
+def rebuild_steps(days: list[tuple[int, dt.date, int]], budget: int = STEP_RESPONSES) -> list[RebuildStep]:
+    """Group the agency-days (in order) into steps of one agency's consecutive days with at most ``budget``
+    responses each (one agency-day at least)."""
+    steps: list[RebuildStep] = []
+    run: list[tuple[int, dt.date, int]] = []
+    total = 0
+    for agency_id, day, n in days:
+        if run and (run[0][0] != agency_id or total + n > budget):
+            steps.append(RebuildStep(run[0][0], run[0][1], run[-1][1], len(run)))
+            run, total = [], 0
+        run.append((agency_id, day, n))
+        total += n
+    if run:
+        steps.append(RebuildStep(run[0][0], run[0][1], run[-1][1], len(run)))
+    return steps
+
+
+def rebuild_step(session: Session, step: RebuildStep, instruments: list[tuple[int, int]]) -> None:
+    """Recompute one step's tallies (an agency, a run of days) from its valid responses, in the caller's
+    (short) transaction, and drop the stored roll-ups of the months it touches.
+
+    On PostgreSQL the tally tables are locked against other writers for this transaction only (readers go
+    on), so a submission landing in the same agency-day waits for the step instead of racing the
+    delete and insert; on SQLite the write lock already does that.
+    """
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("LOCK TABLE stat_response_tallies, stat_answer_tallies IN EXCLUSIVE MODE"))
+    first, last = step.first_day, step.last_day
+    for model in (AnswerTally, ResponseTally):
+        session.execute(delete(model).where(model.agency_id == step.agency_id, model.day >= first, model.day <= last))
+    session.execute(
+        delete(PsuMonthSums).where(
+            PsuMonthSums.agency_id == step.agency_id,
+            PsuMonthSums.month >= first.replace(day=1),
+            PsuMonthSums.month <= last.replace(day=1),
+        )
+    )
+    in_step = (Response.agency_id == step.agency_id, Response.received_on >= first, Response.received_on <= last)
+    _insert_tallies(session, instruments, *in_step)
+
+
+def rebuild_in_steps(
+    read: Session,
+    write: Callable[[], AbstractContextManager[Session]],
+    progress: Callable[[int], None] | None = None,
+    days: list[tuple[int, dt.date, int]] | None = None,
+    budget: int = STEP_RESPONSES,
+    pause: float = STEP_PAUSE,
+) -> tuple[int, int]:
+    """Recompute the tallies in short write transactions (``write()`` opens one and commits it), each one
+    agency's run of days up to ``budget`` responses; return row counts.
+
+    Submissions go on between the steps, and each is counted exactly once: one stored before its
+    agency-day's step is counted by the step's recount, one stored after it by its own increment.
+    ``progress`` is called with the number of agency-days done after each step; ``days`` are the
+    agency-days (default: :func:`agency_days`). A last short transaction drops every stored monthly
+    roll-up once more: one a reader computed from tallies half rebuilt and stored late is not kept.
+
+    After each step the rebuild waits ``pause`` times as long as the step took: a file lock is not a
+    fair queue, and a writer that locks again at once would keep the waiting submissions out.
+    """
+    days = agency_days(read) if days is None else days
+    instruments = _instruments(read)
+    read.commit()  # end the read: a long-open read transaction would pin old pages (SQLite WAL)
+    for step in rebuild_steps(days, budget):
+        started = time.perf_counter()
+        with write() as session:
+            rebuild_step(session, step, instruments)
+        if progress:
+            progress(step.agency_days)
+        time.sleep(pause * (time.perf_counter() - started))
+    with write() as session:
+        forget_months(session)
+    counts = _counts(read)
+    read.commit()
+    return counts

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 
-from sqlalchemy import select
+from sqlalchemy import delete, func, select
 
 from survey.db import db, utcnow
 from survey.models import Answer, AnswerTally, Counter, Instrument, Response, ResponseTally
@@ -129,3 +129,43 @@ def test_a_submission_updates_the_tallies_in_its_transaction(demo, app) -> None:
     response = db.session.get(Response, stored.response_id)
     again = store_submission(ref, Submission(response.submission_id, answers), app.config["TIMEZONE"])
     assert not again.created and _snapshot() == incremental
+
+
+def test_a_rebuild_in_steps_equals_a_rebuild(demo) -> None:  # type: ignore[no-untyped-def]
+    """One agency-month per transaction gives the same tallies as one rebuild, and drops what no response backs."""
+    tallies_service.rebuild(db.session)
+    expected = _snapshot()
+    counter = db.session.scalars(select(Counter).order_by(Counter.id)).first()
+    # Damage: one agency-month's answer tallies gone, one cell counted twice, a month nobody answered in.
+    first = db.session.scalars(select(ResponseTally).order_by(ResponseTally.day)).first()
+    db.session.execute(
+        delete(AnswerTally).where(AnswerTally.agency_id == first.agency_id, AnswerTally.month == first.month)
+    )
+    first.n += 1
+    ghost = tallies_service.TallyKey(counter.agency_id, dt.date(2025, 1, 15), counter.id, 0)
+    tallies_service.add_tallies(db.session, ghost, counter.instrument, [(i.id, 4) for i in counter.instrument.items])
+    db.session.flush()
+    assert _snapshot() != expected
+    steps: list[int] = []
+    counts = tallies_service.rebuild_in_steps(db.session, db.write, progress=steps.append, budget=100, pause=0)
+    assert _snapshot() == expected
+    assert dt.date(2025, 1, 15) not in {d for _, d, _ in tallies_service.agency_days(db.session)}
+    assert sum(steps) == len({(a, d) for a, d, _, _, _, _, _ in expected[0]}) + 1  # + the ghost day
+    assert 1 < len(steps) < sum(steps)  # several months per step, within the budget
+    assert counts == (
+        db.session.scalar(select(func.count()).select_from(ResponseTally)),
+        db.session.scalar(select(func.count()).select_from(AnswerTally)),
+    )
+
+
+def test_rebuild_steps_keep_to_one_agency_and_the_budget() -> None:
+    d1, d2, d3 = dt.date(2026, 1, 30), dt.date(2026, 1, 31), dt.date(2026, 2, 1)
+    days = [(1, d1, 40), (1, d2, 50), (1, d3, 30), (2, d1, 500), (2, d2, 0), (3, d3, 10)]
+    steps = tallies_service.rebuild_steps(days, budget=100)
+    assert [(s.agency_id, s.first_day, s.last_day, s.agency_days) for s in steps] == [
+        (1, d1, d2, 2),
+        (1, d3, d3, 1),
+        (2, d1, d1, 1),  # one agency-day over the budget is a step of its own
+        (2, d2, d2, 1),
+        (3, d3, d3, 1),
+    ]
