@@ -16,6 +16,7 @@ from sqlalchemy import Engine
 
 from survey import migrate
 from survey.admin.commands import import_volumes_command
+from survey.admin.instrument_commands import export_instrument_command, import_instrument_command
 from survey.db import db
 from survey.services.administration import directory
 from survey.services.administration.instruments import (
@@ -33,7 +34,7 @@ from survey.services.notifications import digests as notification_digests
 from survey.services.notifications.smtp import MailError
 from survey.services.operations.demo import DemoError, last_complete_month, seed_demo
 from survey.services.statistics import alerts as alert_service
-from survey.services.statistics import par_report, tallies
+from survey.services.statistics import index_cache, par_report, tallies
 from survey.services.submissions.links import counter_survey_url
 
 DEMO_LOGINS_FILE = "demo-logins.txt"
@@ -134,10 +135,18 @@ def seed_demo_command(n_responses: int, seed: int, append: bool, if_empty: bool,
 
 @click.command("rebuild-stats")
 def rebuild_stats() -> None:
-    """Recompute the sufficient-statistics tallies from the raw responses (after imports or repairs)."""
-    with db.write() as session:
-        responses, answers = tallies.rebuild(session)
-    click.echo(f"Rebuilt {responses:,} response tallies and {answers:,} answer tallies.")
+    """Recompute the sufficient-statistics tallies from the raw responses (after imports or repairs).
+
+    In short transactions (one agency's days, up to 2,000 responses each): the survey keeps taking
+    submissions while it runs.
+    """
+    days = tallies.agency_days(db.session)
+    with click.progressbar(length=len(days), label="Rebuilding agency-days", file=sys.stderr) as bar:
+        responses, answers = tallies.rebuild_in_steps(
+            db.session, lambda: db.write(wait=None), progress=bar.update, days=days
+        )
+    index_cache.invalidate()
+    click.echo(f"Rebuilt {responses:,} response tallies and {answers:,} answer tallies ({len(days):,} agency-days).")
 
 
 @click.command("list-counters")
@@ -245,8 +254,9 @@ def _day(value: str | None, option: str) -> dt.date | None:
     "--output",
     type=click.Path(dir_okay=False, path_type=Path),
     required=True,
-    help="File to write; the codebooks go beside it as FILE.codebook.md and STEM.codebook.json (with --bundle: one "
-    "ZIP of the data file, codebook.md, STEM.codebook.json and README.txt).",
+    help="File to write; the codebooks go beside it as FILE.codebook.md, STEM.codebook.json and STEM.ddi.xml "
+    "(DDI-Codebook 2.5); with --bundle: one ZIP of the data file, codebook.md, STEM.codebook.json, codebook.json, "
+    "codebook.ddi.xml, README.txt and the reproducibility pack (indices.csv, analysis.R/.sps/.do).",
 )
 @click.option("--agency", "agencies", multiple=True, help="Agency code: it and every agency below it (repeatable).")
 @click.option("--from", "date_from", default=None, help="First local date received (YYYY-MM-DD).")
@@ -383,6 +393,25 @@ def purge_exports_command() -> None:
     click.echo(f"Deleted {result.files:,} expired export files; marked {result.interrupted:,} interrupted jobs failed.")
 
 
+@click.command("export-worker")
+@click.option("--burst", is_flag=True, help="Stop once the queue is empty (otherwise run until stopped).")
+def export_worker_command(burst: bool) -> None:
+    """Run web exports from the Redis queue (SIPAS_REDIS_URL); run one or more beside the web nodes."""
+    import redis
+
+    from survey.services.exports import queue
+
+    if not current_app.config.get("REDIS_URL"):
+        raise click.ClickException(
+            "SIPAS_REDIS_URL is not set: without Redis, web exports run inside the web process and need no worker"
+        )
+    click.echo(f"Export worker on queue {current_app.config['EXPORT_QUEUE']!r}; stop it with Ctrl+C or SIGTERM.")
+    try:
+        queue.work(current_app._get_current_object(), burst=burst)  # type: ignore[attr-defined]  # the real app
+    except redis.RedisError as exc:
+        raise click.ClickException(f"the export queue (Redis) is unreachable: {exc}") from None
+
+
 # -- closing the loop: alerts and managers' mail -------------------------------------------------------------
 
 
@@ -457,6 +486,8 @@ def register(app: Flask) -> None:
     for command in (
         db_cli,
         load_instruments,
+        import_instrument_command,
+        export_instrument_command,
         seed_demo_command,
         rebuild_stats,
         list_counters,
@@ -466,6 +497,7 @@ def register(app: Flask) -> None:
         export_responses_command,
         par_report_command,
         purge_exports_command,
+        export_worker_command,
         purge_comments_command,
         compute_alerts_command,
         send_digests_command,

@@ -186,6 +186,10 @@ def settings_from_env(env: Mapping[str, str], instance_path: Path) -> dict[str, 
 
     # Web exports (ZIP bundles) are kept here for 7 days; every app node must share it.
     export_dir = env.get("SIPAS_EXPORT_DIR", "").strip() or str(instance_path / "exports")
+    # With Redis, web exports go on this RQ queue (``flask export-worker`` runs them); without, a local thread.
+    export_queue = env.get("SIPAS_EXPORT_QUEUE", "").strip() or "sipas-exports"
+    if not all(c.isascii() and (c.isalnum() or c in "-_") for c in export_queue):
+        raise ConfigError(f"SIPAS_EXPORT_QUEUE: expected letters, digits, '-' or '_', got {export_queue!r}")
 
     smtp_url = _smtp_url(env.get("SIPAS_SMTP_URL", "").strip())
     mail_from = env.get("SIPAS_MAIL_FROM", "").strip() or f"SIPAS <no-reply@{urlsplit(base_url).hostname}>"
@@ -208,6 +212,10 @@ def settings_from_env(env: Mapping[str, str], instance_path: Path) -> dict[str, 
         "SHOW_COUNTER_DIRECTORY": _flag(env, "SIPAS_SHOW_COUNTER_DIRECTORY", default=not production),
         "SUBMIT_RATE_LIMIT": submit_limit,
         "INDEX_CACHE_SECONDS": _int(env, "SIPAS_INDEX_CACHE_SECONDS", 60),
+        #: Seconds a SQLite writer waits for its turn before the request answers 503 with Retry-After (0: no limit).
+        "WRITER_QUEUE_TIMEOUT": _int(env, "SIPAS_WRITER_QUEUE_TIMEOUT", 10),
+        #: A Server-Timing header on pages that used the index report cache (hit, stale or miss): benchmarks.
+        "SERVER_TIMING": _flag(env, "SIPAS_SERVER_TIMING", default=False),
         "COUNTER_RATE_LIMIT": counter_limit,
         "BURST_WINDOW_SECONDS": _int(env, "SIPAS_BURST_WINDOW_SECONDS", 300, minimum=1),
         "BURST_THRESHOLD": _int(env, "SIPAS_BURST_THRESHOLD", 10, minimum=2),
@@ -222,6 +230,11 @@ def settings_from_env(env: Mapping[str, str], instance_path: Path) -> dict[str, 
         "LOCKOUT_THRESHOLD": _int(env, "SIPAS_LOCKOUT_THRESHOLD", 5, minimum=1),
         "LOCKOUT_MINUTES": _int(env, "SIPAS_LOCKOUT_MINUTES", 15, minimum=1),
         "EXPORT_DIR": export_dir,
+        "EXPORT_QUEUE": export_queue,
+        #: Seconds one queued export may run before the worker stops it (1M rows as .sav take about 2 minutes).
+        "EXPORT_JOB_TIMEOUT": _int(env, "SIPAS_EXPORT_JOB_TIMEOUT", 2 * 60 * 60, minimum=10),
+        #: Times a queued export is started again after its worker died (killed, out of memory, machine lost).
+        "EXPORT_RETRIES": _int(env, "SIPAS_EXPORT_RETRIES", 1),
         # Flask and extension settings derived from the above.
         "BABEL_DEFAULT_LOCALE": locale,
         "BABEL_DEFAULT_TIMEZONE": tz_name,

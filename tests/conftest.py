@@ -8,6 +8,7 @@ Each test runs inside an outer transaction that is rolled back, so services may 
 
 from __future__ import annotations
 
+import datetime
 import os
 import re
 import secrets
@@ -22,11 +23,12 @@ from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from flask import Flask, g
 from flask.testing import FlaskClient
-from sqlalchemy import Engine, make_url
+from sqlalchemy import Engine, make_url, select
 
 from survey import create_app
-from survey.db import db, make_engine
+from survey.db import db, make_engine, utcnow
 from survey.migrate import upgrade
+from survey.models import Agency, Answer, Counter, Instrument, Response
 
 ROOT = Path(__file__).resolve().parent.parent
 TEST_DATABASE_URL = os.environ.get("TEST_DATABASE_URL", "")
@@ -257,3 +259,30 @@ def signed_in(staff_app: Flask, logins: dict[str, object]) -> Callable[[str], Fl
         return sign_in_client(staff_app.test_client(), login.email, login.password)  # type: ignore[attr-defined]
 
     return make
+
+
+def add_comment_response(
+    agency_code: str, received_on: datetime.date, comment: str, score: int | None = None, **fields: object
+) -> Response:
+    """Store one valid response with a comment at the agency's first counter, on the first instrument; with
+    ``score``, every item is answered with it. Committed, for the staff pages to find."""
+    agency = db.session.scalar(select(Agency).where(Agency.code == agency_code))
+    assert agency is not None, agency_code
+    counter = db.session.scalar(select(Counter).where(Counter.agency_id == agency.id).order_by(Counter.id))
+    instrument = db.session.scalar(select(Instrument).order_by(Instrument.id))
+    assert counter is not None and instrument is not None
+    response = Response(
+        submission_id=uuid.uuid4(),
+        agency_id=agency.id,
+        counter_id=counter.id,
+        instrument_id=instrument.id,
+        received_at=utcnow(),
+        received_on=received_on,
+        comment=comment,
+        **fields,
+    )
+    if score is not None:
+        response.answers = [Answer(item_id=item.id, score=score) for item in instrument.items]
+    db.session.add(response)
+    db.session.commit()
+    return response

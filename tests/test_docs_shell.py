@@ -54,3 +54,12 @@ def test_the_gunicorn_block_pasted_runs_one_command_with_every_option() -> None:
         "--no-control-socket",
     ):
         assert option in args, option
+
+
+def test_every_setting_the_app_reads_is_in_the_readme_configuration_table() -> None:
+    config = (Path(__file__).resolve().parent.parent / "survey" / "config.py").read_text(encoding="utf-8")
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
+    table = readme.split("## Configuration", 1)[1].split("\n## ", 1)[0]
+    documented = set(re.findall(r"`(SIPAS_[A-Z_]+)`", table))
+    read = set(re.findall(r"\"(SIPAS_[A-Z_]+)\"", config))
+    assert read - documented == set()

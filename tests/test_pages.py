@@ -26,3 +26,13 @@ def test_methodology_page_states_the_design(client: FlaskClient, lang: str, h1: 
     assert f"<title>{h1} – SIPAS</title>" in html
     for phrase in phrases:
         assert phrase in html
+
+
+@pytest.mark.parametrize(("lang", "phrase"), [("vi", "tối đa 10 phút"), ("en", "at most 10 minutes")])
+def test_privacy_page_addresses_citizens_one_way_and_states_how_long_a_returned_form_is_kept(
+    client: FlaskClient, lang: str, phrase: str
+) -> None:
+    html = client.get(f"/privacy?lang={lang}").get_data(as_text=True)
+    assert phrase in html  # the returned form keeps the unscrubbed comment that long (RETURNED_FORM_SECONDS)
+    if lang == "vi":
+        assert "bạn" not in html.lower() and "ông/bà" in html

@@ -22,6 +22,12 @@ TOP = 34
 BOTTOM = 30
 
 
+#: The phone layout: each agency's name on its own line above its dot and interval.
+NARROW_WIDTH = 340
+NARROW_ROW = 44
+NARROW_SIDE = 10
+
+
 @dataclass(frozen=True)
 class ChartRow:
     label: str
@@ -30,6 +36,12 @@ class ChartRow:
     x_low: float
     x_high: float
     direction: str  # above | below | same
+    #: Too few responses to publish: drawn as a note "too few responses (n = …)" instead of a dot.
+    suppressed: bool = False
+    n: int = 0
+    #: Where the label sits (the wide layout: beside the row; the narrow one: above it).
+    label_x: float = 0.0
+    label_y: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -49,10 +61,15 @@ class IntervalChart:
     ticks: list[Tick]
     reference_x: float | None
     reference: float | None
+    narrow: bool = False
 
 
-def interval_chart(table: ProvinceTable, locale: str) -> IntervalChart | None:
-    """Each presented (not suppressed) agency index with its CI, against a line at the province index."""
+def interval_chart(table: ProvinceTable, locale: str, narrow: bool = False) -> IntervalChart | None:
+    """Each agency's index with its CI against a line at the province index; an agency whose figure is
+    suppressed keeps its row, with "too few responses (n = …)" in place of the dot (the template words it).
+
+    ``narrow`` is the phone layout: names above the rows, so the dots and intervals keep the full width.
+    """
     shown = [line for line in table.lines if not line.share.suppressed]
     if not shown:
         return None
@@ -67,28 +84,42 @@ def interval_chart(table: ProvinceTable, locale: str) -> IntervalChart | None:
     if hi - lo < step:
         hi = min(1.0, lo + step)
         lo = hi - step
-    left, right = LABEL_WIDTH, WIDTH - RIGHT
+    width = NARROW_WIDTH if narrow else WIDTH
+    left, right = (NARROW_SIDE, NARROW_WIDTH - NARROW_SIDE) if narrow else (LABEL_WIDTH, WIDTH - RIGHT)
+    row_height = NARROW_ROW if narrow else ROW
 
     def x(value: float) -> float:
         return round(left + (value - lo) / (hi - lo) * (right - left), 1)
 
-    rows = [
-        ChartRow(
-            label=line.agency.name(locale),
-            y=TOP + i * ROW + ROW / 2,
-            x=x(line.share.estimate),
-            x_low=x(max(lo, line.share.ci[0])),
-            x_high=x(min(hi, line.share.ci[1])),
-            direction=line.vs_province.direction,
+    rows = []
+    for i, line in enumerate(table.lines):
+        top = TOP + i * row_height
+        y = top + (30 if narrow else row_height / 2)
+        label_x, label_y = (left, top + 14) if narrow else (left - 8, y + 4)
+        if line.share.suppressed:
+            rows.append(
+                ChartRow(line.agency.name(locale), y, 0.0, 0.0, 0.0, "same", True, int(line.share.n), label_x, label_y)
+            )
+            continue
+        rows.append(
+            ChartRow(
+                label=line.agency.name(locale),
+                y=y,
+                x=x(line.share.estimate),
+                x_low=x(max(lo, line.share.ci[0])),
+                x_high=x(min(hi, line.share.ci[1])),
+                direction=line.vs_province.direction,
+                n=int(line.share.n),
+                label_x=label_x,
+                label_y=label_y,
+            )
         )
-        for i, line in enumerate(shown)
-    ]
     n_ticks = round((hi - lo) / step)
     ticks = [Tick(x(lo + k * step), lo + k * step) for k in range(n_ticks + 1)]
     reference = table.total.estimate if table.total is not None and not table.total.suppressed else None
     return IntervalChart(
-        width=WIDTH,
-        height=TOP + len(rows) * ROW + BOTTOM,
+        width=width,
+        height=TOP + len(rows) * row_height + BOTTOM,
         plot_left=left,
         plot_right=right,
         top=TOP,
@@ -96,6 +127,7 @@ def interval_chart(table: ProvinceTable, locale: str) -> IntervalChart | None:
         ticks=ticks,
         reference_x=x(reference) if reference is not None else None,
         reference=reference,
+        narrow=narrow,
     )
 
 
@@ -197,9 +229,11 @@ def trend_chart(trend: Trend) -> TrendChart | None:
 
 #: Fill per answer (1 … 5, then "not applicable"): a diverging red-grey-blue scale, N/A hatched grey.
 ANSWER_COLOURS = ("#8b1a1a", "#d4654f", "#b8b8b8", "#6f9bd1", "#1d4f91", "#ffffff")
-BAR_LEFT = 56
+BAR_LEFT = 24
 BAR_WIDTH = 640
-BAR_ROW = 22
+#: Each row: the criterion's text on one line, its bar below.
+BAR_ROW = 40
+BAR_LABEL = 14
 
 
 @dataclass(frozen=True)
@@ -214,6 +248,8 @@ class BarRow:
     code: str
     y: float
     segments: list[Segment]
+    #: The criterion's text, written above its bar (the table below has it in full).
+    label: str = ""
 
 
 @dataclass(frozen=True)
@@ -227,7 +263,8 @@ class BarChart:
 
 
 def distribution_chart(rows: list[Distribution]) -> BarChart | None:
-    """One 100 % stacked bar per criterion with answers; labels are the criterion codes (the table has the text)."""
+    """One 100 % stacked bar per criterion with answers, the criterion's text above it (``y`` is the label's
+    top; the bar starts :data:`BAR_LABEL` below it)."""
     drawn = [r for r in rows if r.total]
     if not drawn:
         return None
@@ -241,6 +278,6 @@ def distribution_chart(rows: list[Distribution]) -> BarChart | None:
             if width > 0:
                 segments.append(Segment(round(x, 1), width, colour))
             x += share * BAR_WIDTH
-        bars.append(BarRow(row.item_code, 8 + i * BAR_ROW, segments))
+        bars.append(BarRow(row.item_code, 8 + i * BAR_ROW, segments, row.label))
     ticks = [Tick(round(left + k * BAR_WIDTH / 4, 1), k / 4) for k in range(5)]
     return BarChart(right + 24, 8 + len(drawn) * BAR_ROW + 28, left, right, bars, ticks)

@@ -43,7 +43,7 @@ def counter_new(code: str) -> ResponseReturnValue:
     form = CounterCreateForm()
     form.instrument.choices = [
         SelectChoice(str(i.id), f"{i.name(current_locale())} ({i.label})")
-        for i in counter_service.instrument_choices(db.session)
+        for i in counter_service.instrument_choices(db.session, agency.id)
     ]
     status = 200
     if form.validate_on_submit():

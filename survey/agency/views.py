@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from flask import abort, current_app, flash, redirect, render_template, request, url_for
+from flask import abort, current_app, flash, g, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_login import current_user
@@ -41,8 +41,9 @@ from survey.services.administration.posters import STYLESHEET, PosterError, agen
 from survey.services.review import comments as comment_service
 from survey.services.review import exclusions
 from survey.services.statistics import breakdowns as breakdowns_service
-from survey.services.statistics import dashboard
+from survey.services.statistics import dashboard, glance
 from survey.services.statistics import trends as trends_service
+from survey.services.statistics.rotation_preview import BALANCE_DAYS, achieved_balance, agency_precision
 from survey.services.submissions.links import kiosk_url
 from survey.templating import current_locale, url_with_query
 
@@ -92,16 +93,25 @@ def _period_choices(form: PeriodForm, default_day: dt.date, named: dict[int, Sur
 
 
 def _read_period(form: PeriodForm, agency: Agency, agency_ids: list[int]) -> dashboard.Period | None:
-    """The period asked for (errors go on the form), or the quarter of the latest response by default."""
-    default_day = dashboard.latest_day(db.session, agency_ids) or dt.date.today()
+    """The period asked for (errors go on the form), or by default the latest complete period with
+    publishable figures and transaction volumes (:func:`dashboard.default_period`). What the page then
+    says about it (default, provisional) is in ``g.period_status`` for the period form."""
     named = dashboard.survey_periods_for(db.session, agency)
-    _period_choices(form, default_day, named)
-    try:
-        period = dashboard.parse_period(request.args, default_day, named)
-    except dashboard.PeriodError as exc:
-        field = _period_field(form, exc.code)
-        field.errors = [*field.errors, _period_message(exc.code)]
-        return None
+    asked = any((request.args.get(name) or "").strip() for name in PERIOD_ARGS)
+    if asked:
+        default_day = dashboard.latest_day(db.session, agency_ids) or dt.date.today()
+        _period_choices(form, default_day, named)
+        try:
+            period = dashboard.parse_period(request.args, default_day, named)
+        except dashboard.PeriodError as exc:
+            field = _period_field(form, exc.code)
+            field.errors = [*field.errors, _period_message(exc.code)]
+            return None
+        g.period_status = dashboard.period_status(db.session, agency_ids, period)
+    else:
+        g.period_status = dashboard.default_period(db.session, agency, agency_ids)
+        period = g.period_status.period
+        _period_choices(form, period.end, named)
     # Show the resolved period in the form, so the page says exactly what was computed.
     form.period.data = period.kind
     for name, value in period.args().items():
@@ -113,6 +123,14 @@ def _read_period(form: PeriodForm, agency: Agency, agency_ids: list[int]) -> das
             # A period older than the list (e.g. from a bookmark): offer it too, so the form shows it.
             choices_field.choices = [*choices_field.choices, SelectChoice(choices_field.data, choices_field.data)]
     return period
+
+
+#: Months the home's sparklines cover: each month is one province-wide report (shared by every agency of
+#: the province through the report cache), so a cold home costs this many computations, not a year's.
+SPARK_MONTHS = 6
+
+#: Query arguments that choose a period: without any of them, a page opens on the default period.
+PERIOD_ARGS = ("period", "month", "quarter", "year", "date_from", "date_to", "survey_period")
 
 
 def _int_arg(name: str) -> int | None:
@@ -172,14 +190,32 @@ def home() -> ResponseReturnValue:
 @bp.get("/<code>/")
 @requires("view_dashboard")
 def overview(code: str) -> ResponseReturnValue:
-    page = _period_page(code, "agency/overview.html", board=None, rates=None)
+    page = _period_page(code, "agency/overview.html", board=None, rates=None, glance=None, trend=None)
     if isinstance(page, tuple):
         return page
     agency, form, own, period = page.agency, page.form, page.own, page.period
     board = dashboard.agency_dashboard(db.session, agency, period, _instrument_id(), current_locale())
     _set_instruments(form, board.instruments, board.instrument)
     rates = breakdowns_service.response_rates(db.session, own, period, current_locale())
-    return render_template("agency/overview.html", agency=agency, form=form, board=board, rates=rates)
+    trend = trends_service.agency_trend(
+        db.session,
+        agency,
+        _trend_end(own, period),
+        board.instrument.id if board.instrument else None,
+        None,
+        current_locale(),
+        months=SPARK_MONTHS,
+    )
+    at_a_glance = glance.glance(db.session, board, own, trend, current_locale())
+    return render_template(
+        "agency/overview.html", agency=agency, form=form, board=board, rates=rates, trend=trend, glance=at_a_glance
+    )
+
+
+def _trend_end(own: list[int], period: dashboard.Period) -> dt.date:
+    """Where a trend up to ``period`` ends: its end, but not in months without any response yet."""
+    latest = dashboard.last_response_day(db.session, own)
+    return min(period.end, latest) if latest is not None and latest >= period.start else period.end
 
 
 @bp.get("/<code>/province")
@@ -199,12 +235,14 @@ def province(code: str) -> ResponseReturnValue:
     table = dashboard.province_table(db.session, agency, period, _instrument_id(), sort, descending, current_locale())
     _set_instruments(form, table.instruments, table.instrument)
     chart = interval_chart(table, current_locale()) if table.report is not None else None
+    narrow = interval_chart(table, current_locale(), narrow=True) if chart is not None else None
     return render_template(
         "agency/province.html",
         agency=agency,
         form=form,
         table=table,
         chart=chart,
+        narrow_chart=narrow,
         sort=sort,
         descending=descending,
     )
@@ -222,10 +260,14 @@ def trends(code: str) -> ResponseReturnValue:
         return page
     agency, form, own, period = page.agency, page.form, page.own, page.period
     # Twelve months up to the period's end, but not into months without any response yet.
-    latest = dashboard.last_response_day(db.session, own)
-    end = min(period.end, latest) if latest is not None and latest >= period.start else period.end
     trend = trends_service.agency_trend(
-        db.session, agency, end, _instrument_id(), request.args.get("element"), current_locale()
+        db.session,
+        agency,
+        _trend_end(own, period),
+        _instrument_id(),
+        request.args.get("element"),
+        current_locale(),
+        quarters_if_sparse=True,
     )
     _set_instruments(form, trend.instruments, trend.instrument)
     return render_template(
@@ -264,7 +306,15 @@ def breakdowns(code: str) -> ResponseReturnValue:
             key=lambda a: a.name(current_locale()).casefold(),
         )
     elif instrument is not None:
-        result = breakdowns_service.breakdown(db.session, own, instrument.id, period, current_locale())
+        # Weights over the whole province, as the overview's report: the agency's total equals its overview figure.
+        result = breakdowns_service.breakdown(
+            db.session,
+            own,
+            instrument.id,
+            period,
+            current_locale(),
+            weight_ids=dashboard.agency_subtree_ids(db.session, province),
+        )
     return render_template(
         "agency/breakdowns.html",
         agency=agency,
@@ -448,6 +498,8 @@ def _counters_page(agency: Agency, feedback: FeedbackChannelForm, status: int = 
         counters=counter_service.counters_of(db.session, agency.id),
         confirm=ConfirmForm(),
         feedback=feedback,
+        precision=agency_precision(db.session, agency.id),
+        balance=achieved_balance(db.session, agency.id, dt.date.today() - dt.timedelta(days=BALANCE_DAYS)),
     ), status
 
 
@@ -531,7 +583,7 @@ def counter(code: str, counter_id: int) -> ResponseReturnValue:
     form = CounterForm(obj=None if request.method == "POST" else item)
     form.instrument.choices = [
         SelectChoice(i.id, f"{i.name(current_locale())} ({i.label})")
-        for i in counter_service.instrument_choices(db.session)
+        for i in counter_service.instrument_choices(db.session, agency.id)
     ]
     if request.method == "GET":
         form.instrument.data = item.instrument_id
@@ -593,7 +645,7 @@ def counter_kiosk(code: str, counter_id: int) -> ResponseReturnValue:
     form = CounterForm(obj=item)
     form.instrument.choices = [
         SelectChoice(i.id, f"{i.name(current_locale())} ({i.label})")
-        for i in counter_service.instrument_choices(db.session)
+        for i in counter_service.instrument_choices(db.session, agency.id)
     ]
     form.instrument.data, form.field.data = item.instrument_id, item.field_code or ""
     return _counter_page(agency, item, form, kiosk, 422)

@@ -3,6 +3,7 @@
 from flask import Blueprint, abort, current_app, render_template
 from jinja2 import TemplateNotFound
 
+from survey.services.submissions.store import RETURNED_FORM_SECONDS
 from survey.templating import current_locale
 
 bp = Blueprint("pages", __name__)
@@ -22,7 +23,9 @@ def privacy() -> str:
     """What is collected and what is not, comment scrubbing and retention, who sees what (one template per language)."""
     try:
         return render_template(
-            f"pages/privacy.{current_locale()}.html", retention_days=current_app.config["COMMENT_RETENTION_DAYS"]
+            f"pages/privacy.{current_locale()}.html",
+            retention_days=current_app.config["COMMENT_RETENTION_DAYS"],
+            returned_form_minutes=RETURNED_FORM_SECONDS // 60,
         )
     except TemplateNotFound:  # pragma: no cover - both languages ship
         abort(404)

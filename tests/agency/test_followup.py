@@ -3,37 +3,20 @@
 from __future__ import annotations
 
 import datetime as dt
-import uuid
 from typing import Any
 
 from flask import Flask
 from sqlalchemy import select
 
-from survey.db import db, utcnow
-from survey.models import Agency, AuditEvent, CommentFollowUp, Counter, Instrument, PublishedAction, Response, User
-from tests.conftest import hidden_fields
+from survey.db import db
+from survey.models import AuditEvent, CommentFollowUp, PublishedAction, Response, User
+from tests.conftest import add_comment_response, hidden_fields
 
 SIBLING = "so-tai-chinh"
 
 
 def _comment(code: str, text: str = "Thủ tục còn rườm rà, mong được rút gọn") -> Response:
-    agency = db.session.scalar(select(Agency).where(Agency.code == code))
-    assert agency is not None
-    counter = db.session.scalar(select(Counter).where(Counter.agency_id == agency.id).order_by(Counter.id))
-    instrument = db.session.scalar(select(Instrument).order_by(Instrument.id))
-    assert counter is not None and instrument is not None
-    response = Response(
-        submission_id=uuid.uuid4(),
-        agency_id=agency.id,
-        counter_id=counter.id,
-        instrument_id=instrument.id,
-        received_at=utcnow(),
-        received_on=dt.date(2026, 10, 20),
-        comment=text,
-    )
-    db.session.add(response)
-    db.session.commit()
-    return response
+    return add_comment_response(code, dt.date(2026, 10, 20), text)
 
 
 def _form(client: Any, url: str) -> dict[str, str]:

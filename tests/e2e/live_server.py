@@ -17,6 +17,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+from flask import Flask
+
 ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
 
@@ -102,3 +104,18 @@ def live_server(directory: Path, responses: int = 0, workers: int = 1, **env_ext
             server.wait()
         assert server.stderr is not None
         server.stderr.close()
+
+
+def app_for(database: Path) -> Flask:
+    """An app on a live server's database, for a test to add users or data the way the services do (its own
+    secret key: nothing it signs is used by the server)."""
+    from survey import create_app
+
+    return create_app(
+        environ={
+            "SIPAS_ENV": "test",
+            "SIPAS_DATABASE_URL": f"sqlite:///{database}",
+            "SECRET_KEY": secrets.token_urlsafe(48),
+            "SIPAS_LOG_LEVEL": "WARNING",
+        }
+    )

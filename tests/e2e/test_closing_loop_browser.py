@@ -12,13 +12,12 @@ import pytest
 from playwright.sync_api import expect
 from sqlalchemy import select
 
-from survey import create_app
 from survey.db import db
 from survey.models import Agency, Instrument
 from survey.services.identity.users import create_user
 from survey.services.statistics import alerts, public_results
 from survey.services.statistics.alerts import SeriesTest
-from tests.e2e.live_server import LiveServer, live_server
+from tests.e2e.live_server import LiveServer, app_for, live_server
 from tests.e2e.test_staff_browser import WIDTHS, problems
 
 PROVINCE = "ninh-binh"
@@ -29,14 +28,7 @@ PASSWORD = "mật khẩu kiểm thử " + secrets.token_urlsafe(9)
 
 def _prepare(database: Path) -> None:
     """A province administrator, this month's alerts (computed, plus one known drop), the province opted in."""
-    app = create_app(
-        environ={
-            "SIPAS_ENV": "test",
-            "SIPAS_DATABASE_URL": f"sqlite:///{database}",
-            "SECRET_KEY": secrets.token_urlsafe(48),
-            "SIPAS_LOG_LEVEL": "WARNING",
-        }
-    )
+    app = app_for(database)
     with app.app_context():
         user = create_user(EMAIL, "Quản trị tỉnh (vòng phản hồi)", PASSWORD, "province_admin", PROVINCE)
         province = db.session.scalar(select(Agency).where(Agency.code == PROVINCE))

@@ -15,10 +15,9 @@ from collections.abc import Iterator
 import pytest
 from playwright.sync_api import expect
 
-from survey import create_app
 from survey.services.identity.users import create_user
 from tests.e2e.conftest import THANKS, answer_everything, shot
-from tests.e2e.live_server import LiveServer, live_server
+from tests.e2e.live_server import LiveServer, app_for, live_server
 from tests.e2e.test_survey_browser import axe_violations
 
 AGENCY = "hoa-lu"
@@ -50,14 +49,7 @@ FORM_JS = """() => {
 @pytest.fixture(scope="module")
 def kiosk_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
     with live_server(tmp_path_factory.mktemp("e2e-kiosk")) as live:
-        app = create_app(
-            environ={
-                "SIPAS_ENV": "test",
-                "SIPAS_DATABASE_URL": f"sqlite:///{live.database}",
-                "SECRET_KEY": secrets.token_urlsafe(48),
-                "SIPAS_LOG_LEVEL": "WARNING",
-            }
-        )
+        app = app_for(live.database)
         with app.app_context():
             create_user(EMAIL, "Quản lý quầy (kiểm thử)", PASSWORD, "agency_manager", AGENCY)
         yield live

@@ -15,10 +15,9 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import expect
 
-from survey import create_app
 from survey.services.identity.users import create_user
 from tests.e2e.conftest import ARTIFACTS, AXE
-from tests.e2e.live_server import LiveServer, live_server
+from tests.e2e.live_server import LiveServer, app_for, live_server
 
 WIDTHS = {"desktop": (1280, 900), "phone": (360, 740)}
 #: Where a role lands after signing in when it has no dashboards (survey.auth.LANDING_PAGES); "/agency/" otherwise.
@@ -34,14 +33,7 @@ USERS = {
 
 
 def _add_users(database: Path) -> None:
-    app = create_app(
-        environ={
-            "SIPAS_ENV": "test",
-            "SIPAS_DATABASE_URL": f"sqlite:///{database}",
-            "SECRET_KEY": secrets.token_urlsafe(48),
-            "SIPAS_LOG_LEVEL": "WARNING",
-        }
-    )
+    app = app_for(database)
     with app.app_context():
         for role, (email, name, agency) in USERS.items():
             create_user(email, name, PASSWORD, role, agency)

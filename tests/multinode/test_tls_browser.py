@@ -9,6 +9,8 @@ trusted in Chromium's own certificate store, so nothing disables a certificate c
 workers (which Chromium refuses on an untrusted certificate) really run.
 
 PostgreSQL is a private cluster (``scripts/pgcluster.py``): the last test stops it to see the 503 page.
+Web exports go on the Redis queue, run by one ``flask --app wsgi export-worker`` beside the nodes (as in
+``docs/production.md``).
 """
 
 from __future__ import annotations
@@ -18,6 +20,9 @@ import os
 import re
 import secrets
 import shutil
+import signal
+import subprocess
+import sys
 import time
 import zipfile
 from collections.abc import Iterator
@@ -61,6 +66,7 @@ class Site:
     password: str
     home: Path
     seen: list[dict] = field(default_factory=list)
+    export_queue: str = ""
 
     def count(self, submission_id: str) -> int:
         with psycopg.connect(self.cluster.url(self.database), connect_timeout=5) as conn:
@@ -92,6 +98,7 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
     cluster = PrivateCluster().init()
     nodes: list[Node] = []
     proxy: Nginx | None = None
+    exporter: subprocess.Popen[bytes] | None = None
     prefix = f"sipas-tls-{secrets.token_hex(4)}"
     try:
         url = cluster.create_database("sipas")
@@ -121,19 +128,51 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
             SIPAS_RATELIMIT_KEY_PREFIX=prefix,
             SIPAS_PROXY_HOPS="1",
             SIPAS_EXPORT_DIR=str(work / "exports"),  # shared storage, as on a deployment with two nodes
+            SIPAS_EXPORT_QUEUE=f"{prefix}-exports",
             SIPAS_LOG_LEVEL="INFO",
         )
+        with (work / "export-worker.log").open("ab") as log:  # the worker keeps its own copy of the file
+            # The documented worker command; the environment is the nodes' own.
+            exporter = subprocess.Popen(  # noqa: S603
+                [str(Path(sys.executable).with_name("flask")), "--app", "wsgi", "export-worker"],
+                cwd=Path(__file__).resolve().parents[2],
+                env=env,
+                stdout=log,
+                stderr=log,
+            )
         for index in range(2):
             nodes.append(Node(free_port(), env).start(log=work / f"node-{index}.log"))
         proxy = Nginx(nginx_config(port, [n.port for n in nodes], certs, work), work).start(port)
-        yield Site(origin, cluster, "sipas", nodes, survey_path, agency_code, login.email, login.password, home)
+        yield Site(
+            origin,
+            cluster,
+            "sipas",
+            nodes,
+            survey_path,
+            agency_code,
+            login.email,
+            login.password,
+            home,
+            export_queue=f"{prefix}-exports",
+        )
     finally:
         if proxy is not None:
             proxy.stop()
         for node in nodes:
             node.stop()
+        if exporter is not None:
+            exporter.send_signal(signal.SIGTERM)  # RQ's warm shut-down
+            try:
+                exporter.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                exporter.kill()
+                exporter.wait(timeout=10)
         for key in store.scan_iter(match=f"*{prefix}*"):
             store.delete(key)
+        for members in ("rq:queues", "rq:workers"):
+            for member in store.smembers(members):
+                if prefix in (member.decode() if isinstance(member, bytes) else member):
+                    store.srem(members, member)
         store.close()
         cluster.destroy()
 
@@ -267,6 +306,8 @@ def test_staff_sign_in_dashboard_export_and_sign_out(chromium, site: Site, tmp_p
     with zipfile.ZipFile(saved) as bundle:
         names = bundle.namelist()
     assert any(n.endswith(".csv") for n in names), names
+    with redis.Redis.from_url(REDIS_URL) as store:  # written by the export worker, not by a web node
+        assert store.zcard(f"rq:finished:{site.export_queue}") == 1
     _assert_secure_cookies(context)
 
     saved_cookies = context.cookies()

@@ -4,16 +4,15 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-import uuid
 from typing import Any
 
 from flask import Flask
 from sqlalchemy import select
 
-from survey.db import db, utcnow
-from survey.models import Agency, AuditEvent, CommentFollowUp, Counter, Instrument, PublishedAction, Response
+from survey.db import db
+from survey.models import Agency, AuditEvent, CommentFollowUp, PublishedAction
 from survey.services.statistics import public_results
-from tests.conftest import hidden_fields
+from tests.conftest import add_comment_response, hidden_fields
 
 PROVINCE = "ninh-binh"
 
@@ -69,24 +68,12 @@ def test_you_said_we_did_shows_the_managers_text_and_never_the_comment(
 ) -> None:
     _opt_in(signed_in("province_admin"))
     code = logins["agency_manager"].agency
-    agency = db.session.scalar(select(Agency).where(Agency.code == code))
-    counter = db.session.scalar(select(Counter).where(Counter.agency_id == agency.id))  # type: ignore[union-attr]
-    instrument = db.session.scalar(select(Instrument).order_by(Instrument.id))
-    assert agency is not None and counter is not None and instrument is not None
     comment = "Chị Lan ở quầy 2 rất chậm, tôi ở thôn Đông"
-    response = Response(
-        submission_id=uuid.uuid4(),
-        agency_id=agency.id,
-        counter_id=counter.id,
-        instrument_id=instrument.id,
-        received_at=utcnow(),
-        received_on=dt.date(2026, 10, 2),
-        comment=comment,
+    response = add_comment_response(code, dt.date(2026, 10, 2), comment)
+    db.session.add(CommentFollowUp(response_id=response.id, agency_id=response.agency_id, status="resolved"))
+    db.session.add(
+        PublishedAction(agency_id=response.agency_id, response_id=response.id, text="Bố trí thêm một quầy buổi sáng")
     )
-    db.session.add(response)
-    db.session.flush()
-    db.session.add(CommentFollowUp(response_id=response.id, agency_id=agency.id, status="resolved"))
-    db.session.add(PublishedAction(agency_id=agency.id, response_id=response.id, text="Bố trí thêm một quầy buổi sáng"))
     db.session.commit()
     html = staff_app.test_client().get(f"/results/{code}").get_data(as_text=True)
     assert "Bố trí thêm một quầy buổi sáng" in html

@@ -182,8 +182,8 @@ def test_purge_comments_command(app: Flask, demo) -> None:  # type: ignore[no-un
     [
         (
             "vi",
-            "Quyền riêng tư: chúng tôi lưu gì về câu trả lời của bạn",
-            ["Địa chỉ IP của bạn không được lưu", "730 ngày"],
+            "Quyền riêng tư: chúng tôi lưu gì về câu trả lời của ông/bà",
+            ["Địa chỉ IP của ông/bà không được lưu", "730 ngày"],
         ),
         ("en", "Privacy: what we keep about your answers", ["Your IP address is not stored", "730 days"]),
     ],

@@ -1,4 +1,4 @@
-"""Reading the audit log: filter by action and local date range, newest first, one page at a time.
+"""Reading the audit log: filter by action, agency, user and local date range, newest first, one page at a time.
 
 Scoped: ``agency_ids`` (from ``scope("view_audit")``) limits the events to those concerning agencies in the
 auditor's subtree; None means every event, including those that concern no agency.
@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.orm import Session
 
-from survey.models import AuditEvent, User
+from survey.models import Agency, AuditEvent, User
 
 PAGE_SIZE = 50
 
@@ -26,6 +26,8 @@ class AuditPage:
     total: int
     page: int
     pages: int
+    #: Names of the agencies the events on this page concern (by id), in the reader's language.
+    agencies: dict[int, str] | None = None
 
 
 def _in_scope(agency_ids: Iterable[int] | None) -> list[ColumnElement[bool]]:
@@ -48,12 +50,21 @@ def audit_events(
     date_to: dt.date | None = None,
     page: int = 1,
     agency_ids: Iterable[int] | None = None,
+    agency_id: int | None = None,
+    actor_user_id: int | None = None,
+    locale: str = "vi",
 ) -> AuditPage:
-    """Events in scope matching the filters; dates are local days (``SIPAS_TIMEZONE``), both ends inclusive."""
+    """Events in scope matching the filters; dates are local days (``SIPAS_TIMEZONE``), both ends inclusive.
+
+    ``agency_id`` and ``actor_user_id`` narrow the events further (an agency outside the scope finds none)."""
     tz = ZoneInfo(timezone)
     where = _in_scope(agency_ids)
     if action:
         where.append(AuditEvent.action == action)
+    if agency_id is not None:
+        where.append(AuditEvent.agency_id == agency_id)
+    if actor_user_id is not None:
+        where.append(AuditEvent.actor_user_id == actor_user_id)
     if date_from:
         where.append(AuditEvent.occurred_at >= dt.datetime.combine(date_from, dt.time(), tz).astimezone(dt.UTC))
     if date_to:
@@ -73,4 +84,17 @@ def audit_events(
     )
     ids = {e.actor_user_id for e in events if e.actor_user_id is not None}
     actors = dict(session.execute(select(User.id, User.display_name).where(User.id.in_(ids))).all())
-    return AuditPage(events, actors, total, page, pages)
+    about = {e.agency_id for e in events if e.agency_id is not None}
+    about |= {int(e.details["agency_id"]) for e in events if isinstance((e.details or {}).get("agency_id"), int)}
+    agencies = {a.id: a.name(locale) for a in session.scalars(select(Agency).where(Agency.id.in_(about)))}
+    return AuditPage(events, actors, total, page, pages, agencies)
+
+
+def actors(session: Session, agency_ids: Iterable[int] | None = None) -> list[tuple[int, str]]:
+    """The users who recorded events in scope, by name (for the filter)."""
+    query = (
+        select(User.id, User.display_name)
+        .where(User.id.in_(select(AuditEvent.actor_user_id).where(*_in_scope(agency_ids)).distinct()))
+        .order_by(User.display_name, User.id)
+    )
+    return [(int(i), str(n)) for i, n in session.execute(query)]

@@ -56,6 +56,8 @@ HISTORY_START = dt.date(2008, 1, 1)
 CHUNK = 50_000
 DEFAULT_INSTRUMENT = "sipas-2017"
 PILOT_INSTRUMENT = "sipas-2022-services"
+#: The split questionnaire (6 of 19 criteria per citizen), on one more counter at each pilot agency.
+SHORT_INSTRUMENT = "sipas-2022-short"
 
 FIELDS = [
     ("dat-dai", "Đất đai", "Land"),
@@ -109,6 +111,15 @@ COMMUNES = [
     ("giao-thuy", "Xã Giao Thủy", "xã", ["Thị trấn Ngô Đồng", "Xã Giao Nhân"]),
 ]
 FIELD_NAMES = {code: vi for code, vi, _en in FIELDS}
+FIELD_NAMES_EN = {code: en for code, _vi, en in FIELDS}
+
+
+def _commune_name_en(name: str) -> str:
+    """ "Phường Hoa Lư" → "Hoa Lư Ward People's Committee" (the place name stays Vietnamese, the rest English)."""
+    kind, place = name.split(" ", 1)
+    return f"{place} {'Ward' if kind == 'Phường' else 'Commune'} People's Committee"
+
+
 COMMUNE_FIELDS = ["ho-tich", "chung-thuc", "dat-dai", "bao-tro-xa-hoi", "xay-dung"]
 OLD_PROVINCES = [("37", "Tỉnh Ninh Bình"), ("35", "Tỉnh Hà Nam"), ("36", "Tỉnh Nam Định")]
 # Old province of each commune's predecessors, by position in COMMUNES.
@@ -276,7 +287,7 @@ def _build_structure(session: Session, rng: np.random.Generator, end_month: dt.d
             kind="commune",
             parent=province,
             name_vi=f"UBND {name}",
-            name_en=f"People's Committee of {name}",
+            name_en=_commune_name_en(name),
             admin_unit=commune_units[code],
         )
         session.add(agency)
@@ -288,13 +299,14 @@ def _build_structure(session: Session, rng: np.random.Generator, end_month: dt.d
         pilot_site = index % 7 == 3  # a few agencies pilot the 2022+ item set on one counter
         for k in range(1, n_counters + 1):
             instrument = pilot if pilot_site and k == 1 else default
-            field_name = FIELD_NAMES[agency_fields[(k - 1) % len(agency_fields)]]
+            field_code = agency_fields[(k - 1) % len(agency_fields)]
+            field_name = FIELD_NAMES[field_code]
             session.add(
                 Counter(
                     agency=agency,
                     code=f"quay-{k:02d}",
                     name_vi=f"Quầy số {k} – {field_name}",
-                    name_en=f"Counter {k}",
+                    name_en=f"Counter {k} – {FIELD_NAMES_EN[field_code]}",
                     instrument=instrument,
                 )
             )
@@ -318,6 +330,31 @@ def _build_structure(session: Session, rng: np.random.Generator, end_month: dt.d
     session.flush()
 
 
+def _add_short_form_counters(session: Session) -> None:
+    """One more counter at each agency piloting the 2022+ item set, asking the split questionnaire.
+
+    Added after the synthetic responses so they, and every figure drawn from them, stay as they were.
+    """
+    short = latest_instrument(session, SHORT_INSTRUMENT)
+    pilot = latest_instrument(session, PILOT_INSTRUMENT)
+    if short is None or pilot is None:
+        return
+    pilot_agencies = session.scalars(
+        select(Counter.agency_id).where(Counter.instrument_id == pilot.id).distinct().order_by(Counter.agency_id)
+    ).all()
+    for agency_id in pilot_agencies:
+        session.add(
+            Counter(
+                agency=session.get(Agency, agency_id),  # through the relationship: agency.counters sees it at once
+                code="quay-phieu-ngan",
+                name_vi="Quầy phiếu ngắn (mỗi người 6 câu)",
+                name_en="Counter with the short form (6 questions each)",
+                instrument=short,
+            )
+        )
+    session.flush()
+
+
 # -- response plan -----------------------------------------------------------------------------------------------
 
 
@@ -338,6 +375,8 @@ def _plans(session: Session, seed: int) -> tuple[list[_CounterPlan], dict[int, _
     ):
         agency_fields.setdefault(agency_id, []).append(field_id)
     counters = list(session.scalars(select(Counter).where(Counter.active.is_(True)).order_by(Counter.id)))
+    # No made-up history for a split questionnaire's counters: their responses come from the survey itself.
+    counters = [c for c in counters if c.instrument.rotation is None]
     if not counters:
         raise DemoError("no active counters to attribute responses to")
     per_agency: dict[int, int] = {}
@@ -683,6 +722,8 @@ def seed_demo(
             create_user(email, name, password, role, agency)
             report.logins.append(DemoLogin(email, password, role, agency))
     report.responses, report.answers = insert_responses(session, responses, seed, end_month, timezone, progress)
+    if not has_data:
+        _add_short_form_counters(session)
     tallies.rebuild(session)
     audit.record(
         session,

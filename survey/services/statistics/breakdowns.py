@@ -184,21 +184,36 @@ def breakdown(
     period: Period,
     locale: str,
     by_counter: bool = True,
+    weight_ids: Sequence[int] | None = None,
 ) -> Breakdown:
     """Overall index per counter and per field of these agencies (one estimation, three kinds of domain).
 
     The whole and the counters need only per-PSU sums (a counter is part of its PSU); the fields need
     per-PSU × field sums, so those rows stay at the tallies' grain. Results are kept for
     ``INDEX_CACHE_SECONDS`` like index reports, and cleared with them by an exclusion.
+
+    ``weight_ids``: the agencies the cell weights are computed over (default: ``agency_ids``). The
+    dashboard passes the whole province, as the overview's report does, so an imputed weight (the
+    province's typical weight per response for an agency without volumes) is the same on both pages and
+    the agency's total here equals its overview figure.
     """
-    key = (tuple(sorted(int(a) for a in agency_ids)), instrument_id, period.start, period.end, locale, by_counter)
+    weights = tuple(sorted(int(a) for a in (weight_ids if weight_ids is not None else agency_ids)))
+    key = (
+        tuple(sorted(int(a) for a in agency_ids)),
+        instrument_id,
+        period.start,
+        period.end,
+        locale,
+        by_counter,
+        weights,
+    )
     ttl = int(current_app.config.get("INDEX_CACHE_SECONDS", 0))
     if ttl > 0:
         with _lock:
             cached = _cache.setdefault(ttl, TTLCache(maxsize=64, ttl=ttl)).get(key)
         if cached is not None:
             return cached
-    result = _breakdown(session, list(key[0]), instrument_id, period, locale, by_counter)
+    result = _breakdown(session, list(key[0]), instrument_id, period, locale, by_counter, list(weights))
     if ttl > 0:
         with _lock:
             _cache[ttl][key] = result
@@ -219,12 +234,20 @@ index_cache.clear_with_reports(_forget)  # an exclusion clears breakdowns as it 
 
 
 def _breakdown(
-    session: Session, ids: list[int], instrument_id: int, period: Period, locale: str, by_counter: bool
+    session: Session,
+    ids: list[int],
+    instrument_id: int,
+    period: Period,
+    locale: str,
+    by_counter: bool,
+    weight_ids: list[int],
 ) -> Breakdown:
     instrument = session.get(Instrument, instrument_id)
     assert instrument is not None
     out = Breakdown()
-    factors, _notes = cell_weights(session, IndexQuery(instrument_id, period.start, period.end, agency_ids=ids))
+    factors, _notes = cell_weights(session, IndexQuery(instrument_id, period.start, period.end, agency_ids=weight_ids))
+    own = set(ids)
+    factors = {cell: w for cell, w in factors.items() if cell[0] in own}
     out.weighting = WEIGHTED if factors else UNWEIGHTED
     item_ids = [item.id for item in instrument.items]
     codes = np.array([item.code for item in instrument.items])

@@ -30,9 +30,10 @@ from analytics import (
 )
 from analytics import independent_difference as independent_samples_difference
 from analytics.comparisons import Contrast, bonferroni_differences
+from analytics.flags import MIN_N_EFF
 from survey.auth import subtree
 from survey.bounded_int import parse_id
-from survey.models import Agency, Instrument, ResponseTally, SurveyPeriod
+from survey.models import Agency, Instrument, ResponseTally, SurveyPeriod, TransactionVolume
 from survey.services.statistics import par_report
 from survey.services.statistics.index_cache import cached_indices
 from survey.services.statistics.indices import TOTAL, IndexQuery, IndexReport, last_weighted_day
@@ -231,6 +232,108 @@ def latest_day(session: Session, agency_ids: Sequence[int]) -> dt.date | None:
     day when no agency here has volumes for a month with responses. A period asked for is kept as asked
     (its imputed weights are stated with it)."""
     return last_weighted_day(session, agency_ids) or last_response_day(session, agency_ids)
+
+
+#: How many complete quarters back the default period looks for publishable figures before it falls back
+#: to the last twelve complete months.
+DEFAULT_QUARTERS_BACK = 4
+
+
+@dataclass(frozen=True)
+class PeriodStatus:
+    """What the page says about the period it shows.
+
+    ``default``: chosen by :func:`default_period` (the reader asked for none). ``rule``: which step of the
+    rule picked it (``quarter``, ``twelve_months`` or ``latest``, the quarter around the last response when
+    nothing complete is publishable). ``provisional``: its last month has no transaction volumes yet or it
+    is not over, so its figures will still change. ``missing_month``: that last month.
+    """
+
+    period: Period
+    default: bool = False
+    rule: str = ""
+    provisional: bool = False
+    missing_month: dt.date | None = None
+    not_over: bool = False
+
+
+def months_with_volumes(session: Session, agency_ids: Sequence[int]) -> set[dt.date]:
+    """First days of the months for which any of these agencies has transaction volumes."""
+    rows = session.scalars(
+        select(TransactionVolume.month)
+        .where(TransactionVolume.agency_id.in_(list(agency_ids)), TransactionVolume.transactions > 0)
+        .distinct()
+    )
+    return {m.replace(day=1) for m in rows}
+
+
+def period_status(
+    session: Session, agency_ids: Sequence[int], period: Period, today: dt.date | None = None, **how: object
+) -> PeriodStatus:
+    """Whether ``period`` is provisional: not over yet, or its last month without transaction volumes."""
+    today = today or dt.date.today()
+    last_month = period.end.replace(day=1)
+    missing = last_month not in months_with_volumes(session, agency_ids)
+    return PeriodStatus(
+        period,
+        provisional=missing or period.end >= today,
+        missing_month=last_month if missing else None,
+        not_over=period.end >= today,
+        **how,  # type: ignore[arg-type]  # default / rule, passed through by default_period
+    )
+
+
+def _publishable(session: Session, agency: Agency, period: Period) -> bool:
+    """The agency's overall index for ``period`` (its most answered questionnaire) is presented, not suppressed.
+
+    Computed from the same province-wide report the dashboard then shows (through the report cache)."""
+    province = province_of(session, agency)
+    province_ids = agency_subtree_ids(session, province)
+    own = province_ids if province.id == agency.id else [agency.id]
+    choices = instruments_in_use(session, own, period)
+    if not choices or choices[0].responses < MIN_N_EFF:
+        return False  # n_eff never exceeds n: too few responses cannot be presented
+    report, _problem = _indices(session, IndexQuery(choices[0].id, period.start, period.end, agency_ids=province_ids))
+    estimate = _get(report, TOTAL if province.id == agency.id else agency.id, "overall", "share")
+    return estimate is not None and not estimate.suppressed
+
+
+def default_period(
+    session: Session, agency: Agency, agency_ids: Sequence[int], today: dt.date | None = None
+) -> PeriodStatus:
+    """The period a dashboard opens on when the reader asks for none.
+
+    The latest *complete* quarter (over before ``today``) that has transaction volumes for at least one
+    of its months and a publishable overall index; up to :data:`DEFAULT_QUARTERS_BACK` quarters back.
+    If none qualifies (a small agency), the last twelve complete months, if publishable. Otherwise the
+    quarter around the last day with a response in a month with volumes (what exports end on), as before.
+    Whichever is chosen is provisional when its last month has no volumes yet.
+    """
+    today = today or dt.date.today()
+    last = last_response_day(session, agency_ids)
+    if last is None:
+        return period_status(
+            session, agency_ids, period_containing("quarter", today), today, default=True, rule="latest"
+        )
+    volumes = months_with_volumes(session, agency_ids)
+    quarter = period_containing("quarter", min(last, today))
+    if quarter.end >= today:
+        quarter = quarter.previous()
+    for _ in range(DEFAULT_QUARTERS_BACK):
+        if any(m in volumes for m in quarter.months()) and _publishable(session, agency, quarter):
+            return period_status(session, agency_ids, quarter, today, default=True, rule="quarter")
+        quarter = quarter.previous()
+    last_month = period_containing("month", min(last, today))
+    if last_month.end >= today:
+        last_month = last_month.previous()
+    start = last_month.start
+    for _ in range(11):
+        start = (start - dt.timedelta(days=1)).replace(day=1)
+    twelve = Period("custom", start, last_month.end)
+    if any(m in volumes for m in twelve.months()) and _publishable(session, agency, twelve):
+        return period_status(session, agency_ids, twelve, today, default=True, rule="twelve_months")
+    around = period_containing("quarter", latest_day(session, agency_ids) or last)
+    return period_status(session, agency_ids, around, today, default=True, rule="latest")
 
 
 def survey_periods_for(session: Session, agency: Agency) -> dict[int, SurveyPeriod]:

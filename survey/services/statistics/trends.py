@@ -30,6 +30,8 @@ from survey.services.statistics.dashboard import (
 from survey.services.statistics.indices import TOTAL, IndexQuery
 
 MONTHS = 12
+#: Quarters a trend shows when too few months have a figure that can be published.
+QUARTERS = 8
 
 
 @dataclass(frozen=True)
@@ -67,6 +69,8 @@ class Trend:
     points: list[TrendPoint] = field(default_factory=list)
     slope: Slope | None = None
     is_province: bool = False
+    #: ``month``, or ``quarter`` when fewer than two months had a presented figure (a small agency).
+    step: str = "month"
 
     @property
     def shown(self) -> list[TrendPoint]:
@@ -78,6 +82,14 @@ def trend_months(end_day: dt.date, months: int = MONTHS) -> list[Period]:
     """The ``months`` calendar months ending with the month of ``end_day``, oldest first."""
     out = [period_containing("month", end_day)]
     while len(out) < months:
+        out.insert(0, out[0].previous())
+    return out
+
+
+def trend_quarters(end_day: dt.date, quarters: int = QUARTERS) -> list[Period]:
+    """The ``quarters`` calendar quarters ending with the quarter of ``end_day``, oldest first."""
+    out = [period_containing("quarter", end_day)]
+    while len(out) < quarters:
         out.insert(0, out[0].previous())
     return out
 
@@ -102,14 +114,20 @@ def agency_trend(
     target: str | None,
     locale: str,
     today: dt.date | None = None,
+    quarters_if_sparse: bool = False,
+    months: int = MONTHS,
 ) -> Trend:
-    """The agency's index (or one element's) per month over the twelve months ending with ``end_day``'s month."""
+    """The agency's index (or one element's) per month over the twelve months ending with ``end_day``'s month.
+
+    With ``quarters_if_sparse`` (the pages), a trend with fewer than two publishable months follows the
+    :data:`QUARTERS` quarters up to ``end_day`` instead, when that gives more publishable points: a small
+    agency then still has a line to draw."""
     province = province_of(session, agency)
     province_ids = agency_subtree_ids(session, province)
     is_province = province.id == agency.id
     own_ids = province_ids if is_province else [agency.id]
-    months = trend_months(end_day)
-    span = Period("custom", months[0].start, months[-1].end)
+    month_periods = trend_months(end_day, months)
+    span = Period("custom", month_periods[0].start, month_periods[-1].end)
     trend = Trend(agency, span, instruments_in_use(session, own_ids, span, locale), is_province=is_province)
     chosen = [c for c in trend.instruments if c.id == instrument_id] or trend.instruments[:1]
     if not chosen:
@@ -122,29 +140,52 @@ def agency_trend(
     trend.target_label = dict(trend.targets)[trend.target]
     domain = TOTAL if is_province else agency.id
     today = today or dt.date.today()
+    trend.points = _points(session, trend, month_periods, own_ids, province_ids, domain, today)
+    if quarters_if_sparse and len(trend.shown) < 2:
+        # Too few responses a month to publish: follow the quarters instead, so there is a line to draw.
+        quarters = trend_quarters(end_day)
+        by_quarter = _points(session, trend, quarters, own_ids, province_ids, domain, today)
+        if len([p for p in by_quarter if p.estimate is not None and not p.estimate.suppressed]) > len(trend.shown):
+            trend.points, trend.step = by_quarter, "quarter"
+            trend.period = Period("custom", quarters[0].start, quarters[-1].end)
+    trend.slope = slope(trend.points)
+    return trend
+
+
+def _points(
+    session: Session,
+    trend: Trend,
+    periods: list[Period],
+    own_ids: list[int],
+    province_ids: list[int],
+    domain: int,
+    today: dt.date,
+) -> list[TrendPoint]:
+    """One point per period: the figure from the province-wide report of that period, and its responses."""
+    assert trend.instrument is not None
     per_month = dict(
         session.execute(
             select(ResponseTally.month, func.sum(ResponseTally.n))
             .where(
                 ResponseTally.instrument_id == trend.instrument.id,
                 ResponseTally.agency_id.in_(own_ids),
-                ResponseTally.day >= span.start,
-                ResponseTally.day <= span.end,
+                ResponseTally.day >= periods[0].start,
+                ResponseTally.day <= periods[-1].end,
             )
             .group_by(ResponseTally.month)
         ).all()
     )
-    for month in months:
+    points = []
+    for period in periods:
         report, _problem = _indices(
-            session, IndexQuery(trend.instrument.id, month.start, month.end, agency_ids=province_ids)
+            session, IndexQuery(trend.instrument.id, period.start, period.end, agency_ids=province_ids)
         )
-        trend.points.append(
+        points.append(
             TrendPoint(
-                month=month.start,
+                month=period.start,
                 estimate=_get(report, domain, trend.target, "share"),
-                responses=int(per_month.get(month.start) or 0),
-                partial=month.end >= today,
+                responses=sum(int(n or 0) for m, n in per_month.items() if period.start <= m <= period.end),
+                partial=period.end >= today,
             )
         )
-    trend.slope = slope(trend.points)
-    return trend
+    return points

@@ -6,7 +6,6 @@ import datetime as dt
 import email
 import re
 import socket
-import uuid
 from collections.abc import Iterator
 from email.message import Message
 from email.policy import default as default_policy
@@ -17,12 +16,12 @@ from aiosmtpd.controller import Controller
 from flask import Flask
 from sqlalchemy import select
 
-from survey.db import db, utcnow
-from survey.models import Agency, Answer, Counter, Instrument, NotificationSend, Response, User
+from survey.db import db
+from survey.models import Agency, Instrument, NotificationSend, Response, User
 from survey.services.notifications import digests
 from survey.services.statistics import alerts
 from survey.services.statistics.alerts import SeriesTest
-from tests.conftest import hidden_fields
+from tests.conftest import add_comment_response, hidden_fields
 
 TODAY = dt.date(2026, 12, 3)
 COMMENT = "Phải chờ rất lâu ở quầy, cán bộ hướng dẫn chưa rõ ràng"
@@ -68,24 +67,7 @@ def _manager(logins: dict[str, Any]) -> tuple[User, Agency]:
 
 
 def _low_score_comment(agency: Agency, day: dt.date, comment: str = COMMENT) -> Response:
-    counter = db.session.scalar(select(Counter).where(Counter.agency_id == agency.id).order_by(Counter.id))
-    instrument = db.session.scalar(select(Instrument).order_by(Instrument.id))
-    assert counter is not None and instrument is not None
-    response = Response(
-        submission_id=uuid.uuid4(),
-        agency_id=agency.id,
-        counter_id=counter.id,
-        instrument_id=instrument.id,
-        received_at=utcnow(),
-        received_on=day,
-        comment=comment,
-        gender="female",
-        age_band="35-49",
-    )
-    response.answers = [Answer(item_id=item.id, score=1) for item in instrument.items]
-    db.session.add(response)
-    db.session.commit()
-    return response
+    return add_comment_response(agency.code, day, comment, score=1, gender="female", age_band="35-49")
 
 
 def _body(message: Message) -> str:

@@ -33,9 +33,18 @@ def test_demo_structure_matches_the_brief(demo) -> None:  # type: ignore[no-unty
     assert _count(Agency, Agency.kind == "department") == 10
     assert _count(Agency, Agency.kind == "commune") == 12
     per_agency = db.session.execute(select(Counter.agency_id, func.count()).group_by(Counter.agency_id)).all()
-    assert all(2 <= n <= 5 for _, n in per_agency)
-    assert {i.code for i in db.session.scalars(select(Instrument))} == {"sipas-2017", "sipas-2022-services"}
-    assert {c.instrument.code for c in db.session.scalars(select(Counter))} == {"sipas-2017", "sipas-2022-services"}
+    assert all(2 <= n <= 6 for _, n in per_agency)  # 2–5, and a short-form counter at each pilot agency
+    assert {i.code for i in db.session.scalars(select(Instrument))} == {
+        "sipas-2017",
+        "sipas-2022-services",
+        "sipas-2022-short",
+        "sipas-ward-2026",
+    }
+    assert {c.instrument.code for c in db.session.scalars(select(Counter))} == {
+        "sipas-2017",
+        "sipas-2022-services",
+        "sipas-2022-short",
+    }
     months = db.session.scalars(select(TransactionVolume.month).distinct()).all()
     assert len(months) == 12 and max(months) == dt.date(2026, 10, 1)
     assert _count(User) == 6

@@ -13,6 +13,7 @@ from analytics import collapsed_cell_factors, composite_specs, estimate_from_row
 from survey.db import db
 from survey.models import Instrument, Response, TransactionVolume
 from survey.services.statistics.indices import TOTAL, UNWEIGHTED, WEIGHTED, IndexQuery, compute_indices
+from tests.services.statistics.raw_rows import raw_rows
 
 PERIOD = (dt.date(2025, 11, 1), dt.date(2026, 10, 31))
 
@@ -23,25 +24,9 @@ def _instrument(code: str = "sipas-2017") -> Instrument:
 
 def _raw_estimates(instrument: Instrument, weighted: bool):  # type: ignore[no-untyped-def]
     """The same indices straight from response rows: per-response weights, counter-day PSUs."""
-    responses = db.session.scalars(
-        select(Response)
-        .where(
-            Response.instrument_id == instrument.id,
-            Response.status == "valid",
-            Response.received_on >= PERIOD[0],
-            Response.received_on <= PERIOD[1],
-        )
-        .order_by(Response.id)
-    ).all()
-    items = [item.code for item in instrument.items]
-    column = {item.id: k for k, item in enumerate(instrument.items)}
-    scores = np.full((len(responses), len(items)), np.nan)
-    for i, response in enumerate(responses):
-        for answer in response.answers:
-            if answer.score is not None:
-                scores[i, column[answer.item_id]] = answer.score
-    cells = [(r.agency_id, r.field_id or 0, r.received_on.replace(day=1)) for r in responses]
-    weights = np.ones(len(responses))
+    rows = raw_rows(instrument, PERIOD)
+    cells = rows.cells()
+    weights = np.ones(len(rows.responses))
     if weighted:
         counts: dict = {}  # type: ignore[type-arg]
         for cell in cells:
@@ -52,16 +37,15 @@ def _raw_estimates(instrument: Instrument, weighted: bool):  # type: ignore[no-u
             totals[key] = totals.get(key, 0) + volume.transactions
         factors = collapsed_cell_factors(counts, totals).factors
         weights = np.array([factors[cell] for cell in cells])
-    groups = {e.code: [item.code for item in e.items] for e in instrument.elements}
     return estimate_from_rows(
         weights,
-        scores,
-        items,
-        strata=[r.agency_id for r in responses],
-        psu=[f"{r.counter_id}:{r.received_on}" for r in responses],
-        by=[r.agency_id for r in responses],
+        rows.scores,
+        rows.items,
+        strata=rows.strata(),
+        psu=rows.psu(),
+        by=rows.strata(),
         lonely_psu="certainty",
-        composites=composite_specs(groups),
+        composites=composite_specs(rows.groups),
         kinds=("share", "mean"),
         ci="beta",
         composite_ci="xlogit",

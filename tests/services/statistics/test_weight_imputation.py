@@ -18,6 +18,7 @@ from survey.db import db
 from survey.models import Agency, Counter, Instrument, PsuMonthSums, Response, TransactionVolume
 from survey.services.statistics import dashboard, indices, tallies
 from survey.services.statistics.indices import TOTAL, WEIGHTED, IndexQuery, cell_weights, compute_indices
+from tests.services.statistics.raw_rows import raw_rows
 
 PERIOD = (dt.date(2025, 11, 1), dt.date(2026, 11, 30))
 OCT, NOV = dt.date(2026, 10, 1), dt.date(2026, 11, 1)
@@ -97,33 +98,16 @@ def _transactions(agency_id: int, month: dt.date) -> int:
 
 def _raw_total(instrument: Instrument, factors: dict) -> object:  # type: ignore[type-arg]
     """The province's overall index straight from the response rows with these cell weights."""
-    responses = db.session.scalars(
-        select(Response)
-        .where(
-            Response.instrument_id == instrument.id,
-            Response.status == "valid",
-            Response.received_on >= PERIOD[0],
-            Response.received_on <= PERIOD[1],
-        )
-        .order_by(Response.id)
-    ).all()
-    items = [item.code for item in instrument.items]
-    column = {item.id: k for k, item in enumerate(instrument.items)}
-    scores = np.full((len(responses), len(items)), np.nan)
-    for i, response in enumerate(responses):
-        for answer in response.answers:
-            if answer.score is not None:
-                scores[i, column[answer.item_id]] = answer.score
-    weights = np.array([factors[(r.agency_id, r.field_id or 0, r.received_on.replace(day=1))] for r in responses])
-    groups = {e.code: [item.code for item in e.items] for e in instrument.elements}
+    rows = raw_rows(instrument, PERIOD)
+    weights = np.array([factors[cell] for cell in rows.cells()])
     raw = estimate_from_rows(
         weights,
-        scores,
-        items,
-        strata=[r.agency_id for r in responses],
-        psu=[f"{r.counter_id}:{r.received_on}" for r in responses],
+        rows.scores,
+        rows.items,
+        strata=rows.strata(),
+        psu=rows.psu(),
         lonely_psu="certainty",
-        composites=composite_specs(groups),
+        composites=composite_specs(rows.groups),
         kinds=("share",),
         ci="beta",
         composite_ci="xlogit",
