@@ -267,6 +267,15 @@ def _wrk(script: str, port: int, connections: int, seconds: float) -> tuple[int,
     return requests, duration_us / 1e6, done, refused, p95_us / 1000, errors
 
 
+def _phase(
+    engine: sa.Engine, script: str, port: int, args: argparse.Namespace
+) -> tuple[int, float, int, int, float, int, int]:
+    """One timed wrk run: its figures (``_wrk``) and the responses stored meanwhile."""
+    before = _count(engine)
+    figures = _wrk(script, port, args.connections, args.seconds)
+    return (*figures, _count(engine) - before)
+
+
 def _count(engine: sa.Engine) -> int:
     with engine.connect() as conn:
         return int(conn.execute(sa.text("SELECT count(*) FROM responses")).scalar_one())
@@ -365,11 +374,7 @@ def _run(kind: str, args: argparse.Namespace) -> None:
         ratios, visit_rates, bare_rates, lost = [], [], [], 0
         try:
             for round_no in range(1, args.rounds + 1):
-                before = _count(engine)
-                requests, wall, visits, refused, p95, errors = _wrk(
-                    visit_script, visit_port, args.connections, args.seconds
-                )
-                stored = _count(engine) - before
+                requests, wall, visits, refused, p95, errors, stored = _phase(engine, visit_script, visit_port, args)
                 visit_rate = visits / wall
                 lost += max(0, visits - stored)
                 print(
@@ -378,11 +383,7 @@ def _run(kind: str, args: argparse.Namespace) -> None:
                     f"stored {stored:,} ({stored - visits:+d} against completed visits: posts acknowledged while "
                     "their thank-you page was in flight when wrk stopped)"
                 )
-                before = _count(engine)
-                requests, wall, acked, refused, p95, errors = _wrk(
-                    bare_script, bare_port, args.connections, args.seconds
-                )
-                stored = _count(engine) - before
+                requests, wall, acked, refused, p95, errors, stored = _phase(engine, bare_script, bare_port, args)
                 bare_rate = acked / wall
                 lost += max(0, acked - stored)
                 print(

@@ -2,7 +2,7 @@
 XLSForm, reads the draft, previews it as citizens will see it, publishes it and gives it to a counter.
 
 Every page passes axe (serious and critical), has one <h1> and, on a phone, no sideways scrolling; each is
-saved as ``test-artifacts/questionnaire-<page>-<width>.png``.
+saved as ``test-artifacts/staff-questionnaire-<page>-<width>.png`` (the staff pages' own check).
 """
 
 from __future__ import annotations
@@ -19,10 +19,9 @@ from playwright.sync_api import expect
 from survey.services.administration.instrument_documents import to_xlsform
 from survey.services.administration.instruments import read_instrument_files
 from survey.services.identity.users import create_user
-from tests.e2e.conftest import ARTIFACTS, AXE
 from tests.e2e.live_server import LiveServer, app_for, live_server
+from tests.e2e.test_staff_browser import WIDTHS, problems
 
-WIDTHS = {"desktop": (1280, 900), "phone": (360, 740)}
 EMAIL = "soan.e2e@test.sipas.vn"
 PASSWORD = "mật khẩu soạn phiếu " + secrets.token_urlsafe(9)
 AGENCY = "hoa-lu"
@@ -39,22 +38,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
 
 
 def _problems(page, name: str, width: str) -> list[str]:  # type: ignore[no-untyped-def]
-    label = f"questionnaire-{name}-{width}"
-    page.screenshot(path=str(ARTIFACTS / f"{label}.png"), full_page=True)
-    page.add_script_tag(content=AXE.read_text(encoding="utf-8"))
-    result = page.evaluate("axe.run(document, {resultTypes: ['violations']})")
-    found = [
-        f"{label}: axe {v['id']} ({v['impact']}): {v['help']} at {[n['target'] for n in v['nodes']][:5]}"
-        for v in result["violations"]
-        if v["impact"] in ("serious", "critical")
-    ]
-    if page.locator("h1").count() != 1:
-        found.append(f"{label}: {page.locator('h1').count()} <h1> elements")
-    if width == "phone":
-        scroll, inner = page.evaluate("[document.documentElement.scrollWidth, window.innerWidth]")
-        if scroll > inner:
-            found.append(f"{label}: scrolls sideways ({scroll} px > {inner} px)")
-    return found
+    return problems(page, f"questionnaire-{name}", width)
 
 
 @pytest.mark.parametrize("width", WIDTHS)

@@ -22,7 +22,7 @@ from survey.auth import Scope
 from survey.db import db
 from survey.models import Agency, Counter, Instrument, Response
 from survey.services.administration.instrument_documents import read_document
-from survey.services.administration.instruments import InstrumentSpec, build_instrument
+from survey.services.administration.instruments import build_instrument, replace_instrument
 from survey.services.identity import audit
 
 STATUSES = ("draft", "published", "retired")
@@ -113,7 +113,7 @@ def save_draft(scope: Scope, actor_user_id: int | None, file_name: str, data: by
                 raise AuthoringError("frozen", existing.version + 1)
             if not manageable(existing, scope):
                 raise AuthoringError("not_yours")
-            _replace(session, existing, spec)
+            replace_instrument(session, existing, spec)
             instrument, replaced = existing, True
         else:
             instrument = Instrument(code=spec.code, version=spec.version, status="draft")
@@ -132,16 +132,6 @@ def save_draft(scope: Scope, actor_user_id: int | None, file_name: str, data: by
             details={"file": file_name[:120], "criteria": len(spec.items), "digest": spec.digest()},
         )
     return instrument, replaced
-
-
-def _replace(session: Session, instrument: Instrument, spec: InstrumentSpec) -> None:
-    # The items go first (an element's items would otherwise be orphaned with a NULL element), then the
-    # elements, each flushed, so the new rows can reuse positions and codes.
-    instrument.items.clear()
-    session.flush()
-    instrument.elements.clear()
-    session.flush()
-    build_instrument(spec, instrument)
 
 
 def _step(scope: Scope, actor_user_id: int, instrument_id: int, wanted: str) -> Instrument:

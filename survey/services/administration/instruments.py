@@ -331,6 +331,19 @@ def build_instrument(spec: InstrumentSpec, instrument: Instrument) -> None:
     _build(spec, instrument)
 
 
+def replace_instrument(session: Session, instrument: Instrument, spec: InstrumentSpec) -> None:
+    """Replace a stored version's whole element and item tree with ``spec``'s (a version without responses).
+
+    The items go first (an element's items would otherwise be orphaned with a NULL element), then the
+    elements, each flushed, so the new rows can reuse positions and codes.
+    """
+    instrument.items.clear()
+    session.flush()
+    instrument.elements.clear()
+    session.flush()
+    _build(spec, instrument)
+
+
 def sync_instruments(session: Session, specs: list[InstrumentSpec]) -> dict[str, list[str]]:
     """Insert new versions and update unused changed ones; refuse to change a version with responses.
 
@@ -362,11 +375,7 @@ def sync_instruments(session: Session, specs: list[InstrumentSpec]) -> dict[str,
                     f"{spec.source}: {label} already has responses and is locked; publish it as version "
                     f"{spec.version + 1} instead of editing it"
                 )
-            # Replace the whole element/item tree; flush the deletions first so positions can be reused.
-            instrument.elements.clear()
-            instrument.items.clear()
-            session.flush()
-            _build(spec, instrument)
+            replace_instrument(session, instrument, spec)
             report["updated"].append(label)
     session.flush()
     return report
